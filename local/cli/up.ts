@@ -1,0 +1,68 @@
+// `npm run up`: bring the local cloud up and keep it up until interrupted.
+import { parseArgs } from 'node:util';
+import { startLocalCloud, type LocalCloud } from '../cloud.ts';
+import { requireNode22 } from './preflight.ts';
+
+const HELP = `Usage: npm run up [-- --json] [-- --help]
+
+Starts the local cloud on free ports of 127.0.0.1 and keeps it running until you press Ctrl-C:
+  DynamoDB Local (the single table), S3 (the uploads bucket), and the parts later stages add.
+It accepts any AWS access key and secret. Point a client at the printed endpoints, e.g.
+  aws --endpoint-url <s3> s3 cp ./cat_image.png s3://uploads/users/u1/input/cat_image.png
+
+Options:
+  --json   once everything is ready, print one JSON object on stdout
+           ({"dynamodb", "s3", "region", "tableName", "bucket", ...}); progress goes to stderr
+  --help   show this text
+
+Needs: Node 22 (installed by \`npm ci\`) and Java 17+ for DynamoDB Local.`;
+
+async function main(): Promise<void> {
+  requireNode22();
+  const { values } = parseArgs({ options: { json: { type: 'boolean' }, help: { type: 'boolean' } } });
+  if (values.help) {
+    console.log(HELP);
+    return;
+  }
+  const json = values.json ?? false;
+  // With --json, stdout carries exactly one JSON object; progress goes to stderr.
+  const say = (line: string): void => void (json ? console.error(line) : console.log(line));
+
+  const started = performance.now();
+  say('Starting the local cloud...');
+  let cloud: LocalCloud;
+  try {
+    cloud = await startLocalCloud({ log: (line) => say(`  ${line}`) });
+  } catch (err) {
+    console.error(`Could not start the local cloud: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  }
+  if (json) console.log(JSON.stringify(cloud.describe()));
+  else
+    say(
+      `Ready in ${((performance.now() - started) / 1000).toFixed(1)} s. Region ${cloud.region}. Ctrl-C to stop.`,
+    );
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    say(`\n${signal}: stopping the local cloud...`);
+    cloud
+      .stop()
+      .then(() => {
+        say('Stopped.');
+        process.exit(0);
+      })
+      .catch((err: unknown) => {
+        console.error('Stop failed:', err);
+        process.exit(1);
+      });
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  // Keep the process alive until a signal arrives.
+  setInterval(() => undefined, 1 << 30);
+}
+
+await main();

@@ -1,0 +1,89 @@
+// The local cloud: every AWS stand-in the project needs, on free loopback ports, started together
+// and stopped together. `npm run up` and the tests both start it through startLocalCloud().
+import { DEFAULT_LOCAL_REGION, localClientConfig, type ClientConfig } from '../shared/aws.ts';
+import { createTable, startLocalDynamoDB, type LocalDynamoDB } from './dynamodb.ts';
+import { startLocalS3, type LocalS3 } from './s3.ts';
+
+export interface LocalCloudOptions {
+  region?: string;
+  tableName?: string;
+  bucket?: string;
+  /** Progress lines for a person watching (`npm run up` prints them); silent by default. */
+  log?: (line: string) => void;
+}
+
+/** What `npm run up -- --json` prints: where every part listens. */
+export interface LocalCloudDescription {
+  region: string;
+  tableName: string;
+  bucket: string;
+  dynamodb: string;
+  s3: string;
+}
+
+export interface LocalCloud extends LocalCloudDescription {
+  s3Server: LocalS3;
+  dynamoDb: LocalDynamoDB;
+  /** Settings for an AWS SDK v3 client of the named local service. */
+  clientConfig(service: 'dynamodb' | 's3'): ClientConfig;
+  describe(): LocalCloudDescription;
+  stop(): Promise<void>;
+}
+
+export const DEFAULT_TABLE_NAME = 'durable-vs-sfn';
+export const DEFAULT_BUCKET = 'uploads';
+
+export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
+  const region = options.region ?? DEFAULT_LOCAL_REGION;
+  const tableName = options.tableName ?? DEFAULT_TABLE_NAME;
+  const bucket = options.bucket ?? DEFAULT_BUCKET;
+  const log = options.log ?? (() => undefined);
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async (): Promise<void> => {
+    const results = await Promise.allSettled(
+      stops
+        .splice(0)
+        .reverse()
+        .map((stop) => stop()),
+    );
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  };
+
+  try {
+    // Start the parts side by side: the JVM's start-up dominates, S3 is ready in milliseconds.
+    const [dynamoDb, s3Server] = await Promise.all([
+      startLocalDynamoDB().then((d) => {
+        stops.push(() => d.stop());
+        log(`DynamoDB Local  ${d.endpoint}`);
+        return d;
+      }),
+      startLocalS3({ buckets: [bucket] }).then((s) => {
+        stops.push(() => s.stop());
+        log(`S3              ${s.endpoint}  (bucket ${bucket})`);
+        return s;
+      }),
+    ]);
+    await createTable(dynamoDb.endpoint, tableName, region);
+    log(`table           ${tableName}`);
+
+    const description: LocalCloudDescription = {
+      region,
+      tableName,
+      bucket,
+      dynamodb: dynamoDb.endpoint,
+      s3: s3Server.endpoint,
+    };
+    return {
+      ...description,
+      s3Server,
+      dynamoDb,
+      clientConfig: (service) => localClientConfig(description[service], region),
+      describe: () => ({ ...description }),
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll().catch(() => undefined);
+    throw err;
+  }
+}
