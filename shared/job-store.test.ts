@@ -1,0 +1,228 @@
+// The job store against DynamoDB Local, through the real SDK with credentials the local cloud never saw.
+import { DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTable, startLocalDynamoDB, type LocalDynamoDB } from '../local/dynamodb.ts';
+import { JobTransitionError } from './errors.ts';
+import { jobIdOf, type UploadRef } from './job-model.ts';
+import { JobStore, UNKNOWN_USER } from './job-store.ts';
+
+const TABLE = 'jobs-test';
+let ddb: LocalDynamoDB;
+let client: DynamoDBClient;
+let store: JobStore;
+let clock = Date.parse('2026-11-25T10:00:00.000Z');
+
+beforeAll(async () => {
+  ddb = await startLocalDynamoDB();
+  await createTable(ddb.endpoint, TABLE, 'eu-central-1');
+  client = new DynamoDBClient({
+    region: 'eu-central-1',
+    endpoint: ddb.endpoint,
+    credentials: { accessKeyId: 'AKIAUNSEENBYLOCAL', secretAccessKey: 'never-registered-secret' },
+  });
+  store = new JobStore(DynamoDBDocumentClient.from(client), TABLE, {
+    retentionDays: 7,
+    now: () => new Date((clock += 1000)),
+  });
+});
+
+afterAll(async () => {
+  client?.destroy();
+  await ddb?.stop();
+});
+
+let uploads = 0;
+function upload(
+  userId = 'alice',
+  name = `obj${++uploads}`,
+): { upload: UploadRef; userId: string; name: string } {
+  return {
+    upload: { bucket: 'uploads', key: `users/${userId}/input/${name}_image.png`, etag: `"e${uploads}"` },
+    userId,
+    name,
+  };
+}
+
+describe('DynamoDB Local conditional writes', () => {
+  it('refuses a put whose condition fails and returns the old item', async () => {
+    const Item = { pk: { S: 'sf#probe#1' }, sk: { S: 'sf#probe' }, n: { N: '1' } };
+    await client.send(new PutItemCommand({ TableName: TABLE, Item }));
+    const err = await client
+      .send(
+        new PutItemCommand({
+          TableName: TABLE,
+          Item,
+          ConditionExpression: 'attribute_not_exists(pk)',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      )
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConditionalCheckFailedException);
+    expect((err as ConditionalCheckFailedException).Item?.n).toEqual({ N: '1' });
+    // Only one of many racing conditional increments from 1 to 2 wins.
+    const results = await Promise.allSettled(
+      Array.from({ length: 10 }, () =>
+        client.send(
+          new UpdateItemCommand({
+            TableName: TABLE,
+            Key: { pk: Item.pk, sk: Item.sk },
+            UpdateExpression: 'SET n = :two',
+            ConditionExpression: 'n = :one',
+            ExpressionAttributeValues: { ':one': { N: '1' }, ':two': { N: '2' } },
+          }),
+        ),
+      ),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+  });
+});
+
+describe('JobStore', () => {
+  it('admits a job with its keys, phase stamp and TTL', async () => {
+    const input = upload('alice', 'chair');
+    const { job, created } = await store.admit({ orchestrator: 'sf', ...input, executionId: 'exec-1' });
+    expect(created).toBe(true);
+    expect(job).toMatchObject({
+      orchestrator: 'sf',
+      jobId: jobIdOf(input.upload),
+      userId: 'alice',
+      name: 'chair',
+      status: 'RECEIVED',
+      imageKey: 'users/alice/input/chair_image.png',
+      maskKey: 'users/alice/input/chair_mask.png',
+      outputKey: 'users/alice/output/sf/chair.ply',
+      errorKey: 'users/alice/output/sf/chair_error.json',
+      deliveries: 1,
+      executions: ['exec-1'],
+    });
+    expect(job.phases.RECEIVED).toBe(job.createdAt);
+    expect(job).not.toHaveProperty('pk');
+  });
+
+  it('joins duplicate deliveries of one upload, even when they race', async () => {
+    const input = upload();
+    const admissions = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        store.admit({ orchestrator: 'ldf', ...input, executionId: `e${i}` }),
+      ),
+    );
+    expect(admissions.filter((a) => a.created)).toHaveLength(1);
+    expect(new Set(admissions.map((a) => a.job.jobId)).size).toBe(1);
+    const stored = await store.get({
+      orchestrator: 'ldf',
+      userId: input.userId,
+      jobId: admissions[0]!.job.jobId,
+    });
+    expect(stored?.deliveries).toBe(8);
+    expect(stored?.executions).toHaveLength(8);
+    expect(new Set(admissions.map((a) => a.job.createdAt)).size).toBe(1);
+  });
+
+  it('gives a re-upload of the same key a new job, and keeps the orchestrators apart', async () => {
+    const input = upload('bob', 'lamp');
+    const first = await store.admit({ orchestrator: 'sf', ...input });
+    const again = await store.admit({
+      orchestrator: 'sf',
+      ...input,
+      upload: { ...input.upload, etag: '"other"' },
+    });
+    expect(again.created).toBe(true);
+    expect(again.job.jobId).not.toBe(first.job.jobId);
+    const other = await store.admit({ orchestrator: 'ldf', ...input });
+    expect(other.created).toBe(true);
+    expect(other.job.jobId).toBe(first.job.jobId);
+    expect(other.job.outputKey).toBe('users/bob/output/ldf/lamp.ply');
+  });
+
+  it('moves forward through the phases, stamping each once, and never backwards', async () => {
+    const { job } = await store.admit({ orchestrator: 'sf', ...upload() });
+    const ref = { orchestrator: 'sf' as const, userId: job.userId, jobId: job.jobId };
+    const ready = await store.advance(ref, 'MASK_READY');
+    expect(ready.status).toBe('MASK_READY');
+    // Skipping phases forward is allowed (a warm endpoint needs no acquire wait).
+    const inferring = await store.advance(ref, 'INFERRING');
+    // Repeating the current phase is a no-op: the stamp stays the first one.
+    const again = await store.advance(ref, 'INFERRING');
+    expect(again.phases.INFERRING).toBe(inferring.phases.INFERRING);
+    await expect(store.advance(ref, 'MASK_READY')).rejects.toThrow(
+      new JobTransitionError(
+        `job sf/${ref.userId}/${ref.jobId} is INFERRING; it cannot move back to MASK_READY`,
+      ),
+    );
+    const done = await store.advance(ref, 'COMPLETED', { result: { num_points: 1234 } });
+    expect(done.result).toEqual({ num_points: 1234 });
+    expect(Object.keys(done.phases)).toEqual(
+      expect.arrayContaining(['RECEIVED', 'MASK_READY', 'INFERRING', 'COMPLETED']),
+    );
+    await expect(store.advance(ref, 'FAILED', { reason: 'late' })).rejects.toThrow(/is COMPLETED \(ended\)/);
+    expect((await store.get(ref))?.reason).toBeUndefined();
+  });
+
+  it('lets exactly one of two racing endings win', async () => {
+    const { job } = await store.admit({ orchestrator: 'ldf', ...upload() });
+    const ref = { orchestrator: 'ldf' as const, userId: job.userId, jobId: job.jobId };
+    const results = await Promise.allSettled([
+      store.advance(ref, 'COMPLETED'),
+      store.advance(ref, 'FAILED', { reason: 'endpoint failed' }),
+    ]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect(results.filter((r) => r.status === 'rejected')[0]).toMatchObject({
+      reason: { name: 'JobTransitionError' },
+    });
+  });
+
+  it('refuses to advance a job that was never admitted', async () => {
+    await expect(
+      store.advance({ orchestrator: 'sf', userId: 'nobody', jobId: 'x' }, 'MASK_READY'),
+    ).rejects.toThrow(/never admitted/);
+  });
+
+  it('records rejected uploads with their reason, also when the key names no user', async () => {
+    const bad: UploadRef = { bucket: 'uploads', key: 'tmp/../evil.png', etag: '"1"' };
+    const { job } = await store.reject({
+      orchestrator: 'sf',
+      upload: bad,
+      reason: "key does not start with 'users/'",
+    });
+    expect(job).toMatchObject({
+      status: 'REJECTED',
+      userId: UNKNOWN_USER,
+      reason: "key does not start with 'users/'",
+    });
+    expect(job.phases.REJECTED).toBeDefined();
+    const rejected = await store.listByStatus('sf', 'REJECTED');
+    expect(rejected.jobs.map((j) => j.jobId)).toContain(job.jobId);
+  });
+
+  it('lists by status (newest change first) and by user, page by page', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const { job } = await store.admit({ orchestrator: 'ldf', ...upload('carol', `item${i}`) });
+      ids.push(job.jobId);
+    }
+    const carolRef = (jobId: string) => ({ orchestrator: 'ldf' as const, userId: 'carol', jobId });
+    await store.advance(carolRef(ids[1]!), 'MASK_READY');
+    await store.advance(carolRef(ids[3]!), 'MASK_READY');
+
+    const maskReady = await store.listByStatus('ldf', 'MASK_READY');
+    expect(maskReady.jobs.slice(0, 2).map((j) => j.jobId)).toEqual([ids[3], ids[1]]);
+    expect(maskReady.jobs.every((j) => j.status === 'MASK_READY' && j.orchestrator === 'ldf')).toBe(true);
+    // The sf side of the table is separate.
+    expect((await store.listByStatus('sf', 'MASK_READY')).jobs.some((j) => j.userId === 'carol')).toBe(false);
+
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await store.listByUser('ldf', 'carol', { limit: 2, cursor });
+      seen.push(...page.jobs.map((j) => j.jobId));
+      cursor = page.cursor;
+      pages++;
+    } while (cursor !== undefined);
+    expect(seen.sort()).toEqual([...ids].sort());
+    expect(pages).toBeGreaterThanOrEqual(3);
+    await expect(store.listByUser('ldf', 'carol', { cursor: 'not-a-cursor' })).rejects.toThrow(/cursor/);
+  });
+});

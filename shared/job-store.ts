@@ -1,0 +1,346 @@
+// Job items in the single table. Every write is one conditional UpdateItem, so admission is
+// idempotent under duplicate deliveries and a status can never move backwards, even when two
+// executions race.
+//
+// Item layout (every key carries the orchestrator prefix):
+//   pk     = {o}#user#{userId}     sk     = {o}#job#{jobId}        -> a user's jobs: Query on the table
+//   gsi1pk = {o}#status#{status}   gsi1sk = {o}#{updatedAt}#{jobId} -> jobs by status, newest first: Query GSI1
+// A GSI gives an item one partition key, so it cannot index one item both by user and by status; the
+// user listing therefore uses the table's own partition (strongly consistent, no index write cost).
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  GetCommand,
+  QueryCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+  type NativeAttributeValue,
+} from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { InvalidInputError, JobTransitionError } from './errors.ts';
+import { isEnding, jobIdOf, statusRank, type JobStatus, type UploadRef } from './job-model.ts';
+import { errorKey, inputMaskKey, outputKey, type Orchestrator } from './keys.ts';
+import { TABLE_SPEC } from './table-spec.ts';
+import { keyPrefix, tableKey } from './table-keys.ts';
+
+/** The user id recorded for a rejected upload whose key names no valid user (never a real id). */
+export const UNKNOWN_USER = '_unknown';
+/** The name recorded for a rejected upload whose key names no valid upload. */
+export const UNKNOWN_NAME = '_unknown';
+
+export interface JobRef {
+  orchestrator: Orchestrator;
+  userId: string;
+  jobId: string;
+}
+
+export interface Job extends JobRef {
+  name: string;
+  bucket: string;
+  imageKey: string;
+  maskKey?: string;
+  outputKey?: string;
+  errorKey?: string;
+  status: JobStatus;
+  /** Why the job did not complete. */
+  reason?: string;
+  /** ISO time each phase was first reached. */
+  phases: Partial<Record<JobStatus, string>>;
+  createdAt: string;
+  updatedAt: string;
+  /** How many times this upload was delivered (1 = no duplicate). */
+  deliveries: number;
+  /** The executions that took part (a duplicate delivery starts another). */
+  executions?: string[];
+  /** What the inference returned, once INFERRED. */
+  result?: Record<string, unknown>;
+}
+
+export interface AdmitInput {
+  orchestrator: Orchestrator;
+  upload: UploadRef;
+  userId: string;
+  name: string;
+  /** The execution admitting the job (SFN execution ARN, durable execution ARN). */
+  executionId?: string;
+}
+
+export interface RejectInput {
+  orchestrator: Orchestrator;
+  upload: UploadRef;
+  reason: string;
+  /** Known when the key parsed but the objects were bad. */
+  userId?: string;
+  name?: string;
+  executionId?: string;
+}
+
+/** What a phase change may record besides the status. */
+export interface JobUpdate {
+  reason?: string;
+  result?: Record<string, unknown>;
+  errorKey?: string;
+}
+
+export interface Admission {
+  job: Job;
+  /** False when this delivery joined a job admitted before. */
+  created: boolean;
+}
+
+export interface Page {
+  jobs: Job[];
+  /** Pass back to get the next page; absent on the last page. */
+  cursor?: string;
+}
+
+export interface JobStoreOptions {
+  /** Days before DynamoDB's TTL removes a job item. */
+  retentionDays: number;
+  now?: () => Date;
+}
+
+export class JobStore {
+  private readonly now: () => Date;
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly options: JobStoreOptions,
+  ) {
+    this.now = options.now ?? (() => new Date());
+  }
+
+  /** Admits the upload's job, or joins it if this upload was admitted before. One request. */
+  async admit(input: AdmitInput): Promise<Admission> {
+    const { orchestrator, userId, name } = input;
+    return this.create(input, 'RECEIVED', {
+      name,
+      imageKey: input.upload.key,
+      maskKey: inputMaskKey(userId, name),
+      outputKey: outputKey(orchestrator, userId, name),
+      errorKey: errorKey(orchestrator, userId, name),
+    });
+  }
+
+  /** Records an upload that cannot be processed as a REJECTED job with its reason, idempotently. */
+  async reject(input: RejectInput): Promise<Admission> {
+    const userId = input.userId ?? UNKNOWN_USER;
+    const name = input.name ?? UNKNOWN_NAME;
+    const known = input.userId !== undefined && input.name !== undefined;
+    return this.create({ ...input, userId, name }, 'REJECTED', {
+      name,
+      imageKey: input.upload.key,
+      reason: input.reason,
+      ...(known ? { errorKey: errorKey(input.orchestrator, userId, name) } : {}),
+    });
+  }
+
+  private async create(
+    input: AdmitInput,
+    status: JobStatus,
+    attributes: Record<string, NativeAttributeValue>,
+  ): Promise<Admission> {
+    const now = this.now();
+    const at = now.toISOString();
+    const jobId = jobIdOf(input.upload);
+    const ref: JobRef = { orchestrator: input.orchestrator, userId: input.userId, jobId };
+    const initial: Record<string, NativeAttributeValue> = {
+      orchestrator: ref.orchestrator,
+      userId: ref.userId,
+      jobId,
+      bucket: input.upload.bucket,
+      ...attributes,
+      status,
+      statusRank: statusRank(status),
+      phases: { [status]: at },
+      createdAt: at,
+      updatedAt: at,
+      ...this.statusIndex(ref, status, at),
+      [TABLE_SPEC.ttlAttribute]: Math.floor(now.getTime() / 1000) + this.options.retentionDays * 86_400,
+    };
+    // Every attribute is set only if absent, so a duplicate delivery changes nothing but the counters.
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = { ':one': 1 };
+    const sets = Object.entries(initial).map(([attr, value], i) => {
+      names[`#a${i}`] = attr;
+      values[`:a${i}`] = value;
+      return `#a${i} = if_not_exists(#a${i}, :a${i})`;
+    });
+    let add = 'deliveries :one';
+    if (input.executionId !== undefined) {
+      add += ', executions :exec';
+      values[':exec'] = new Set([input.executionId]);
+    }
+    const out = await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: this.key(ref),
+        UpdateExpression: `SET ${sets.join(', ')} ADD ${add}`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    const job = toJob(out.Attributes);
+    return { job, created: job.deliveries === 1 };
+  }
+
+  /**
+   * Moves the job forward to `status`, stamping the phase. Moving to the status it already has is a
+   * no-op that returns the stored job (a retried step is harmless); moving backwards, or out of an
+   * ending, throws JobTransitionError, as does a job that was never admitted.
+   */
+  async advance(ref: JobRef, status: JobStatus, update: JobUpdate = {}): Promise<Job> {
+    const at = this.now().toISOString();
+    const names: Record<string, string> = { '#status': 'status', '#phase': status };
+    const values: Record<string, unknown> = {
+      ':status': status,
+      ':rank': statusRank(status),
+      ':at': at,
+    };
+    const sets = [
+      '#status = :status',
+      'statusRank = :rank',
+      'updatedAt = :at',
+      'phases.#phase = if_not_exists(phases.#phase, :at)',
+    ];
+    for (const [attr, value] of Object.entries({ ...this.statusIndex(ref, status, at), ...update })) {
+      if (value === undefined) continue;
+      names[`#${attr}`] = attr;
+      values[`:${attr}`] = value;
+      sets.push(`#${attr} = :${attr}`);
+    }
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.key(ref),
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: 'attribute_exists(pk) AND statusRank < :rank',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return toJob(out.Attributes);
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      if (err.Item === undefined) {
+        throw new JobTransitionError(`job ${describeRef(ref)} does not exist: it was never admitted`);
+      }
+      // The document client unmarshalls Attributes, but not the Item of a conditional-check failure.
+      const stored = toJob(unmarshall(err.Item));
+      if (stored.status === status) return stored;
+      throw new JobTransitionError(
+        `job ${describeRef(ref)} is ${stored.status}${isEnding(stored.status) ? ' (ended)' : ''}; it cannot move back to ${status}`,
+      );
+    }
+  }
+
+  async get(ref: JobRef): Promise<Job | undefined> {
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: this.key(ref), ConsistentRead: true }),
+    );
+    return out.Item === undefined ? undefined : toJob(out.Item);
+  }
+
+  /** Jobs of one status, most recently changed first. GSI1 is eventually consistent. */
+  async listByStatus(
+    orchestrator: Orchestrator,
+    status: JobStatus,
+    page: { limit?: number; cursor?: string } = {},
+  ): Promise<Page> {
+    return this.query(
+      {
+        IndexName: TABLE_SPEC.gsi1.indexName,
+        KeyConditionExpression: 'gsi1pk = :pk',
+        ExpressionAttributeValues: { ':pk': tableKey(orchestrator, 'status', status) },
+        ScanIndexForward: false,
+      },
+      page,
+    );
+  }
+
+  /** A user's jobs, in job-id order. */
+  async listByUser(
+    orchestrator: Orchestrator,
+    userId: string,
+    page: { limit?: number; cursor?: string } = {},
+  ): Promise<Page> {
+    return this.query(
+      {
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :job)',
+        ExpressionAttributeValues: {
+          ':pk': tableKey(orchestrator, 'user', userId),
+          ':job': `${keyPrefix(orchestrator)}job#`,
+        },
+        ConsistentRead: true,
+      },
+      page,
+    );
+  }
+
+  private async query(
+    input: Omit<ConstructorParameters<typeof QueryCommand>[0], 'TableName'>,
+    page: { limit?: number; cursor?: string },
+  ): Promise<Page> {
+    const out = await this.doc.send(
+      new QueryCommand({
+        ...input,
+        TableName: this.tableName,
+        Limit: page.limit,
+        ExclusiveStartKey: page.cursor === undefined ? undefined : decodeCursor(page.cursor),
+      }),
+    );
+    const jobs = (out.Items ?? []).map(toJob);
+    return out.LastEvaluatedKey === undefined
+      ? { jobs }
+      : { jobs, cursor: encodeCursor(out.LastEvaluatedKey) };
+  }
+
+  private key(ref: JobRef): Record<string, string> {
+    return {
+      [TABLE_SPEC.partitionKey]: tableKey(ref.orchestrator, 'user', ref.userId),
+      [TABLE_SPEC.sortKey]: tableKey(ref.orchestrator, 'job', ref.jobId),
+    };
+  }
+
+  private statusIndex(ref: JobRef, status: JobStatus, at: string): Record<string, string> {
+    return {
+      [TABLE_SPEC.gsi1.partitionKey]: tableKey(ref.orchestrator, 'status', status),
+      [TABLE_SPEC.gsi1.sortKey]: tableKey(ref.orchestrator, at, ref.jobId),
+    };
+  }
+}
+
+function describeRef(ref: JobRef): string {
+  return `${ref.orchestrator}/${ref.userId}/${ref.jobId}`;
+}
+
+const INTERNAL = new Set(['pk', 'sk', 'gsi1pk', 'gsi1sk', 'statusRank', TABLE_SPEC.ttlAttribute]);
+
+function toJob(item: Record<string, NativeAttributeValue> | undefined): Job {
+  if (item === undefined) throw new Error('DynamoDB returned no job item');
+  const job: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(item)) {
+    if (INTERNAL.has(key)) continue;
+    job[key] = value instanceof Set ? [...(value as Set<string>)].sort() : value;
+  }
+  return job as unknown as Job;
+}
+
+function encodeCursor(key: Record<string, NativeAttributeValue>): string {
+  return Buffer.from(JSON.stringify(key)).toString('base64url');
+}
+
+function decodeCursor(cursor: string): Record<string, NativeAttributeValue> {
+  try {
+    const key: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (typeof key === 'object' && key !== null && !Array.isArray(key)) return key as Record<string, string>;
+  } catch {
+    // fall through to the error below
+  }
+  throw new InvalidInputError(
+    `cursor '${cursor}' is not one this store returned; start again without a cursor`,
+  );
+}
