@@ -1,0 +1,133 @@
+// The local cloud as a user runs it: `npm run up -- --json`, Ctrl-C, and a parent killed outright.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startLocalCloud } from '../local/cloud.ts';
+
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
+/** Starts `tsx local/cli/up.ts --json` and resolves with its JSON description. */
+async function up(): Promise<{ child: ChildProcess; description: Record<string, unknown> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'local/cli/up.ts', '--json'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const lines = createInterface({ input: child.stdout });
+  for await (const line of lines) {
+    return { child, description: JSON.parse(line) as Record<string, unknown> };
+  }
+  throw new Error(`up exited without printing JSON: ${stderr}`);
+}
+
+/** Pids of the DynamoDB Local JVMs listening on `port`. */
+function javaPids(port: number): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((pid) => {
+      try {
+        const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+        return (
+          /(^|\/)java$/.test(cmd[0] ?? '') &&
+          cmd.some((a) => a.endsWith('LoopbackDynamoDBLocal.java')) &&
+          cmd.includes(String(port))
+        );
+      } catch {
+        return false; // the process ended while we looked
+      }
+    })
+    .map(Number);
+}
+
+// /proc/net/tcp{,6} spell addresses as little-endian hex words.
+const ADDRESSES: Record<string, string> = {
+  '0100007F': '127.0.0.1',
+  '0000000000000000FFFF00000100007F': '127.0.0.1', // ::ffff:127.0.0.1, how the JVM binds IPv4 loopback
+  '00000000000000000000000001000000': '::1',
+  '00000000': '0.0.0.0',
+  '00000000000000000000000000000000': '::',
+};
+
+/** Local addresses listening on `port` (IPv4 and IPv6), e.g. ['127.0.0.1']. */
+function listeners(port: number): string[] {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  const found: string[] = [];
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const row of readFileSync(file, 'utf8').split('\n').slice(1)) {
+      const [, local, , state] = row.trim().split(/\s+/);
+      if (state !== '0A' || !local?.endsWith(`:${hex}`)) continue; // 0A = LISTEN
+      const addr = local.split(':')[0]!;
+      found.push(ADDRESSES[addr] ?? addr);
+    }
+  }
+  return found;
+}
+
+const portOf = (url: unknown): number => Number(new URL(String(url)).port);
+
+async function waitFor(what: string, ok: () => boolean, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('npm run up', () => {
+  it('prints where each part listens, on loopback only, and leaves nothing behind on Ctrl-C', async () => {
+    const { child, description } = await up();
+    expect(description).toMatchObject({
+      region: 'us-east-1',
+      tableName: 'durable-vs-sfn',
+      bucket: 'uploads',
+      dynamodb: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/) as unknown,
+      s3: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/) as unknown,
+    });
+    const dynamoPort = portOf(description.dynamodb);
+    for (const port of [dynamoPort, portOf(description.s3)]) expect(listeners(port)).toEqual(['127.0.0.1']);
+    expect(javaPids(dynamoPort)).toHaveLength(1);
+
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(javaPids(dynamoPort)).toEqual([]);
+  });
+
+  it('leaves no Java behind when it is killed outright', async () => {
+    const { child, description } = await up();
+    const dynamoPort = portOf(description.dynamodb);
+    expect(javaPids(dynamoPort)).toHaveLength(1);
+    child.kill('SIGKILL');
+    // The watchdog sees its stdin close when the parent dies and takes the JVM down with it.
+    await waitFor('the JVM to exit', () => javaPids(dynamoPort).length === 0);
+  });
+
+  it('answers --help without starting anything', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'local/cli/up.ts', '--help'], {
+      stdio: 'pipe',
+    });
+    children.push(child);
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    expect(code).toBe(0);
+    expect(out).toContain('Usage: npm run up');
+    expect(out).toContain('--json');
+  });
+});
+
+describe('startLocalCloud', () => {
+  it('stops every part it started, Java included', async () => {
+    const cloud = await startLocalCloud({ tableName: 'stop-test', bucket: 'stop-test' });
+    const port = portOf(cloud.dynamodb);
+    expect(javaPids(port)).toEqual([cloud.dynamoDb.pid]);
+    await cloud.stop();
+    expect(javaPids(port)).toEqual([]);
+    expect(listeners(portOf(cloud.s3))).toEqual([]);
+  });
+});
