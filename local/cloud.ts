@@ -2,7 +2,10 @@
 // and stopped together. `npm run up` and the tests both start it through startLocalCloud().
 import { DEFAULT_LOCAL_REGION, localClientConfig, type ClientConfig } from '../shared/aws.ts';
 import { createTable, startLocalDynamoDB, type LocalDynamoDB } from './dynamodb.ts';
+import { uploadRule } from '../shared/event-rules.ts';
+import { LocalEventBus } from './event-bus.ts';
 import { startLocalS3, type LocalS3 } from './s3.ts';
+import { toEventBridgeEvent } from './s3-events.ts';
 
 export interface LocalCloudOptions {
   region?: string;
@@ -19,13 +22,18 @@ export interface LocalCloudDescription {
   bucket: string;
   dynamodb: string;
   s3: string;
+  /** The EventBridge API (PutEvents) of the local bus. */
+  eventbridge: string;
+  eventBusName: string;
 }
 
 export interface LocalCloud extends LocalCloudDescription {
   s3Server: LocalS3;
   dynamoDb: LocalDynamoDB;
+  /** The local EventBridge bus: S3 object events arrive on it; rules route them to targets. */
+  bus: LocalEventBus;
   /** Settings for an AWS SDK v3 client of the named local service. */
-  clientConfig(service: 'dynamodb' | 's3'): ClientConfig;
+  clientConfig(service: 'dynamodb' | 's3' | 'eventbridge'): ClientConfig;
   describe(): LocalCloudDescription;
   stop(): Promise<void>;
 }
@@ -67,17 +75,32 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     await createTable(dynamoDb.endpoint, tableName, region);
     log(`table           ${tableName}`);
 
+    // S3 sends its object events to the bus, as a bucket with EventBridge notifications enabled does.
+    const bus = new LocalEventBus({ region, log });
+    stops.push(() => bus.stop());
+    bus.putRule(uploadRule(bucket));
+    const stopForwarding = s3Server.onObjectEvent((event) => {
+      const converted = toEventBridgeEvent(event, { region });
+      if (converted) bus.publish(converted);
+    });
+    stops.push(() => Promise.resolve(stopForwarding()));
+    const eventbridge = await bus.listen();
+    log(`EventBridge     ${eventbridge}  (bus ${bus.name}, rule ${uploadRule(bucket).name})`);
+
     const description: LocalCloudDescription = {
       region,
       tableName,
       bucket,
       dynamodb: dynamoDb.endpoint,
       s3: s3Server.endpoint,
+      eventbridge,
+      eventBusName: bus.name,
     };
     return {
       ...description,
       s3Server,
       dynamoDb,
+      bus,
       clientConfig: (service) => localClientConfig(description[service], region),
       describe: () => ({ ...description }),
       stop: stopAll,

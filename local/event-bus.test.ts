@@ -1,0 +1,163 @@
+// The local bus routes as EventBridge does: an S3 upload through the real SDK reaches every target
+// whose rule matches and no other, failures stay with their target, and PutEvents works as on AWS.
+import { EventBridgeClient, PutEventsCommand, TestEventPatternCommand } from '@aws-sdk/client-eventbridge';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { S3ObjectCreatedEvent } from '../shared/aws-events.ts';
+import { endpointStateRule, uploadRule } from '../shared/event-rules.ts';
+import { decodeEventKey } from '../shared/keys.ts';
+import { startLocalCloud, type LocalCloud } from './cloud.ts';
+import { LocalEventBus, type BusEvent } from './event-bus.ts';
+import { encodeEventKey } from './s3-events.ts';
+
+const UNSEEN = { accessKeyId: 'AKIAUNSEEN', secretAccessKey: 'unseen-secret' };
+
+describe('the local cloud bus with S3', () => {
+  let cloud: LocalCloud;
+  let s3: S3Client;
+  const received: Record<string, BusEvent[]> = { sf: [], ldf: [], waker: [] };
+
+  beforeAll(async () => {
+    cloud = await startLocalCloud({ bucket: 'bus-test' });
+    s3 = new S3Client({
+      region: cloud.region,
+      endpoint: cloud.s3,
+      forcePathStyle: true,
+      credentials: UNSEEN,
+    });
+    const rule = uploadRule(cloud.bucket).name;
+    cloud.bus.addTarget(rule, 'sf', (e) => void received.sf!.push(e));
+    cloud.bus.addTarget(rule, 'ldf', (e) => void received.ldf!.push(e));
+    cloud.bus.putRule(endpointStateRule('gpu'));
+    cloud.bus.addTarget('endpoint-state-changed', 'waker', (e) => void received.waker!.push(e));
+  });
+  afterAll(async () => {
+    s3?.destroy();
+    await cloud?.stop();
+  });
+
+  it('delivers an image upload to both orchestrators, in the EventBridge shape, and a mask to neither', async () => {
+    const key = 'users/u1/input/red chair+1_image.png';
+    await s3.send(new PutObjectCommand({ Bucket: cloud.bucket, Key: key, Body: 'png-bytes' }));
+    await s3.send(
+      new PutObjectCommand({ Bucket: cloud.bucket, Key: 'users/u1/input/red chair+1_mask.png', Body: 'm' }),
+    );
+    await cloud.bus.idle();
+
+    expect(received.sf).toHaveLength(1);
+    expect(received.ldf).toHaveLength(1);
+    expect(received.waker).toHaveLength(0);
+    const event = received.sf![0] as S3ObjectCreatedEvent;
+    expect(event).toMatchObject({
+      version: '0',
+      source: 'aws.s3',
+      'detail-type': 'Object Created',
+      region: cloud.region,
+      resources: [`arn:aws:s3:::${cloud.bucket}`],
+      detail: {
+        bucket: { name: cloud.bucket },
+        object: { key: 'users/u1/input/red+chair%2B1_image.png', size: 9 },
+        reason: 'PutObject',
+      },
+    });
+    expect(event.detail.object.etag).toMatch(/^[0-9a-f]{32}$/);
+    // Decoding once gives back the stored key.
+    expect(decodeEventKey(event.detail.object.key)).toEqual({ ok: true, value: key });
+    expect(received.ldf![0]!.id).toBe(event.id);
+  });
+
+  it('routes PutEvents from the real EventBridge client through the same rules', async () => {
+    const client = new EventBridgeClient({
+      region: cloud.region,
+      endpoint: cloud.eventbridge,
+      credentials: UNSEEN,
+    });
+    const out = await client.send(
+      new PutEventsCommand({
+        Entries: [
+          {
+            Source: 'aws.sagemaker',
+            DetailType: 'SageMaker Endpoint State Change',
+            Detail: JSON.stringify({ EndpointName: 'gpu-sf', EndpointStatus: 'IN_SERVICE' }),
+          },
+          { Source: 'aws.sagemaker', DetailType: 'x', Detail: '{not json' },
+          { Source: 'a', DetailType: 'b', Detail: '{}', EventBusName: 'nope' },
+        ],
+      }),
+    );
+    expect(out.FailedEntryCount).toBe(2);
+    expect(out.Entries?.[0]?.EventId).toBeDefined();
+    expect(out.Entries?.[1]).toMatchObject({ ErrorCode: 'MalformedDetail' });
+    expect(out.Entries?.[2]).toMatchObject({ ErrorCode: 'ResourceNotFoundException' });
+    await cloud.bus.idle();
+    expect(received.waker).toHaveLength(1);
+    expect(received.waker![0]).toMatchObject({ account: '000000000000', detail: { EndpointName: 'gpu-sf' } });
+
+    const test = await client.send(
+      new TestEventPatternCommand({
+        EventPattern: JSON.stringify(uploadRule('bus-test').eventPattern),
+        Event: JSON.stringify(received.sf![0]),
+      }),
+    );
+    expect(test.Result).toBe(true);
+    client.destroy();
+  });
+});
+
+describe('LocalEventBus delivery', () => {
+  const event = (n: number): BusEvent => ({
+    version: '0',
+    id: `e${n}`,
+    'detail-type': 'Tick',
+    source: 'test',
+    account: '000000000000',
+    time: '2026-11-25T00:00:00Z',
+    region: 'us-east-1',
+    resources: [],
+    detail: { n },
+  });
+
+  it('retries a failing target, keeps it as a dead letter when retries run out, and never holds up the others', async () => {
+    const bus = new LocalEventBus({ region: 'us-east-1', maxAttempts: 3, retryDelayMs: 1 });
+    bus.putRule({ name: 'ticks', eventPattern: { source: ['test'] } });
+    let flakyCalls = 0;
+    const good: number[] = [];
+    bus.addTarget('ticks', 'broken', () => {
+      throw new Error('target down');
+    });
+    bus.addTarget('ticks', 'flaky', () => {
+      if (++flakyCalls === 1) throw new Error('first call fails');
+    });
+    bus.addTarget('ticks', 'good', (e) => void good.push((e.detail as { n: number }).n));
+    expect(bus.publish(event(1))).toBe(3);
+    await bus.idle();
+    expect(good).toEqual([1]);
+    expect(flakyCalls).toBe(2);
+    expect(bus.deadLetters()).toEqual([
+      { rule: 'ticks', target: 'broken', eventId: 'e1', attempts: 3, ok: false, error: 'Error: target down' },
+    ]);
+    expect(bus.deliveries().find((d) => d.target === 'flaky')).toMatchObject({ ok: true, attempts: 2 });
+  });
+
+  it('gives each target its own copy and refuses bad rules and targets', () => {
+    const bus = new LocalEventBus({ region: 'us-east-1' });
+    expect(() => bus.putRule({ name: 'bad', eventPattern: { source: 'test' } })).toThrow(
+      /leaf must be an array/,
+    );
+    expect(() => bus.addTarget('missing', 't', () => undefined)).toThrow(/rule 'missing' does not exist/);
+    bus.putRule({ name: 'r', eventPattern: { source: ['test'] } });
+    bus.addTarget('r', 't', (e) => {
+      (e.detail as { n: number }).n = 99;
+    });
+    expect(() => bus.addTarget('r', 't', () => undefined)).toThrow(/already has a target 't'/);
+    const e = event(5);
+    bus.publish(e);
+    expect((e.detail as { n: number }).n).toBe(5);
+  });
+
+  it('encodes keys as S3 notifications do', () => {
+    expect(encodeEventKey('users/u 1/input/a+b (1)_image.png')).toBe(
+      'users/u+1/input/a%2Bb%20(1)_image.png'.replace('%20', '+'),
+    );
+  });
+});

@@ -1,0 +1,249 @@
+// The local EventBridge: rules with event patterns, targets, and delivery. Every event goes to every
+// target whose rule matches, at least once: a failed delivery is retried with backoff and, when the
+// retries are spent, kept as a dead letter; one target's failure never holds up another's. It also
+// answers the EventBridge API (PutEvents, TestEventPattern; AWS JSON 1.1), so the project's
+// `Job Completed` notifications go out through the real @aws-sdk/client-eventbridge.
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { EventBridgeEvent } from '../shared/aws-events.ts';
+import { matchesPattern, validatePattern, type EventPattern } from './event-pattern.ts';
+import { freePort } from './ports.ts';
+import { LOCAL_ACCOUNT_ID } from './s3-events.ts';
+
+export type BusEvent = EventBridgeEvent<string, unknown>;
+export type TargetHandler = (event: BusEvent) => unknown;
+
+export interface Delivery {
+  rule: string;
+  target: string;
+  eventId: string;
+  attempts: number;
+  ok: boolean;
+  error?: string;
+}
+
+export interface LocalEventBusOptions {
+  name?: string;
+  region: string;
+  account?: string;
+  /** Deliveries tried per target before the event becomes a dead letter (EventBridge retries for up to 24 h). */
+  maxAttempts?: number;
+  /** First retry delay in ms; doubled on each further retry. */
+  retryDelayMs?: number;
+  log?: (line: string) => void;
+}
+
+interface Rule {
+  name: string;
+  pattern: EventPattern;
+  targets: Map<string, TargetHandler>;
+}
+
+export class LocalEventBus {
+  readonly name: string;
+  readonly arn: string;
+  private readonly rules = new Map<string, Rule>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly log: Delivery[] = [];
+  private server: Server | undefined;
+  private readonly maxAttempts: number;
+  private readonly retryDelayMs: number;
+
+  constructor(private readonly options: LocalEventBusOptions) {
+    this.name = options.name ?? 'default';
+    this.arn = `arn:aws:events:${options.region}:${options.account ?? LOCAL_ACCOUNT_ID}:event-bus/${this.name}`;
+    this.maxAttempts = options.maxAttempts ?? 3;
+    this.retryDelayMs = options.retryDelayMs ?? 100;
+  }
+
+  /** Adds or replaces a rule; a malformed pattern is refused with the reason. */
+  putRule(rule: { name: string; eventPattern: unknown }): void {
+    validatePattern(rule.eventPattern);
+    const existing = this.rules.get(rule.name);
+    this.rules.set(rule.name, {
+      name: rule.name,
+      pattern: rule.eventPattern,
+      targets: existing?.targets ?? new Map<string, TargetHandler>(),
+    });
+  }
+
+  /** Adds a target to a rule. Returns a function that removes it. */
+  addTarget(ruleName: string, targetId: string, handler: TargetHandler): () => void {
+    const rule = this.rules.get(ruleName);
+    if (!rule) throw new Error(`rule '${ruleName}' does not exist on event bus '${this.name}': put it first`);
+    if (rule.targets.has(targetId)) throw new Error(`rule '${ruleName}' already has a target '${targetId}'`);
+    rule.targets.set(targetId, handler);
+    return () => rule.targets.delete(targetId);
+  }
+
+  /** Routes one event; returns how many deliveries it started. */
+  publish(event: BusEvent): number {
+    let started = 0;
+    for (const rule of this.rules.values()) {
+      if (!matchesPattern(rule.pattern, event)) continue;
+      for (const [targetId, handler] of rule.targets) {
+        const delivery = this.deliver(rule.name, targetId, handler, event);
+        this.inFlight.add(delivery);
+        void delivery.finally(() => this.inFlight.delete(delivery));
+        started++;
+      }
+    }
+    return started;
+  }
+
+  private async deliver(
+    rule: string,
+    target: string,
+    handler: TargetHandler,
+    event: BusEvent,
+  ): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        // Each target gets its own copy, as each AWS target receives its own payload.
+        await handler(structuredClone(event));
+        this.log.push({ rule, target, eventId: event.id, attempts: attempt, ok: true });
+        return;
+      } catch (err) {
+        const error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+        if (attempt >= this.maxAttempts) {
+          this.log.push({ rule, target, eventId: event.id, attempts: attempt, ok: false, error });
+          this.options.log?.(
+            `event ${event.id} to ${rule}/${target} failed ${attempt} times, kept as a dead letter: ${error}`,
+          );
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, this.retryDelayMs * 2 ** (attempt - 1)));
+      }
+    }
+  }
+
+  /** Resolves once every delivery started so far (and any they started) has finished. */
+  async idle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** Every finished delivery, in order. */
+  deliveries(): readonly Delivery[] {
+    return this.log;
+  }
+
+  /** Deliveries that failed every attempt. */
+  deadLetters(): Delivery[] {
+    return this.log.filter((d) => !d.ok);
+  }
+
+  /** Builds the envelope EventBridge wraps around a PutEvents entry. */
+  envelope(entry: {
+    source: string;
+    detailType: string;
+    detail: unknown;
+    resources?: string[];
+    time?: Date;
+  }): BusEvent {
+    return {
+      version: '0',
+      id: randomUUID(),
+      'detail-type': entry.detailType,
+      source: entry.source,
+      account: this.options.account ?? LOCAL_ACCOUNT_ID,
+      time: (entry.time ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      region: this.options.region,
+      resources: entry.resources ?? [],
+      detail: entry.detail,
+    };
+  }
+
+  /** Serves the EventBridge API on a free loopback port; resolves with its endpoint URL. */
+  async listen(): Promise<string> {
+    const port = await freePort();
+    this.server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(port, '127.0.0.1', resolve);
+    });
+    return `http://127.0.0.1:${port}`;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (server) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const target = String(req.headers['x-amz-target'] ?? '');
+    const send = (status: number, body: unknown): void => {
+      res.writeHead(status, {
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amzn-requestid': randomUUID(),
+      });
+      res.end(JSON.stringify(body));
+    };
+    let input: Record<string, unknown>;
+    try {
+      input = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
+    } catch {
+      return send(400, { __type: 'SerializationException', message: 'The request body is not valid JSON' });
+    }
+    if (target === 'AWSEvents.PutEvents') return send(200, this.putEvents(input));
+    if (target === 'AWSEvents.TestEventPattern') {
+      try {
+        const pattern: unknown = JSON.parse(String(input.EventPattern));
+        validatePattern(pattern);
+        return send(200, { Result: matchesPattern(pattern, JSON.parse(String(input.Event))) });
+      } catch (err) {
+        return send(400, {
+          __type: 'InvalidEventPatternException',
+          message: err instanceof Error ? err.message : String(err),
+        });
+      }
+    }
+    send(400, {
+      __type: 'UnknownOperationException',
+      message: `The local event bus does not implement '${target}'`,
+    });
+  }
+
+  private putEvents(input: Record<string, unknown>): unknown {
+    const entries = Array.isArray(input.Entries) ? (input.Entries as Record<string, unknown>[]) : [];
+    let failed = 0;
+    const results = entries.map((entry) => {
+      const error = (code: string, message: string) => {
+        failed++;
+        return { ErrorCode: code, ErrorMessage: message };
+      };
+      const bus = typeof entry.EventBusName === 'string' ? entry.EventBusName : 'default';
+      if (bus !== this.name && bus !== this.arn)
+        return error('ResourceNotFoundException', `Event bus ${bus} does not exist.`);
+      for (const field of ['Source', 'DetailType', 'Detail']) {
+        if (typeof entry[field] !== 'string' || entry[field] === '') {
+          return error(
+            'InvalidArgument',
+            `Parameter ${field} is not valid. Reason: ${field} is a required argument.`,
+          );
+        }
+      }
+      let detail: unknown;
+      try {
+        detail = JSON.parse(String(entry.Detail));
+      } catch {
+        return error('MalformedDetail', 'Detail is malformed.');
+      }
+      const event = this.envelope({
+        source: String(entry.Source),
+        detailType: String(entry.DetailType),
+        detail,
+        resources: Array.isArray(entry.Resources) ? (entry.Resources as string[]) : [],
+        time: typeof entry.Time === 'number' ? new Date(entry.Time * 1000) : undefined,
+      });
+      this.publish(event);
+      return { EventId: event.id };
+    });
+    return { FailedEntryCount: failed, Entries: results };
+  }
+}
