@@ -1,0 +1,52 @@
+// How the emulator runs the model container of an endpoint. SageMaker starts the container when the
+// endpoint's instances come up and stops it when the endpoint goes; locally that is a plain process
+// on a free loopback port (SAGEMAKER_BIND_TO_PORT), or a server that is already running.
+import { freePort } from '../ports.ts';
+import { spawnWatched } from '../child-process.ts';
+
+export interface ContainerRequest {
+  endpointName: string;
+  variantName: string;
+  modelName: string;
+  image: string;
+  /** The model's ContainerDefinition.Environment. */
+  environment: Record<string, string>;
+}
+
+export interface RunningContainer {
+  /** Base URL; the emulator calls `${url}/ping` and `${url}/invocations`. */
+  url: string;
+  stop(): Promise<void>;
+}
+
+export type ContainerLauncher = (request: ContainerRequest) => Promise<RunningContainer>;
+
+/** Every endpoint is served by one server that is already running at `url` (tests, a container run by hand). */
+export function urlContainer(url: string): ContainerLauncher {
+  return () => Promise.resolve({ url: url.replace(/\/$/, ''), stop: () => Promise.resolve() });
+}
+
+/**
+ * Each endpoint gets its own process of `command args...`, started with the model's environment plus
+ * SAGEMAKER_BIND_TO_PORT, as a container started with `serve` would be.
+ */
+export function processContainer(
+  command: string,
+  args: string[],
+  // eslint-disable-next-line no-restricted-properties -- a container inherits the local cloud's environment (PATH, AWS_*)
+  baseEnv: NodeJS.ProcessEnv = process.env,
+): ContainerLauncher {
+  return async (request) => {
+    const port = await freePort();
+    const child = spawnWatched(command, args, {
+      ...baseEnv,
+      ...request.environment,
+      SAGEMAKER_BIND_TO_PORT: String(port),
+    });
+    return { url: `http://127.0.0.1:${port}`, stop: () => child.stop() };
+  };
+}
+
+/** A launcher for the local cloud when no container is configured: every start fails, saying why. */
+export const noContainer: ContainerLauncher = () =>
+  Promise.reject(new Error('no model container is configured for the local SageMaker emulator'));

@@ -1,0 +1,265 @@
+// The local SageMaker: one loopback HTTP server that answers the control plane (AWS JSON 1.1,
+// `X-Amz-Target: SageMaker.<Operation>`) and the runtime (REST JSON, `POST /endpoints/{name}/invocations`),
+// so the real @aws-sdk/client-sagemaker and client-sagemaker-runtime, waiters included, work unchanged
+// with any credentials. Invocations of an InService endpoint go to its container process.
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { SageMakerEndpointStateChangeEvent } from '../../shared/aws-events.ts';
+import { timeScale as makeTimeScale, type TimeScale } from '../../shared/time-scale.ts';
+import { freePort } from '../ports.ts';
+import { noContainer, urlContainer, type ContainerLauncher } from './containers.ts';
+import { ControlPlane, DEFAULT_TIMINGS, type Timings } from './control-plane.ts';
+import { SageMakerApiError, throttling } from './errors.ts';
+import { Faults, type InvocationFailure } from './faults.ts';
+
+export interface SageMakerEmulatorOptions {
+  region: string;
+  accountId?: string;
+  /** Simulated seconds per real second, or a TimeScale shared with the rest of the local cloud. */
+  timeScale?: number | TimeScale;
+  /** Simulated durations of create, update and delete; defaults are AWS-like (5 min, 4 min, 1 min). */
+  timings?: Partial<Timings>;
+  /** How endpoints get their container: a launcher, or the URL of a server already running. */
+  container?: ContainerLauncher | string;
+  /** Receives every `SageMaker Endpoint State Change` event (the local bus's publish). */
+  publish?: (event: SageMakerEndpointStateChangeEvent) => void;
+  log?: (line: string) => void;
+  /** Real milliseconds an invocation may take before it fails as AWS's 60 s timeout does. */
+  invocationTimeoutMs?: number;
+}
+
+export interface ApiCall {
+  operation: string;
+  endpointName?: string;
+  /** Epoch ms when the call arrived. */
+  at: number;
+  /** 'ok' or the error type returned. */
+  outcome: string;
+}
+
+export interface SageMakerEmulator {
+  /** Control-plane endpoint URL (for @aws-sdk/client-sagemaker). */
+  endpoint: string;
+  /** Runtime endpoint URL (for @aws-sdk/client-sagemaker-runtime); the same server. */
+  runtimeEndpoint: string;
+  faults: Faults;
+  /** Every API call so far, in arrival order. */
+  calls(): readonly ApiCall[];
+  stop(): Promise<void>;
+}
+
+const RUNTIME_PATH = /^\/endpoints\/([^/]+)\/invocations$/;
+
+export async function startSageMakerEmulator(options: SageMakerEmulatorOptions): Promise<SageMakerEmulator> {
+  const scale =
+    typeof options.timeScale === 'object' ? options.timeScale : makeTimeScale(options.timeScale ?? 1);
+  const faults = new Faults();
+  const log = options.log ?? (() => undefined);
+  const container =
+    typeof options.container === 'string'
+      ? urlContainer(options.container)
+      : (options.container ?? noContainer);
+  const plane = new ControlPlane({
+    region: options.region,
+    ...(options.accountId ? { accountId: options.accountId } : {}),
+    timeScale: scale,
+    timings: { ...DEFAULT_TIMINGS, ...options.timings },
+    container,
+    faults,
+    publish: options.publish ?? (() => undefined),
+    log,
+  });
+  const calls: ApiCall[] = [];
+  const invocationTimeoutMs = options.invocationTimeoutMs ?? 60_000;
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      log(`SageMaker emulator: internal error: ${String(err)}`);
+      if (!res.headersSent)
+        sendError(res, new SageMakerApiError('InternalFailure', String(err), 500), 'json');
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readBody(req);
+    const target = req.headers['x-amz-target'];
+    if (typeof target === 'string') return control(target, body, res);
+    const match = RUNTIME_PATH.exec((req.url ?? '').split('?')[0] ?? '');
+    if (req.method === 'POST' && match) return invoke(decodeURIComponent(match[1]!), req, body, res);
+    sendError(
+      res,
+      new SageMakerApiError('UnknownOperationException', `No operation at ${req.method} ${req.url}`, 404),
+      'rest',
+    );
+  }
+
+  function control(target: string, body: Buffer, res: ServerResponse): void {
+    const operation = target.replace(/^SageMaker\./, '');
+    let input: Record<string, unknown>;
+    try {
+      input = JSON.parse(body.toString('utf8') || '{}') as Record<string, unknown>;
+    } catch {
+      return sendError(
+        res,
+        new SageMakerApiError('SerializationException', 'The request body is not valid JSON'),
+        'json',
+      );
+    }
+    const call: ApiCall = {
+      operation,
+      ...(typeof input.EndpointName === 'string' ? { endpointName: input.EndpointName } : {}),
+      at: Date.now(),
+      outcome: 'ok',
+    };
+    calls.push(call);
+    try {
+      if (faults.takeThrottle(operation)) throw throttling();
+      send(res, 200, plane.call(operation, input));
+    } catch (err) {
+      const apiError =
+        err instanceof SageMakerApiError ? err : new SageMakerApiError('InternalFailure', String(err), 500);
+      call.outcome = apiError.type;
+      sendError(res, apiError, 'json');
+    }
+  }
+
+  async function invoke(
+    name: string,
+    req: IncomingMessage,
+    body: Buffer,
+    res: ServerResponse,
+  ): Promise<void> {
+    const call: ApiCall = { operation: 'InvokeEndpoint', endpointName: name, at: Date.now(), outcome: 'ok' };
+    calls.push(call);
+    const fail = (error: SageMakerApiError): void => {
+      call.outcome = error.type;
+      sendError(res, error, 'rest');
+    };
+    if (faults.takeThrottle('InvokeEndpoint')) return fail(throttling());
+    const route = plane.route(name);
+    if ('status' in route) {
+      // SageMaker answers the same for a missing endpoint and one that is not serving yet.
+      return fail(
+        new SageMakerApiError('ValidationError', `Endpoint ${name} of account ${plane.accountId} not found.`),
+      );
+    }
+    const injected = faults.takeInvocationFailure();
+    if (injected) return fail(invocationFailure(injected, name));
+    if (faults.invocationDelayMs > 0) await new Promise((r) => setTimeout(r, faults.invocationDelayMs));
+
+    const headers: Record<string, string> = {};
+    for (const h of ['content-type', 'accept', 'x-amzn-sagemaker-custom-attributes']) {
+      const value = req.headers[h];
+      if (typeof value === 'string') headers[h] = value;
+    }
+    let upstream: Response;
+    try {
+      upstream = await fetch(`${route.container.url}/invocations`, {
+        method: 'POST',
+        headers,
+        body,
+        signal: AbortSignal.timeout(invocationTimeoutMs),
+      });
+    } catch (err) {
+      const timedOut = err instanceof Error && err.name === 'TimeoutError';
+      const message = timedOut
+        ? 'Your invocation timed out while waiting for a response from container primary. Review the latency metrics for each container in Amazon CloudWatch, resolve the issue, and try again.'
+        : `Received server error (0) from primary with message "${String(err)}".`;
+      return fail(
+        new SageMakerApiError('ModelError', message, 424, {
+          OriginalStatusCode: 0,
+          OriginalMessage: String(err),
+        }),
+      );
+    }
+    const payload = Buffer.from(await upstream.arrayBuffer());
+    if (!upstream.ok) {
+      const kind = upstream.status < 500 ? 'client' : 'server';
+      const text = payload.toString('utf8');
+      return fail(
+        new SageMakerApiError(
+          'ModelError',
+          `Received ${kind} error (${upstream.status}) from primary with message "${text}". See https://${options.region}.console.aws.amazon.com/cloudwatch/home?region=${options.region}#logEventViewer:group=/aws/sagemaker/Endpoints/${name} in account ${plane.accountId} for more information.`,
+          424,
+          {
+            OriginalStatusCode: upstream.status,
+            OriginalMessage: text,
+            LogStreamArn: `arn:aws:logs:${options.region}:${plane.accountId}:log-group:/aws/sagemaker/Endpoints/${name}`,
+          },
+        ),
+      );
+    }
+    const responseHeaders: Record<string, string> = {
+      'content-type': upstream.headers.get('content-type') ?? 'application/octet-stream',
+      'x-amzn-invoked-production-variant': route.variant,
+      'x-amzn-requestid': randomUUID(),
+    };
+    const custom = upstream.headers.get('x-amzn-sagemaker-custom-attributes');
+    if (custom) responseHeaders['x-amzn-sagemaker-custom-attributes'] = custom;
+    res.writeHead(200, responseHeaders);
+    res.end(payload);
+  }
+
+  const port = await freePort();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    endpoint: url,
+    runtimeEndpoint: url,
+    faults,
+    calls: () => calls,
+    async stop() {
+      await plane.stop();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function invocationFailure(kind: InvocationFailure, name: string): SageMakerApiError {
+  switch (kind) {
+    case 'ModelError':
+      return new SageMakerApiError(
+        'ModelError',
+        `Received server error (500) from primary with message "injected fault". See the logs of /aws/sagemaker/Endpoints/${name} for more information.`,
+        424,
+        { OriginalStatusCode: 500, OriginalMessage: 'injected fault' },
+      );
+    case 'ModelNotReadyException':
+      return new SageMakerApiError('ModelNotReadyException', 'Model is not ready to serve requests.', 429);
+    case 'ServiceUnavailable':
+      return new SageMakerApiError(
+        'ServiceUnavailable',
+        'The service is unavailable. Try your call again.',
+        503,
+      );
+    case 'InternalFailure':
+      return new SageMakerApiError('InternalFailure', 'An internal failure occurred.', 500);
+  }
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() });
+  res.end(JSON.stringify(body));
+}
+
+/** JSON 1.1 names the error in `__type`; REST JSON in the `x-amzn-ErrorType` header. Both carry `message`. */
+function sendError(res: ServerResponse, error: SageMakerApiError, protocol: 'json' | 'rest'): void {
+  res.writeHead(error.status, {
+    'content-type': protocol === 'json' ? 'application/x-amz-json-1.1' : 'application/json',
+    'x-amzn-errortype': error.type,
+    'x-amzn-requestid': randomUUID(),
+  });
+  res.end(
+    JSON.stringify({ __type: error.type, message: error.message, Message: error.message, ...error.fields }),
+  );
+}
