@@ -2,15 +2,27 @@
 // and stopped together. `npm run up` and the tests both start it through startLocalCloud().
 import { DEFAULT_LOCAL_REGION, localClientConfig, type ClientConfig } from '../shared/aws.ts';
 import { createTable, startLocalDynamoDB, type LocalDynamoDB } from './dynamodb.ts';
-import { uploadRule } from '../shared/event-rules.ts';
+import { endpointStateRule, uploadRule } from '../shared/event-rules.ts';
+import { timeScale as makeTimeScale, type TimeScale } from '../shared/time-scale.ts';
 import { LocalEventBus } from './event-bus.ts';
 import { startLocalS3, type LocalS3 } from './s3.ts';
 import { toEventBridgeEvent } from './s3-events.ts';
+import type { ContainerLauncher } from './sagemaker/containers.ts';
+import type { Timings } from './sagemaker/control-plane.ts';
+import { startSageMakerEmulator, type SageMakerEmulator } from './sagemaker/emulator.ts';
 
 export interface LocalCloudOptions {
   region?: string;
   tableName?: string;
   bucket?: string;
+  /** Simulated seconds per real second for every service-side timer (default 60: a 5-minute start takes 5 s). */
+  timeScale?: number;
+  /** Simulated SageMaker durations (create, update, delete, health-check timeout). */
+  sagemakerTimings?: Partial<Timings>;
+  /** How SageMaker endpoints run their model container: a launcher or the URL of a running server. */
+  container?: ContainerLauncher | string;
+  /** Endpoint names whose state changes the bus routes to the `endpoint-state-changed` rule. */
+  endpointNamePrefix?: string;
   /** Progress lines for a person watching (`npm run up` prints them); silent by default. */
   log?: (line: string) => void;
 }
@@ -25,6 +37,11 @@ export interface LocalCloudDescription {
   /** The EventBridge API (PutEvents) of the local bus. */
   eventbridge: string;
   eventBusName: string;
+  /** SageMaker control plane and runtime (the same local server). */
+  sagemaker: string;
+  sagemakerRuntime: string;
+  /** Simulated seconds per real second. */
+  timeScale: number;
 }
 
 export interface LocalCloud extends LocalCloudDescription {
@@ -32,20 +49,24 @@ export interface LocalCloud extends LocalCloudDescription {
   dynamoDb: LocalDynamoDB;
   /** The local EventBridge bus: S3 object events arrive on it; rules route them to targets. */
   bus: LocalEventBus;
+  sagemakerEmulator: SageMakerEmulator;
+  time: TimeScale;
   /** Settings for an AWS SDK v3 client of the named local service. */
-  clientConfig(service: 'dynamodb' | 's3' | 'eventbridge'): ClientConfig;
+  clientConfig(service: 'dynamodb' | 's3' | 'eventbridge' | 'sagemaker' | 'sagemakerRuntime'): ClientConfig;
   describe(): LocalCloudDescription;
   stop(): Promise<void>;
 }
 
 export const DEFAULT_TABLE_NAME = 'durable-vs-sfn';
 export const DEFAULT_BUCKET = 'uploads';
+export const DEFAULT_TIME_SCALE = 60;
 
 export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
   const region = options.region ?? DEFAULT_LOCAL_REGION;
   const tableName = options.tableName ?? DEFAULT_TABLE_NAME;
   const bucket = options.bucket ?? DEFAULT_BUCKET;
   const log = options.log ?? (() => undefined);
+  const time = makeTimeScale(options.timeScale ?? DEFAULT_TIME_SCALE);
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async (): Promise<void> => {
     const results = await Promise.allSettled(
@@ -87,6 +108,20 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     const eventbridge = await bus.listen();
     log(`EventBridge     ${eventbridge}  (bus ${bus.name}, rule ${uploadRule(bucket).name})`);
 
+    // SageMaker sends its endpoint state changes to the default bus, as on AWS.
+    const stateRule = endpointStateRule(options.endpointNamePrefix ?? '');
+    bus.putRule(stateRule);
+    const sagemakerEmulator = await startSageMakerEmulator({
+      region,
+      timeScale: time,
+      ...(options.sagemakerTimings ? { timings: options.sagemakerTimings } : {}),
+      ...(options.container ? { container: options.container } : {}),
+      publish: (event) => bus.publish(event),
+      log,
+    });
+    stops.push(() => sagemakerEmulator.stop());
+    log(`SageMaker       ${sagemakerEmulator.endpoint}  (time scale ${time.scale}x)`);
+
     const description: LocalCloudDescription = {
       region,
       tableName,
@@ -95,12 +130,17 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       s3: s3Server.endpoint,
       eventbridge,
       eventBusName: bus.name,
+      sagemaker: sagemakerEmulator.endpoint,
+      sagemakerRuntime: sagemakerEmulator.runtimeEndpoint,
+      timeScale: time.scale,
     };
     return {
       ...description,
       s3Server,
       dynamoDb,
       bus,
+      sagemakerEmulator,
+      time,
       clientConfig: (service) => localClientConfig(description[service], region),
       describe: () => ({ ...description }),
       stop: stopAll,

@@ -2,6 +2,12 @@
 // whose rule matches and no other, failures stay with their target, and PutEvents works as on AWS.
 import { EventBridgeClient, PutEventsCommand, TestEventPatternCommand } from '@aws-sdk/client-eventbridge';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateEndpointCommand,
+  CreateEndpointConfigCommand,
+  CreateModelCommand,
+  SageMakerClient,
+} from '@aws-sdk/client-sagemaker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { S3ObjectCreatedEvent } from '../shared/aws-events.ts';
 import { endpointStateRule, uploadRule } from '../shared/event-rules.ts';
@@ -18,7 +24,7 @@ describe('the local cloud bus with S3', () => {
   const received: Record<string, BusEvent[]> = { sf: [], ldf: [], waker: [] };
 
   beforeAll(async () => {
-    cloud = await startLocalCloud({ bucket: 'bus-test' });
+    cloud = await startLocalCloud({ bucket: 'bus-test', sagemakerTimings: { createSeconds: 6 } });
     s3 = new S3Client({
       region: cloud.region,
       endpoint: cloud.s3,
@@ -101,6 +107,42 @@ describe('the local cloud bus with S3', () => {
     );
     expect(test.Result).toBe(true);
     client.destroy();
+  });
+});
+
+describe('the local cloud bus with SageMaker', () => {
+  it('carries endpoint state changes from the emulator to the state-change rule', async () => {
+    const cloud = await startLocalCloud({
+      sagemakerTimings: { createSeconds: 6 },
+      endpointNamePrefix: 'gpu-',
+    });
+    const seen: BusEvent[] = [];
+    cloud.bus.addTarget('endpoint-state-changed', 'waker', (e) => void seen.push(e));
+    const sm = new SageMakerClient({ region: cloud.region, endpoint: cloud.sagemaker, credentials: UNSEEN });
+    try {
+      await sm.send(new CreateModelCommand({ ModelName: 'm', PrimaryContainer: { Image: 'i' } }));
+      await sm.send(
+        new CreateEndpointConfigCommand({
+          EndpointConfigName: 'c',
+          ProductionVariants: [{ VariantName: 'AllTraffic', ModelName: 'm' }],
+        }),
+      );
+      await sm.send(new CreateEndpointCommand({ EndpointName: 'other', EndpointConfigName: 'c' }));
+      await sm.send(new CreateEndpointCommand({ EndpointName: 'gpu-sf', EndpointConfigName: 'c' }));
+      // No container is configured, so the start fails, saying so in the FAILED event.
+      await expect
+        .poll(() => seen.map((e) => (e.detail as { EndpointStatus: string }).EndpointStatus), {
+          timeout: 5000,
+        })
+        .toEqual(['CREATING', 'FAILED']);
+      expect(seen.every((e) => (e.detail as { EndpointName: string }).EndpointName === 'gpu-sf')).toBe(true);
+      expect(seen[1]?.detail).toMatchObject({
+        FailureReason: expect.stringContaining('ping health check') as unknown,
+      });
+    } finally {
+      sm.destroy();
+      await cloud.stop();
+    }
   });
 });
 

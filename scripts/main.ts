@@ -8,7 +8,11 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { ListEndpointsCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { uploadRule } from '../shared/event-rules.ts';
+import type { BusEvent } from '../local/event-bus.ts';
 import { parseArgs } from 'node:util';
 import { inputImageKey } from '../shared/keys.ts';
 import { JobStore } from '../shared/job-store.ts';
@@ -18,7 +22,7 @@ import { requireNode22 } from '../local/cli/preflight.ts';
 const HELP = `Usage: npm start [-- --help]
 
 Runs the main job on this machine, with no AWS account: brings the local cloud up on 127.0.0.1
-(DynamoDB Local and S3), checks that every part answers through the real AWS SDK v3 clients,
+(DynamoDB Local, S3, the EventBridge bus, SageMaker), checks that every part answers through the real AWS SDK v3 clients,
 prints how long each step took, and brings everything down again. It exits 0 when every check
 passed and 1 otherwise, naming the part that failed.
 
@@ -37,6 +41,11 @@ function checks(cloud: LocalCloud): Check[] {
   const jobs = new JobStore(DynamoDBDocumentClient.from(dynamodb), cloud.tableName, { retentionDays: 1 });
   const probeKey = inputImageKey('npm-start', 'probe');
   const probeBody = `checked at ${new Date().toISOString()}`;
+  const events = new EventBridgeClient(cloud.clientConfig('eventbridge'));
+  const sagemaker = new SageMakerClient(cloud.clientConfig('sagemaker'));
+  // Every upload the bus routes to the orchestrators' rule lands here.
+  const routed: BusEvent[] = [];
+  cloud.bus.addTarget(uploadRule(cloud.bucket).name, 'npm-start-probe', (e) => void routed.push(e));
   return [
     {
       part: 'DynamoDB',
@@ -77,6 +86,28 @@ function checks(cloud: LocalCloud): Check[] {
         return `${probeBody.length} bytes round-tripped`;
       },
     },
+    {
+      part: 'EventBridge',
+      what: "the upload reached the orchestrators' rule as Object Created; PutEvents answers",
+      run: async () => {
+        await cloud.bus.idle();
+        const upload = routed.find((e) => e['detail-type'] === 'Object Created');
+        if (!upload) throw new Error('the S3 upload never reached the bus');
+        const out = await events.send(
+          new PutEventsCommand({ Entries: [{ Source: 'npm-start', DetailType: 'Probe', Detail: '{}' }] }),
+        );
+        if (out.FailedEntryCount !== 0) throw new Error(`PutEvents failed: ${JSON.stringify(out.Entries)}`);
+        return `rule ${uploadRule(cloud.bucket).name} matched, PutEvents ok`;
+      },
+    },
+    {
+      part: 'SageMaker',
+      what: 'the control plane answers ListEndpoints',
+      run: async () => {
+        const out = await sagemaker.send(new ListEndpointsCommand({}));
+        return `${out.Endpoints?.length ?? 0} endpoints, time scale ${cloud.timeScale}x`;
+      },
+    },
   ];
 }
 
@@ -100,12 +131,12 @@ async function main(): Promise<number> {
       try {
         const detail = await check.run();
         console.log(
-          `  ok    ${check.part.padEnd(9)} ${check.what}: ${detail} (${seconds(performance.now() - t)})`,
+          `  ok    ${check.part.padEnd(11)} ${check.what}: ${detail} (${seconds(performance.now() - t)})`,
         );
       } catch (err) {
         failures++;
         console.log(
-          `  FAIL  ${check.part.padEnd(9)} ${check.what}: ${err instanceof Error ? err.message : String(err)}`,
+          `  FAIL  ${check.part.padEnd(11)} ${check.what}: ${err instanceof Error ? err.message : String(err)}`,
         );
       }
     }

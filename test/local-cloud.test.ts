@@ -87,9 +87,16 @@ describe('npm run up', () => {
       bucket: 'uploads',
       dynamodb: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/) as unknown,
       s3: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/) as unknown,
+      eventbridge: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/) as unknown,
+      sagemaker: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/) as unknown,
+      sagemakerRuntime: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/) as unknown,
+      eventBusName: 'default',
+      timeScale: 60,
     });
     const dynamoPort = portOf(description.dynamodb);
-    for (const port of [dynamoPort, portOf(description.s3)]) expect(listeners(port)).toEqual(['127.0.0.1']);
+    for (const part of ['dynamodb', 's3', 'eventbridge', 'sagemaker']) {
+      expect(listeners(portOf(description[part]))).toEqual(['127.0.0.1']);
+    }
     expect(javaPids(dynamoPort)).toHaveLength(1);
 
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));

@@ -6,25 +6,52 @@ import { requireNode22 } from './preflight.ts';
 const HELP = `Usage: npm run up [-- --json] [-- --help]
 
 Starts the local cloud on free ports of 127.0.0.1 and keeps it running until you press Ctrl-C:
-  DynamoDB Local (the single table), S3 (the uploads bucket), and the parts later stages add.
+  DynamoDB Local (the single table), S3 (the uploads bucket; its uploads go to the event bus),
+  EventBridge (the local bus with the project's rules; PutEvents), and SageMaker (control plane
+  and runtime, endpoint state changes onto the bus).
 It accepts any AWS access key and secret. Point a client at the printed endpoints, e.g.
   aws --endpoint-url <s3> s3 cp ./cat_image.png s3://uploads/users/u1/input/cat_image.png
+  aws --endpoint-url <sagemaker> sagemaker list-endpoints
 
 Options:
-  --json   once everything is ready, print one JSON object on stdout
-           ({"dynamodb", "s3", "region", "tableName", "bucket", ...}); progress goes to stderr
-  --help   show this text
+  --json                once everything is ready, print one JSON object on stdout ({"dynamodb", "s3",
+                        "eventbridge", "sagemaker", "sagemakerRuntime", "region", "tableName", "bucket",
+                        "eventBusName", "timeScale"}); progress goes to stderr
+  --time-scale N        simulated seconds per real second for service timers (default 60: a 5-minute
+                        endpoint start takes 5 s)
+  --container-url URL   the model server SageMaker endpoints forward to (GET /ping, POST /invocations);
+                        without it, an endpoint start ends Failed, saying no container is configured
+  --help                show this text
 
 Needs: Node 22 (installed by \`npm ci\`) and Java 17+ for DynamoDB Local.`;
 
 async function main(): Promise<void> {
   requireNode22();
-  const { values } = parseArgs({ options: { json: { type: 'boolean' }, help: { type: 'boolean' } } });
+  const { values } = parseArgs({
+    options: {
+      json: { type: 'boolean' },
+      help: { type: 'boolean' },
+      'time-scale': { type: 'string' },
+      'container-url': { type: 'string' },
+    },
+  });
   if (values.help) {
     console.log(HELP);
     return;
   }
   const json = values.json ?? false;
+  const timeScale = values['time-scale'] === undefined ? undefined : Number(values['time-scale']);
+  if (timeScale !== undefined && !(Number.isFinite(timeScale) && timeScale > 0)) {
+    console.error(`--time-scale must be a positive number, got '${values['time-scale']}'`);
+    process.exit(2);
+  }
+  const containerUrl = values['container-url'];
+  if (containerUrl !== undefined && !/^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?\/?$/.test(containerUrl)) {
+    console.error(
+      `--container-url must be a loopback URL such as http://127.0.0.1:8080, got '${containerUrl}'`,
+    );
+    process.exit(2);
+  }
   // With --json, stdout carries exactly one JSON object; progress goes to stderr.
   const say = (line: string): void => void (json ? console.error(line) : console.log(line));
 
@@ -32,7 +59,11 @@ async function main(): Promise<void> {
   say('Starting the local cloud...');
   let cloud: LocalCloud;
   try {
-    cloud = await startLocalCloud({ log: (line) => say(`  ${line}`) });
+    cloud = await startLocalCloud({
+      log: (line) => say(`  ${line}`),
+      ...(timeScale === undefined ? {} : { timeScale }),
+      ...(containerUrl === undefined ? {} : { container: containerUrl }),
+    });
   } catch (err) {
     console.error(`Could not start the local cloud: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);
