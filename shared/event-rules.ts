@@ -30,7 +30,7 @@ export function uploadRule(bucketName: string): RuleDefinition {
 export function endpointStateRule(endpointNamePrefix: string): RuleDefinition {
   return {
     name: 'endpoint-state-changed',
-    description: "SageMaker endpoint status changes wake the jobs waiting for the endpoint",
+    description: 'SageMaker endpoint status changes wake the jobs waiting for the endpoint',
     eventPattern: {
       source: ['aws.sagemaker'],
       'detail-type': ['SageMaker Endpoint State Change'],
