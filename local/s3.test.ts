@@ -147,4 +147,17 @@ describe('local S3', () => {
       },
     );
   });
+
+  it('refuses over-long keys with an S3 error instead of crashing', async () => {
+    const tooLong = `long/${'a'.repeat(100).concat('/').repeat(11)}x`;
+    await expect(
+      client.send(new PutObjectCommand({ Bucket: BUCKET, Key: tooLong, Body: 'x' })),
+    ).rejects.toMatchObject({
+      name: 'KeyTooLongError',
+    });
+    const longSegment = `long/${'b'.repeat(300)}`;
+    await expect(
+      client.send(new PutObjectCommand({ Bucket: BUCKET, Key: longSegment, Body: 'x' })),
+    ).rejects.toThrow(/segment may be at most 240 bytes/);
+  });
 });

@@ -98,6 +98,12 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
 function fixRequest(notes: AsyncLocalStorage<RequestNote>): Middleware {
   return async (ctx, next) => {
     acceptAnyAccessKey(ctx);
+    const keyProblem = checkObjectKey(ctx);
+    if (keyProblem) {
+      ctx.status = 400;
+      ctx.body = { Error: keyProblem };
+      return;
+    }
     if (isAwsChunked(ctx.req.headers)) decodeAwsChunked(ctx);
     const note: RequestNote = { reason: reasonOf(ctx) };
     const listV2 = isListObjectsV2(ctx) ? rewriteListV2Request(ctx) : undefined;
@@ -116,6 +122,32 @@ function fixRequest(notes: AsyncLocalStorage<RequestNote>): Middleware {
     await notes.run(note, next);
     if (listV2) rewriteListV2Response(ctx, listV2);
   };
+}
+
+/** S3 file names: s3rver stores each key segment as a file name plus this suffix. */
+const MAX_LOCAL_SEGMENT_BYTES = 255 - '._S3rver_object'.length;
+
+/**
+ * Refuses keys S3 refuses (over 1024 bytes: KeyTooLongError) and keys this local S3 cannot store
+ * (a segment too long for a file name) with an S3 error, instead of letting s3rver crash on them.
+ */
+function checkObjectKey(ctx: KoaContext): { Code: string; Message: string } | undefined {
+  const path = ctx.path.split('/').slice(2); // ['', bucket, ...key]
+  if (path.length === 0) return undefined;
+  let key: string;
+  try {
+    key = decodeURIComponent(path.join('/'));
+  } catch {
+    return undefined; // s3rver answers malformed paths itself
+  }
+  if (Buffer.byteLength(key) > 1024) return { Code: 'KeyTooLongError', Message: 'Your key is too long' };
+  if (key.split('/').some((segment) => Buffer.byteLength(segment) > MAX_LOCAL_SEGMENT_BYTES)) {
+    return {
+      Code: 'InvalidArgument',
+      Message: `The local S3 keeps each key segment as a file name, so a segment may be at most ${MAX_LOCAL_SEGMENT_BYTES} bytes here (AWS allows longer ones)`,
+    };
+  }
+  return undefined;
 }
 
 function acceptAnyAccessKey(ctx: KoaContext): void {
