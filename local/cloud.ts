@@ -7,7 +7,7 @@ import { timeScale as makeTimeScale, type TimeScale } from '../shared/time-scale
 import { LocalEventBus } from './event-bus.ts';
 import { startLocalS3, type LocalS3 } from './s3.ts';
 import { toEventBridgeEvent } from './s3-events.ts';
-import type { ContainerLauncher } from './sagemaker/containers.ts';
+import { inferenceServerContainer, type ContainerLauncher } from './sagemaker/containers.ts';
 import type { Timings } from './sagemaker/control-plane.ts';
 import { startSageMakerEmulator, type SageMakerEmulator } from './sagemaker/emulator.ts';
 
@@ -19,7 +19,10 @@ export interface LocalCloudOptions {
   timeScale?: number;
   /** Simulated SageMaker durations (create, update, delete, health-check timeout). */
   sagemakerTimings?: Partial<Timings>;
-  /** How SageMaker endpoints run their model container: a launcher or the URL of a running server. */
+  /**
+   * How SageMaker endpoints run their model container: a launcher or the URL of a running server.
+   * Default: the project's inference server, one process per endpoint.
+   */
   container?: ContainerLauncher | string;
   /** Endpoint names whose state changes the bus routes to the `endpoint-state-changed` rule. */
   endpointNamePrefix?: string;
@@ -115,7 +118,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       region,
       timeScale: time,
       ...(options.sagemakerTimings ? { timings: options.sagemakerTimings } : {}),
-      ...(options.container ? { container: options.container } : {}),
+      container: options.container ?? inferenceServerContainer(s3Server.endpoint, region),
       publish: (event) => bus.publish(event),
       log,
     });

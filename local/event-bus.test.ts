@@ -1,7 +1,8 @@
 // The local bus routes as EventBridge does: an S3 upload through the real SDK reaches every target
 // whose rule matches and no other, failures stay with their target, and PutEvents works as on AWS.
 import { EventBridgeClient, PutEventsCommand, TestEventPatternCommand } from '@aws-sdk/client-eventbridge';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import {
   CreateEndpointCommand,
   CreateEndpointConfigCommand,
@@ -15,6 +16,8 @@ import { decodeEventKey } from '../shared/keys.ts';
 import { startLocalCloud, type LocalCloud } from './cloud.ts';
 import { LocalEventBus, type BusEvent } from './event-bus.ts';
 import { encodeEventKey } from './s3-events.ts';
+import { parsePly } from '../container/src/ply.ts';
+import { generateSample, samplePngs } from '../container/src/samples.ts';
 
 const UNSEEN = { accessKeyId: 'AKIAUNSEEN', secretAccessKey: 'unseen-secret' };
 
@@ -110,17 +113,35 @@ describe('the local cloud bus with S3', () => {
   });
 });
 
-describe('the local cloud bus with SageMaker', () => {
-  it('carries endpoint state changes from the emulator to the state-change rule', async () => {
+describe('the local cloud bus with SageMaker and the inference container', () => {
+  it('starts the real container for an endpoint, routes its state changes, and serves generate_3d from S3', async () => {
     const cloud = await startLocalCloud({
       sagemakerTimings: { createSeconds: 6 },
       endpointNamePrefix: 'gpu-',
     });
     const seen: BusEvent[] = [];
     cloud.bus.addTarget('endpoint-state-changed', 'waker', (e) => void seen.push(e));
+    const statuses = (): string[] =>
+      seen.map(
+        (e) =>
+          `${(e.detail as { EndpointName: string }).EndpointName} ${(e.detail as { EndpointStatus: string }).EndpointStatus}`,
+      );
     const sm = new SageMakerClient({ region: cloud.region, endpoint: cloud.sagemaker, credentials: UNSEEN });
+    const runtime = new SageMakerRuntimeClient({
+      region: cloud.region,
+      endpoint: cloud.sagemakerRuntime,
+      credentials: UNSEEN,
+    });
+    const s3 = new S3Client({
+      region: cloud.region,
+      endpoint: cloud.s3,
+      forcePathStyle: true,
+      credentials: UNSEEN,
+    });
     try {
-      await sm.send(new CreateModelCommand({ ModelName: 'm', PrimaryContainer: { Image: 'i' } }));
+      await sm.send(
+        new CreateModelCommand({ ModelName: 'm', PrimaryContainer: { Image: 'reconstruct-3d' } }),
+      );
       await sm.send(
         new CreateEndpointConfigCommand({
           EndpointConfigName: 'c',
@@ -129,18 +150,59 @@ describe('the local cloud bus with SageMaker', () => {
       );
       await sm.send(new CreateEndpointCommand({ EndpointName: 'other', EndpointConfigName: 'c' }));
       await sm.send(new CreateEndpointCommand({ EndpointName: 'gpu-sf', EndpointConfigName: 'c' }));
-      // No container is configured, so the start fails, saying so in the FAILED event.
+      cloud.sagemakerEmulator.faults.failNextStart('injected: no capacity');
+      await sm.send(new CreateEndpointCommand({ EndpointName: 'gpu-ldf', EndpointConfigName: 'c' }));
       await expect
-        .poll(() => seen.map((e) => (e.detail as { EndpointStatus: string }).EndpointStatus), {
-          timeout: 5000,
-        })
-        .toEqual(['CREATING', 'FAILED']);
-      expect(seen.every((e) => (e.detail as { EndpointName: string }).EndpointName === 'gpu-sf')).toBe(true);
-      expect(seen[1]?.detail).toMatchObject({
-        FailureReason: expect.stringContaining('ping health check') as unknown,
-      });
+        .poll(statuses, { timeout: 20_000 })
+        .toEqual(
+          expect.arrayContaining([
+            'gpu-sf CREATING',
+            'gpu-ldf CREATING',
+            'gpu-sf IN_SERVICE',
+            'gpu-ldf FAILED',
+          ]) as unknown,
+        );
+      expect(statuses().some((s) => s.startsWith('other'))).toBe(false);
+      const failed = seen.find((e) => (e.detail as { EndpointStatus: string }).EndpointStatus === 'FAILED');
+      expect(failed?.detail).toMatchObject({ FailureReason: 'injected: no capacity' });
+
+      const pngs = samplePngs(generateSample('star', 96));
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: cloud.bucket,
+          Key: 'users/u9/input/star_image.png',
+          Body: pngs.image,
+        }),
+      );
+      await s3.send(
+        new PutObjectCommand({ Bucket: cloud.bucket, Key: 'users/u9/input/star_mask.png', Body: pngs.mask }),
+      );
+      const out = await runtime.send(
+        new InvokeEndpointCommand({
+          EndpointName: 'gpu-sf',
+          ContentType: 'application/json',
+          Body: JSON.stringify({
+            task: 'generate_3d',
+            bucket: cloud.bucket,
+            image_s3_key: 'users/u9/input/star_image.png',
+            mask_s3_key: 'users/u9/input/star_mask.png',
+            orchestrator: 'sf',
+          }),
+        }),
+      );
+      const result = JSON.parse(new TextDecoder().decode(out.Body)) as {
+        output_s3_key: string;
+        mesh_stats: { num_points: number };
+      };
+      expect(result.output_s3_key).toBe('users/u9/output/sf/star.ply');
+      const ply = await s3.send(new GetObjectCommand({ Bucket: cloud.bucket, Key: result.output_s3_key }));
+      expect(parsePly(Buffer.from(await ply.Body!.transformToByteArray())).count).toBe(
+        result.mesh_stats.num_points,
+      );
     } finally {
       sm.destroy();
+      runtime.destroy();
+      s3.destroy();
       await cloud.stop();
     }
   });

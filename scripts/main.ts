@@ -9,7 +9,17 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { ListEndpointsCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
+import {
+  CreateEndpointCommand,
+  CreateEndpointConfigCommand,
+  CreateModelCommand,
+  DeleteEndpointCommand,
+  ListEndpointsCommand,
+  SageMakerClient,
+  waitUntilEndpointInService,
+} from '@aws-sdk/client-sagemaker';
+import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { generateSample, samplePngs } from '../container/src/samples.ts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { uploadRule } from '../shared/event-rules.ts';
 import type { BusEvent } from '../local/event-bus.ts';
@@ -22,7 +32,7 @@ import { requireNode22 } from '../local/cli/preflight.ts';
 const HELP = `Usage: npm start [-- --help]
 
 Runs the main job on this machine, with no AWS account: brings the local cloud up on 127.0.0.1
-(DynamoDB Local, S3, the EventBridge bus, SageMaker), checks that every part answers through the real AWS SDK v3 clients,
+(DynamoDB Local, S3, the EventBridge bus, SageMaker with the inference container), checks that every part answers through the real AWS SDK v3 clients,
 prints how long each step took, and brings everything down again. It exits 0 when every check
 passed and 1 otherwise, naming the part that failed.
 
@@ -43,6 +53,7 @@ function checks(cloud: LocalCloud): Check[] {
   const probeBody = `checked at ${new Date().toISOString()}`;
   const events = new EventBridgeClient(cloud.clientConfig('eventbridge'));
   const sagemaker = new SageMakerClient(cloud.clientConfig('sagemaker'));
+  const runtime = new SageMakerRuntimeClient(cloud.clientConfig('sagemakerRuntime'));
   // Every upload the bus routes to the orchestrators' rule lands here.
   const routed: BusEvent[] = [];
   cloud.bus.addTarget(uploadRule(cloud.bucket).name, 'npm-start-probe', (e) => void routed.push(e));
@@ -102,10 +113,59 @@ function checks(cloud: LocalCloud): Check[] {
     },
     {
       part: 'SageMaker',
-      what: 'the control plane answers ListEndpoints',
+      what: 'an endpoint starts its inference container and serves generate_3d',
       run: async () => {
-        const out = await sagemaker.send(new ListEndpointsCommand({}));
-        return `${out.Endpoints?.length ?? 0} endpoints, time scale ${cloud.timeScale}x`;
+        const name = 'npm-start-probe';
+        await sagemaker.send(
+          new CreateModelCommand({ ModelName: name, PrimaryContainer: { Image: 'reconstruct-3d' } }),
+        );
+        await sagemaker.send(
+          new CreateEndpointConfigCommand({
+            EndpointConfigName: name,
+            ProductionVariants: [
+              { VariantName: 'AllTraffic', ModelName: name, InstanceType: 'ml.g5.xlarge' },
+            ],
+          }),
+        );
+        await sagemaker.send(new CreateEndpointCommand({ EndpointName: name, EndpointConfigName: name }));
+        await waitUntilEndpointInService(
+          { client: sagemaker, maxWaitTime: 120, minDelay: 0.2, maxDelay: 0.5 },
+          { EndpointName: name },
+        );
+        const started = performance.now();
+        const pngs = samplePngs(generateSample('blob', 512));
+        const image = inputImageKey('npm-start', 'blob');
+        await s3.send(new PutObjectCommand({ Bucket: cloud.bucket, Key: image, Body: pngs.image }));
+        await s3.send(
+          new PutObjectCommand({
+            Bucket: cloud.bucket,
+            Key: image.replace('_image.png', '_mask.png'),
+            Body: pngs.mask,
+          }),
+        );
+        const out = await runtime.send(
+          new InvokeEndpointCommand({
+            EndpointName: name,
+            ContentType: 'application/json',
+            Body: JSON.stringify({
+              task: 'generate_3d',
+              bucket: cloud.bucket,
+              image_s3_key: image,
+              mask_s3_key: image.replace('_image.png', '_mask.png'),
+              orchestrator: 'sf',
+            }),
+          }),
+        );
+        const result = JSON.parse(new TextDecoder().decode(out.Body)) as {
+          output_s3_key: string;
+          mesh_stats: { num_points: number };
+        };
+        await sagemaker.send(new DeleteEndpointCommand({ EndpointName: name }));
+        const endpoints = await sagemaker.send(new ListEndpointsCommand({}));
+        return (
+          `InService at ${cloud.timeScale}x; 512x512 upload -> ${result.mesh_stats.num_points} points in ` +
+          `${result.output_s3_key} (${((performance.now() - started) / 1000).toFixed(2)} s); ${endpoints.Endpoints?.length} endpoint(s) listed`
+        );
       },
     },
   ];

@@ -19,8 +19,9 @@ Options:
                         "eventBusName", "timeScale"}); progress goes to stderr
   --time-scale N        simulated seconds per real second for service timers (default 60: a 5-minute
                         endpoint start takes 5 s)
-  --container-url URL   the model server SageMaker endpoints forward to (GET /ping, POST /invocations);
-                        without it, an endpoint start ends Failed, saying no container is configured
+  --container-url URL   a model server that is already running (GET /ping, POST /invocations) for every
+                        SageMaker endpoint; by default each endpoint starts its own process of the
+                        project's inference server (container/), reading and writing the local S3
   --help                show this text
 
 Needs: Node 22 (installed by \`npm ci\`) and Java 17+ for DynamoDB Local.`;

@@ -1,6 +1,7 @@
 // How the emulator runs the model container of an endpoint. SageMaker starts the container when the
 // endpoint's instances come up and stops it when the endpoint goes; locally that is a plain process
 // on a free loopback port (SAGEMAKER_BIND_TO_PORT), or a server that is already running.
+import { fileURLToPath } from 'node:url';
 import { freePort } from '../ports.ts';
 import { spawnWatched } from '../child-process.ts';
 
@@ -45,6 +46,22 @@ export function processContainer(
     });
     return { url: `http://127.0.0.1:${port}`, stop: () => child.stop() };
   };
+}
+
+/**
+ * The project's inference server (container/), one process per endpoint, reaching the local S3
+ * through the standard AWS SDK settings, exactly as the image does on SageMaker.
+ */
+export function inferenceServerContainer(s3Endpoint: string, region: string): ContainerLauncher {
+  const main = fileURLToPath(new URL('../../container/src/main.ts', import.meta.url));
+  return processContainer(process.execPath, ['--import', 'tsx', main, 'serve'], {
+    // eslint-disable-next-line no-restricted-properties -- the server inherits PATH and the like
+    ...process.env,
+    AWS_REGION: region,
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_ENDPOINT_URL_S3: s3Endpoint,
+  });
 }
 
 /** A launcher for the local cloud when no container is configured: every start fails, saying why. */

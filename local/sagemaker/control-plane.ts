@@ -300,9 +300,10 @@ export class ControlPlane {
     config: EndpointConfig,
     seconds: number,
   ): Promise<string | undefined> {
+    // An armed start fault belongs to the call that started this transition, not to whichever ends first.
+    const injected = this.o.faults.take('failStart');
     const signal = endpoint.abort.signal;
     await this.o.timeScale.sleep(seconds, signal);
-    const injected = this.o.faults.take('failStart');
     if (injected) return injected === true ? INSUFFICIENT_CAPACITY_REASON : injected;
     const variant = config.variants[0]!;
     const model = this.models.get(variant.ModelName);
