@@ -1,5 +1,6 @@
 // Deterministic sample uploads (an image and its mask) of several sizes and shapes, for tests,
 // benchmarks and the main job. The same (shape, size, seed) always gives the same bytes.
+import { seededRandom } from '../../shared/random.ts';
 import { encodePng, type Image } from './images.ts';
 
 export const SHAPES = ['disc', 'blob', 'star', 'ring', 'rectangle'] as const;
@@ -11,18 +12,6 @@ export interface Sample {
   height: number;
   image: Image;
   mask: Image;
-}
-
-/** mulberry32: a tiny seeded PRNG, enough for reproducible shapes and colours. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Whether the point at polar (r, angle) relative to the centre, in units of the half-size, is inside. */
@@ -59,7 +48,7 @@ function insideTest(shape: Shape, rand: () => number): (dx: number, dy: number) 
 }
 
 export function generateSample(shape: Shape, width: number, height = width, seed = 1): Sample {
-  const rand = random(seed * 7919 + SHAPES.indexOf(shape));
+  const rand = seededRandom(seed * 7919 + SHAPES.indexOf(shape));
   const inside = insideTest(shape, rand);
   const base = [64 + 160 * rand(), 64 + 160 * rand(), 64 + 160 * rand()];
   const image: Image = { width, height, rgba: new Uint8Array(width * height * 4) };

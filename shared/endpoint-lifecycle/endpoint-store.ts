@@ -100,16 +100,24 @@ export class EndpointStore {
     const parts = [`SET ${input.set.join(', ')}`];
     if (input.remove?.length) parts.push(`REMOVE ${input.remove.join(', ')}`);
     if (input.add?.length) parts.push(`ADD ${input.add.join(', ')}`);
+    const expression = parts.join(' ');
+    // DynamoDB refuses names and values an expression does not use, so pass only those used.
+    const used = <T>(all: Record<string, T>): Record<string, T> =>
+      Object.fromEntries(
+        Object.entries(all).filter(([k]) =>
+          new RegExp(`${k}(?![A-Za-z0-9_])`).test(`${expression} ${input.condition}`),
+        ),
+      );
     this.requests.writes++;
     try {
       const out = await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: this.key(name),
-          UpdateExpression: parts.join(' '),
+          UpdateExpression: expression,
           ConditionExpression: input.condition,
-          ExpressionAttributeNames: { '#state': 'state', ...input.names },
-          ExpressionAttributeValues: { ':one': 1, ':zero': 0, ...input.values },
+          ExpressionAttributeNames: used({ '#state': 'state', ...input.names }),
+          ExpressionAttributeValues: used({ ':one': 1, ':zero': 0, ...input.values }),
           ReturnValues: 'ALL_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
@@ -346,15 +354,16 @@ export class EndpointStore {
     });
   }
 
-  /** Removes the job's waiter if it is still the one with `token`. */
-  async removeWaiter(name: string, jobId: string, token: string, now: number): Promise<void> {
-    await this.update(name, {
+  /** Removes the job's waiter if it is still the one with `token`; true for the one caller that removed it. */
+  async removeWaiter(name: string, jobId: string, token: string, now: number): Promise<boolean> {
+    const out = await this.update(name, {
       set: ['updatedAt = :now'],
       remove: ['waiters.#job'],
       condition: 'waiters.#job.#token = :token',
       names: { '#job': jobId, '#token': 'token' },
       values: { ':token': token, ':now': now },
     });
+    return 'item' in out;
   }
 }
 

@@ -80,12 +80,20 @@ export class EndpointLifecycle {
         );
       }
     }
-    if (result.role === 'starter') await this.start(result.item.generation);
+    if (result.role === 'starter') await this.start(result.item);
     return { role: result.role, generation: result.item.generation, state: result.item.state };
   }
 
-  /** CreateEndpoint for `generation`, folding in what SageMaker says about an endpoint of that name. */
-  private async start(generation: number): Promise<void> {
+  /**
+   * CreateEndpoint for the item's generation, folding in what SageMaker says about an endpoint of that
+   * name. An endpoint created since this generation began is this generation's own (a retried start):
+   * joined when it is coming up, its failure reported when it failed. An older one is a leftover of a
+   * previous generation: waited out while it deletes, deleted when it failed.
+   */
+  private async start(item: EndpointItem): Promise<void> {
+    const generation = item.generation;
+    // SageMaker's clock and ours may differ a little; a leftover is always minutes older than a new start.
+    const since = (item.startedAt ?? 0) - 5_000;
     const deadline = this.now() + (this.o.deletionWaitMs ?? 600_000);
     for (;;) {
       if (this.now() > deadline) {
@@ -115,7 +123,13 @@ export class EndpointLifecycle {
           await this.sleep(this.o.pollMs ?? 1000);
           continue;
         case 'Failed':
-          // Only DeleteEndpoint is allowed on a failed endpoint; clear it and start afresh.
+          if (state.createdAt !== undefined && state.createdAt >= since) {
+            // This generation's own start failed (seen by a retried start): report it, never recreate.
+            const reason = state.failureReason ?? 'SageMaker reported Failed without a reason';
+            await this.failStart(generation, reason);
+            throw new EndpointFailedError(`endpoint ${this.name} failed to start: ${reason}`);
+          }
+          // A previous generation's failed endpoint: only DeleteEndpoint is allowed on it; clear it and start afresh.
           await this.control.delete(this.name);
           continue;
         default:
@@ -176,18 +190,21 @@ export class EndpointLifecycle {
         this.log(
           `endpoint ${this.name}: start of generation ${item.generation} stalled; ${jobId} starts ${taken.generation}`,
         );
-        await this.start(taken.generation);
+        await this.start(taken);
       }
     }
     return { ready: false, status: sm.status };
   }
 
-  /** Deletes a failed endpoint and returns the item to Stopped with the reason; idempotent. */
+  /**
+   * Returns the item to Stopped with the reason (no job joins the failed generation any more), then
+   * deletes the failed endpoint, the only call SageMaker allows on it. Idempotent.
+   */
   private async failStart(generation: number, reason: string): Promise<void> {
     this.log(`endpoint ${this.name}: generation ${generation} failed: ${reason}`);
+    await this.store.markStartFailed(this.name, generation, reason, this.now());
     const sm = await this.control.describe(this.name);
     if (sm.status === 'Failed') await this.control.delete(this.name);
-    await this.store.markStartFailed(this.name, generation, reason, this.now());
   }
 
   /**
@@ -206,7 +223,7 @@ export class EndpointLifecycle {
         this.log(
           `endpoint ${this.name}: item said InService but the endpoint is gone; ${jobId} starts generation ${repaired.generation}`,
         );
-        await this.start(repaired.generation);
+        await this.start(repaired);
       }
     }
     return { ready: false, status: sm.status };
@@ -231,6 +248,7 @@ export class EndpointLifecycle {
   async stopIfIdle(): Promise<StopResult> {
     const item = await this.store.get(this.name);
     if (item.state === 'Stopping') {
+      // A stop under way (its winner may have died, or been throttled, half-way): drive it to the end.
       const finished = await this.finishStopIfDeleted(item, true);
       return {
         stopped: finished,
@@ -253,13 +271,22 @@ export class EndpointLifecycle {
     return { stopped: true, reason: finished ? 'stopped' : 'stopping (deletion still under way)' };
   }
 
-  /** Stopping → Stopped once SageMaker has no endpoint; with `drive`, asks for and waits out the deletion. */
+  /**
+   * Stopping → Stopped once SageMaker has no endpoint. With `drive` (stoppers, not acquirers) it also
+   * asks for the deletion and waits it out. It never deletes an endpoint created after the stop began:
+   * that one belongs to a newer generation. (Should one appear between the describe and the delete,
+   * it is Creating, and SageMaker refuses to delete an endpoint in a transition.)
+   */
   private async finishStopIfDeleted(item: EndpointItem, drive = false): Promise<boolean> {
-    const deadline = this.now() + (drive ? (this.o.deletionWaitMs ?? 600_000) : 0);
+    const stoppingAt = item.stoppingAt ?? 0;
+    const deleting = drive;
+    const deadline = this.now() + (deleting ? (this.o.deletionWaitMs ?? 600_000) : 0);
     for (;;) {
       const sm = await this.control.describe(this.name);
       if (sm.status === 'missing') return this.store.finishStop(this.name, item.generation, this.now());
-      if (drive && sm.status !== 'Deleting') await this.control.delete(this.name);
+      const ours = sm.createdAt === undefined || sm.createdAt <= stoppingAt;
+      if (!ours) return false; // a newer generation already runs: this stop is long finished
+      if (deleting && sm.status !== 'Deleting') await this.control.delete(this.name);
       if (this.now() >= deadline) return false;
       await this.sleep(this.o.pollMs ?? 1000);
     }
@@ -303,6 +330,9 @@ export class EndpointLifecycle {
    * duplicates and out-of-order deliveries are harmless: the status is confirmed with DescribeEndpoint,
    * then every waiter is completed (InService) or failed (Failed) and removed. A waiter whose
    * execution is gone is removed too; any other send error is thrown so the bus delivers again.
+   * Each waiter is claimed (removed) before it is answered, so concurrent deliveries answer it once; a
+   * waker that dies between claim and send loses that wake-up, and the job's wait times out into a
+   * describe, as the design's fallback says.
    */
   async handleStateChange(event: SageMakerEndpointStateChangeEvent, senders: WaiterSenders): Promise<string> {
     if (event.detail.EndpointName !== this.name) return 'not this endpoint';
@@ -337,6 +367,8 @@ export class EndpointLifecycle {
         errors.push(new Error(`no sender for waiter kind '${waiter.kind}'`));
         continue;
       }
+      // Claim the waiter first: of concurrent wakers (duplicate events), only the one that removes it sends.
+      if (!(await this.store.removeWaiter(this.name, jobId, waiter.token, this.now()))) continue;
       try {
         const sent =
           item.state === 'InService'
@@ -350,12 +382,13 @@ export class EndpointLifecycle {
                 ErrorNames.EndpointFailed,
                 `endpoint ${this.name} failed to start: ${failure!.reason}`,
               );
-        await this.store.removeWaiter(this.name, jobId, waiter.token, this.now());
         if (sent === 'sent') {
           if (item.state === 'InService') succeeded++;
           else failed++;
         }
       } catch (err) {
+        // Put it back for the bus's next delivery of this event.
+        await this.store.addWaiter(this.name, jobId, waiter, this.now());
         errors.push(err);
       }
     }

@@ -10,7 +10,8 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { CapacityError, ThrottledError } from '../errors.ts';
 
-export type SageMakerState = { status: 'missing' } | { status: EndpointStatus; failureReason?: string };
+export type SageMakerState =
+  { status: 'missing' } | { status: EndpointStatus; failureReason?: string; createdAt?: number };
 
 export interface EndpointControl {
   /** 'exists' when an endpoint of that name is already there (in any status). */
@@ -57,6 +58,7 @@ export function sageMakerControl(client: SageMakerClient): EndpointControl {
         return {
           status: out.EndpointStatus ?? 'OutOfService',
           ...(out.FailureReason ? { failureReason: out.FailureReason } : {}),
+          ...(out.CreationTime ? { createdAt: out.CreationTime.getTime() } : {}),
         };
       } catch (err) {
         if (/could not find endpoint/i.test(fold(err, 'DescribeEndpoint'))) return { status: 'missing' };

@@ -1,0 +1,135 @@
+// A lifecycle wired to DynamoDB Local and the SageMaker emulator, for the tests and the benchmark:
+// the real SDK clients, a fast time scale, and a model server that always answers.
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateEndpointConfigCommand, CreateModelCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createServer, type Server } from 'node:http';
+import { createTable, startLocalDynamoDB, type LocalDynamoDB } from '../../local/dynamodb.ts';
+import { freePort } from '../../local/ports.ts';
+import type { Timings } from '../../local/sagemaker/control-plane.ts';
+import { startSageMakerEmulator, type SageMakerEmulator } from '../../local/sagemaker/emulator.ts';
+import type { SageMakerEndpointStateChangeEvent } from '../../shared/aws-events.ts';
+import type { Orchestrator } from '../../shared/keys.ts';
+import { EndpointStore } from '../../shared/endpoint-lifecycle/endpoint-store.ts';
+import { EndpointLifecycle, type LifecycleOptions } from '../../shared/endpoint-lifecycle/lifecycle.ts';
+import { sageMakerControl } from '../../shared/endpoint-lifecycle/sagemaker-control.ts';
+
+const CREDENTIALS = { accessKeyId: 'AKIALIFECYCLE', secretAccessKey: 'lifecycle-secret' };
+const REGION = 'us-east-1';
+export const CONFIG_NAME = 'reconstruct-3d-config';
+
+export interface Harness {
+  ddb: LocalDynamoDB;
+  emulator: SageMakerEmulator;
+  sagemaker: SageMakerClient;
+  runtime: SageMakerRuntimeClient;
+  doc: DynamoDBDocumentClient;
+  tableName: string;
+  /** Every state-change event the emulator sent. */
+  events: SageMakerEndpointStateChangeEvent[];
+  lifecycle(
+    name: string,
+    options?: Partial<LifecycleOptions> & { orchestrator?: Orchestrator },
+  ): EndpointLifecycle;
+  stop(): Promise<void>;
+}
+
+export async function startHarness(timings: Partial<Timings> = {}, scale = 3000): Promise<Harness> {
+  const server: Server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      if (req.url === '/ping') res.writeHead(200).end();
+      else res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+    });
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const events: SageMakerEndpointStateChangeEvent[] = [];
+  const [ddb, emulator] = await Promise.all([
+    startLocalDynamoDB(),
+    startSageMakerEmulator({
+      region: REGION,
+      timeScale: scale,
+      timings: { createSeconds: 300, deleteSeconds: 60, ...timings },
+      container: `http://127.0.0.1:${port}`,
+      publish: (e) => events.push(e),
+    }),
+  ]);
+  const tableName = 'lifecycle';
+  await createTable(ddb.endpoint, tableName, REGION);
+  const dynamo = new DynamoDBClient({ region: REGION, endpoint: ddb.endpoint, credentials: CREDENTIALS });
+  const doc = DynamoDBDocumentClient.from(dynamo);
+  const sagemaker = new SageMakerClient({
+    region: REGION,
+    endpoint: emulator.endpoint,
+    credentials: CREDENTIALS,
+    maxAttempts: 1,
+  });
+  const runtime = new SageMakerRuntimeClient({
+    region: REGION,
+    endpoint: emulator.runtimeEndpoint,
+    credentials: CREDENTIALS,
+    maxAttempts: 1,
+  });
+  // On AWS the CDK stack deploys the model and the endpoint config; the protocol only creates and deletes endpoints.
+  await sagemaker.send(
+    new CreateModelCommand({ ModelName: 'reconstruct-3d', PrimaryContainer: { Image: 'reconstruct-3d' } }),
+  );
+  await sagemaker.send(
+    new CreateEndpointConfigCommand({
+      EndpointConfigName: CONFIG_NAME,
+      ProductionVariants: [
+        { VariantName: 'AllTraffic', ModelName: 'reconstruct-3d', InstanceType: 'ml.g5.xlarge' },
+      ],
+    }),
+  );
+  return {
+    ddb,
+    emulator,
+    sagemaker,
+    runtime,
+    doc,
+    tableName,
+    events,
+    lifecycle(name, options = {}) {
+      return new EndpointLifecycle({
+        store: new EndpointStore(doc, tableName, options.orchestrator ?? 'sf'),
+        control: sageMakerControl(sagemaker),
+        endpointName: name,
+        endpointConfigName: CONFIG_NAME,
+        leaseTtlMs: 60_000,
+        idleWindowMs: 200,
+        pollMs: 10,
+        deletionWaitMs: 10_000,
+        ...options,
+      });
+    },
+    async stop() {
+      sagemaker.destroy();
+      runtime.destroy();
+      dynamo.destroy();
+      await emulator.stop();
+      await ddb.stop();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Polls checkReady until the endpoint serves (resolves) or the start failed (rejects). */
+export async function waitUntilReady(
+  lifecycle: EndpointLifecycle,
+  jobId: string,
+  generation: number,
+  timeoutMs = 10_000,
+): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const readiness = await lifecycle.checkReady(jobId, generation);
+    if (readiness.ready) return readiness.generation;
+    if (Date.now() > deadline)
+      throw new Error(`job ${jobId}: endpoint not ready after ${timeoutMs} ms (${readiness.status})`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
