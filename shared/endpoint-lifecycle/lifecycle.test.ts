@@ -91,7 +91,8 @@ describe('the guarded stop', () => {
     await lifecycle.release('j1');
     const early = await lifecycle.stopIfIdle();
     expect(early).toMatchObject({ stopped: false, reason: 'idle window not over' });
-    expect(early.retryInMs).toBeGreaterThan(200);
+    expect(early.retryInMs).toBeGreaterThan(0);
+    expect(early.retryInMs).toBeLessThanOrEqual(300);
     await new Promise((r) => setTimeout(r, early.retryInMs));
     expect(await lifecycle.stopIfIdle()).toMatchObject({ stopped: true, reason: 'stopped' });
     expect(deletes(name)).toHaveLength(1);
@@ -126,7 +127,7 @@ describe('the guarded stop', () => {
   });
 
   it('gives a job that arrives while the endpoint stops a fresh start', async () => {
-    const slow = await startHarness({ deleteSeconds: 600 }, 3000); // deletion takes 0.2 s
+    const slow = await startHarness({ deleteSeconds: 200 }); // deletion takes 0.2 s
     try {
       const name = 'gpu-restart';
       const lifecycle = slow.lifecycle(name, { idleWindowMs: 0 });
@@ -287,7 +288,14 @@ describe('event wait mode', () => {
     const jobs = ['f1', 'f2', 'f3'];
     for (const j of jobs) {
       const { generation } = await lifecycle.acquire(j);
-      await lifecycle.registerWaiter(j, generation, 'sfn-task-token', `token-${j}`);
+      // Registered straight on the item, as if before the failure (registerWaiter would report a
+      // failure that already happened at once, which a slow machine can make happen here).
+      await store().addWaiter(
+        name,
+        j,
+        { kind: 'sfn-task-token', token: `token-${j}`, generation, registeredAt: Date.now() },
+        Date.now(),
+      );
     }
     await expect
       .poll(() =>

@@ -35,7 +35,7 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-export async function startHarness(timings: Partial<Timings> = {}, scale = 3000): Promise<Harness> {
+export async function startHarness(timings: Partial<Timings> = {}, scale = 1000): Promise<Harness> {
   const server: Server = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
