@@ -292,11 +292,13 @@ export class EndpointStore {
   }
 
   /**
-   * The item says InService but SageMaker has no such endpoint (deleted outside the protocol): the
-   * item is stale. Turn it into a new start by `jobId`, keeping the live leases. Only one caller wins.
+   * Makes `jobId` the starter of a new generation when the current one cannot serve: the item says
+   * InService but SageMaker has no such endpoint (deleted outside the protocol), or the item says
+   * Starting but its starter died before CreateEndpoint. Live leases are kept. Only one caller wins.
    */
-  async repairMissing(
+  async restartAs(
     name: string,
+    from: 'InService' | 'Starting',
     generation: number,
     jobId: string,
     now: number,
@@ -311,35 +313,8 @@ export class EndpointStore {
         'updatedAt = :now',
       ],
       remove: ['inServiceAt'],
-      condition: '#state = :inService AND generation = :g',
-      values: {
-        ':starting': 'Starting',
-        ':inService': 'InService',
-        ':g': generation,
-        ':job': jobId,
-        ':now': now,
-      },
-    });
-    return 'item' in out ? out.item : undefined;
-  }
-
-  /** A start whose starter died before CreateEndpoint: `jobId` takes it over as the next generation. */
-  async repairStalledStart(
-    name: string,
-    generation: number,
-    jobId: string,
-    now: number,
-  ): Promise<EndpointItem | undefined> {
-    const out = await this.update(name, {
-      set: [
-        'generation = generation + :one',
-        'startedBy = :job',
-        'startedAt = :now',
-        'version = version + :one',
-        'updatedAt = :now',
-      ],
-      condition: '#state = :starting AND generation = :g',
-      values: { ':starting': 'Starting', ':g': generation, ':job': jobId, ':now': now },
+      condition: '#state = :from AND generation = :g',
+      values: { ':starting': 'Starting', ':from': from, ':g': generation, ':job': jobId, ':now': now },
     });
     return 'item' in out ? out.item : undefined;
   }

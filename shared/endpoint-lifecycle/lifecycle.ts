@@ -185,7 +185,7 @@ export class EndpointLifecycle {
       this.now() - (item.startedAt ?? 0) > (this.o.stalledStartMs ?? 120_000)
     ) {
       // The starter died before CreateEndpoint: this job takes the start over as a new generation.
-      const taken = await this.store.repairStalledStart(this.name, item.generation, jobId, this.now());
+      const taken = await this.store.restartAs(this.name, 'Starting', item.generation, jobId, this.now());
       if (taken) {
         this.log(
           `endpoint ${this.name}: start of generation ${item.generation} stalled; ${jobId} starts ${taken.generation}`,
@@ -218,7 +218,7 @@ export class EndpointLifecycle {
     const sm = await this.control.describe(this.name);
     if (sm.status === 'InService') return { ready: true, generation: item.generation };
     if (sm.status === 'missing') {
-      const repaired = await this.store.repairMissing(this.name, item.generation, jobId, this.now());
+      const repaired = await this.store.restartAs(this.name, 'InService', item.generation, jobId, this.now());
       if (repaired) {
         this.log(
           `endpoint ${this.name}: item said InService but the endpoint is gone; ${jobId} starts generation ${repaired.generation}`,
