@@ -279,14 +279,13 @@ export class EndpointLifecycle {
    */
   private async finishStopIfDeleted(item: EndpointItem, drive = false): Promise<boolean> {
     const stoppingAt = item.stoppingAt ?? 0;
-    const deleting = drive;
-    const deadline = this.now() + (deleting ? (this.o.deletionWaitMs ?? 600_000) : 0);
+    const deadline = this.now() + (drive ? (this.o.deletionWaitMs ?? 600_000) : 0);
     for (;;) {
       const sm = await this.control.describe(this.name);
       if (sm.status === 'missing') return this.store.finishStop(this.name, item.generation, this.now());
       const ours = sm.createdAt === undefined || sm.createdAt <= stoppingAt;
       if (!ours) return false; // a newer generation already runs: this stop is long finished
-      if (deleting && sm.status !== 'Deleting') await this.control.delete(this.name);
+      if (drive && sm.status !== 'Deleting') await this.control.delete(this.name);
       if (this.now() >= deadline) return false;
       await this.sleep(this.o.pollMs ?? 1000);
     }
