@@ -9,6 +9,8 @@ export default tseslint.config(
       'node_modules/',
       'cdk.out/',
       'bench/results/',
+      'dist/',
+      'samples/',
       '.local/',
       'coverage/',
       '**/*.js',
