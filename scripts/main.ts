@@ -32,8 +32,9 @@ import { requireNode22 } from '../local/cli/preflight.ts';
 const HELP = `Usage: npm start [-- --help]
 
 Runs the main job on this machine, with no AWS account: brings the local cloud up on 127.0.0.1
-(DynamoDB Local, S3, the EventBridge bus, SageMaker with the inference container), checks that every part answers through the real AWS SDK v3 clients,
-prints how long each step took, and brings everything down again. It exits 0 when every check
+(DynamoDB Local, S3, the EventBridge bus, SageMaker with the inference container), checks that
+every part answers through the real AWS SDK v3 clients (a real generate_3d included), prints how
+long each step took, and brings everything down again. It exits 0 when every check
 passed and 1 otherwise, naming the part that failed.
 
 Needs Node 22 (installed by \`npm ci\`) and Java 17+ for DynamoDB Local.

@@ -6,7 +6,7 @@ import { parseContainerConfig, type ContainerConfig } from './config.ts';
 import { DEFAULT_PARAMETERS, parseParameters, type ReconstructionParameters } from './reconstruct.ts';
 import { createInferenceServer } from './server.ts';
 
-const HELP = `Usage: serve
+const HELP = `Usage: serve   (from the repository: npm run container)
 
 Starts the inference server (SageMaker container contract): GET /ping, POST /invocations.
 Environment:
@@ -62,7 +62,7 @@ async function serve(): Promise<void> {
   process.once('SIGINT', () => shutdown('SIGINT'));
 }
 
-const command = process.argv[2];
+const command = process.argv.includes('--help') ? '--help' : process.argv[2];
 if (command === 'serve') {
   serve().catch((err: unknown) => {
     log({ event: 'failed to start', error: err instanceof Error ? err.message : String(err) });

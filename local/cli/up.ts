@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { startLocalCloud, type LocalCloud } from '../cloud.ts';
 import { requireNode22 } from './preflight.ts';
 
-const HELP = `Usage: npm run up [-- --json] [-- --help]
+const HELP = `Usage: npm run up [-- --json] [--time-scale N] [--container-url URL] [--help]
 
 Starts the local cloud on free ports of 127.0.0.1 and keeps it running until you press Ctrl-C:
   DynamoDB Local (the single table), S3 (the uploads bucket; its uploads go to the event bus),
