@@ -68,9 +68,9 @@ if (command === 'serve') {
     log({ event: 'failed to start', error: err instanceof Error ? err.message : String(err) });
     process.exit(1);
   });
+} else if (command === '--help') {
+  process.stdout.write(`${HELP}\n`);
 } else {
-  process.stderr.write(
-    `${command === undefined || command === '--help' ? '' : `unknown command '${command}'\n\n`}${HELP}\n`,
-  );
-  process.exit(command === '--help' ? 0 : 2);
+  process.stderr.write(`${command === undefined ? '' : `unknown command '${command}'\n\n`}${HELP}\n`);
+  process.exit(2);
 }
