@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import { EndpointStore } from '../shared/endpoint-lifecycle/endpoint-store.ts';
 import { startHarness } from '../test/support/lifecycle-harness.ts';
+import { median } from './stats.ts';
 
 const { values } = parseArgs({
   options: {
@@ -54,7 +55,6 @@ try {
       failures: store.requests.conditionalFailures,
     });
   }
-  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   console.log(
     `${jobs} concurrent acquires of a stopped endpoint, ${rounds} rounds (DynamoDB Local, SageMaker emulator, Node ${process.versions.node})`,
   );

@@ -12,6 +12,7 @@ import { decodeImage } from '../container/src/images.ts';
 import { encodePly } from '../container/src/ply.ts';
 import { DEFAULT_PARAMETERS, reconstruct } from '../container/src/reconstruct.ts';
 import { generateSample, samplePngs, SHAPES, type Shape } from '../container/src/samples.ts';
+import { percentile } from './stats.ts';
 
 const { values } = parseArgs({
   options: {
@@ -40,11 +41,6 @@ if (!Number.isInteger(runs) || runs < 1)
 if (!(SHAPES as readonly string[]).includes(values.shape))
   throw new Error(`--shape must be one of ${SHAPES.join(', ')}`);
 const shape = values.shape as Shape;
-
-const percentile = (xs: number[], p: number): number => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-};
 
 interface Result {
   size: number;

@@ -6,6 +6,7 @@ import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { startLocalCloud } from '../local/cloud.ts';
 import { requireNode22 } from '../local/cli/preflight.ts';
+import { median } from './stats.ts';
 
 const { values } = parseArgs({
   options: { runs: { type: 'string', default: '5' }, help: { type: 'boolean' } },
@@ -61,7 +62,6 @@ for (let run = 1; run <= runs; run++) {
   );
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const max = (xs: number[]): number => Math.max(...xs);
 console.log(`local cloud, ${runs} runs (Node ${process.versions.node})`);
 console.log(`  up     median ${(median(ups) / 1000).toFixed(2)} s, max ${(max(ups) / 1000).toFixed(2)} s`);

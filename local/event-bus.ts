@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { EventBridgeEvent } from '../shared/aws-events.ts';
 import { matchesPattern, validatePattern, type EventPattern } from './event-pattern.ts';
-import { freePort } from './ports.ts';
+import { closeServer, listenOnLoopback, readBody, sendAwsJson } from './http-server.ts';
 import { LOCAL_ACCOUNT_ID } from './s3-events.ts';
 
 export type BusEvent = EventBridgeEvent<string, unknown>;
@@ -155,38 +155,23 @@ export class LocalEventBus {
 
   /** Serves the EventBridge API on a free loopback port; resolves with its endpoint URL. */
   async listen(): Promise<string> {
-    const port = await freePort();
     this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(port, '127.0.0.1', resolve);
-    });
-    return `http://127.0.0.1:${port}`;
+    return listenOnLoopback(this.server);
   }
 
   async stop(): Promise<void> {
     const server = this.server;
     this.server = undefined;
-    if (server) {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
+    if (server) await closeServer(server);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = await readBody(req);
     const target = String(req.headers['x-amz-target'] ?? '');
-    const send = (status: number, body: unknown): void => {
-      res.writeHead(status, {
-        'content-type': 'application/x-amz-json-1.1',
-        'x-amzn-requestid': randomUUID(),
-      });
-      res.end(JSON.stringify(body));
-    };
+    const send = (status: number, answer: unknown): void => sendAwsJson(res, status, answer);
     let input: Record<string, unknown>;
     try {
-      input = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
+      input = JSON.parse(body.toString('utf8') || '{}') as Record<string, unknown>;
     } catch {
       return send(400, { __type: 'SerializationException', message: 'The request body is not valid JSON' });
     }

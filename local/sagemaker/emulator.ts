@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { SageMakerEndpointStateChangeEvent } from '../../shared/aws-events.ts';
 import { timeScale as makeTimeScale, type TimeScale } from '../../shared/time-scale.ts';
-import { freePort } from '../ports.ts';
+import { closeServer, listenOnLoopback, readBody, sendAwsJson } from '../http-server.ts';
 import { noContainer, urlContainer, type ContainerLauncher } from './containers.ts';
 import { ControlPlane, DEFAULT_TIMINGS, type Timings } from './control-plane.ts';
 import { SageMakerApiError, throttling } from './errors.ts';
@@ -114,7 +114,7 @@ export async function startSageMakerEmulator(options: SageMakerEmulatorOptions):
     calls.push(call);
     try {
       if (faults.takeThrottle(operation)) throw throttling();
-      send(res, 200, plane.call(operation, input));
+      sendAwsJson(res, 200, plane.call(operation, input));
     } catch (err) {
       const apiError =
         err instanceof SageMakerApiError ? err : new SageMakerApiError('InternalFailure', String(err), 500);
@@ -200,12 +200,7 @@ export async function startSageMakerEmulator(options: SageMakerEmulatorOptions):
     res.end(payload);
   }
 
-  const port = await freePort();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', resolve);
-  });
-  const url = `http://127.0.0.1:${port}`;
+  const url = await listenOnLoopback(server);
   return {
     endpoint: url,
     runtimeEndpoint: url,
@@ -213,8 +208,7 @@ export async function startSageMakerEmulator(options: SageMakerEmulatorOptions):
     calls: () => calls,
     async stop() {
       await plane.stop();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeServer(server);
     },
   };
 }
@@ -239,17 +233,6 @@ function invocationFailure(kind: InvocationFailure, name: string): SageMakerApiE
     case 'InternalFailure':
       return new SageMakerApiError('InternalFailure', 'An internal failure occurred.', 500);
   }
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() });
-  res.end(JSON.stringify(body));
 }
 
 /** JSON 1.1 names the error in `__type`; REST JSON in the `x-amzn-ErrorType` header. Both carry `message`. */

@@ -6,7 +6,7 @@ import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createServer, type Server } from 'node:http';
 import { createTable, startLocalDynamoDB, type LocalDynamoDB } from '../../local/dynamodb.ts';
-import { freePort } from '../../local/ports.ts';
+import { closeServer, listenOnLoopback } from '../../local/http-server.ts';
 import type { Timings } from '../../local/sagemaker/control-plane.ts';
 import { startSageMakerEmulator, type SageMakerEmulator } from '../../local/sagemaker/emulator.ts';
 import type { SageMakerEndpointStateChangeEvent } from '../../shared/aws-events.ts';
@@ -43,8 +43,7 @@ export async function startHarness(timings: Partial<Timings> = {}, scale = 1000)
       else res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
     });
   });
-  const port = await freePort();
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const containerUrl = await listenOnLoopback(server);
   const events: SageMakerEndpointStateChangeEvent[] = [];
   const [ddb, emulator] = await Promise.all([
     startLocalDynamoDB(),
@@ -52,7 +51,7 @@ export async function startHarness(timings: Partial<Timings> = {}, scale = 1000)
       region: REGION,
       timeScale: scale,
       timings: { createSeconds: 300, deleteSeconds: 60, ...timings },
-      container: `http://127.0.0.1:${port}`,
+      container: containerUrl,
       publish: (e) => events.push(e),
     }),
   ]);
@@ -111,8 +110,7 @@ export async function startHarness(timings: Partial<Timings> = {}, scale = 1000)
       dynamo.destroy();
       await emulator.stop();
       await ddb.stop();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeServer(server);
     },
   };
 }
