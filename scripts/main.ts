@@ -74,8 +74,9 @@ function checks(cloud: LocalCloud): Check[] {
       what: 'a job is admitted once and listed for its user',
       run: async () => {
         const upload = { bucket: cloud.bucket, key: probeKey, etag: '"probe"' };
-        const first = await jobs.admit({ orchestrator: 'sf', upload, userId: 'npm-start', name: 'probe' });
-        const again = await jobs.admit({ orchestrator: 'sf', upload, userId: 'npm-start', name: 'probe' });
+        const input = { orchestrator: 'sf' as const, upload, userId: 'npm-start', name: 'probe' };
+        const first = await jobs.admit({ ...input, executionId: 'npm-start-1' });
+        const again = await jobs.admit({ ...input, executionId: 'npm-start-2' });
         if (!first.created || again.created) throw new Error('a duplicate delivery created a second job');
         const listed = await jobs.listByUser('sf', 'npm-start');
         if (listed.jobs.length !== 1) throw new Error(`expected 1 job, listed ${listed.jobs.length}`);

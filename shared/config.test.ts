@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from './errors.ts';
-import { configToEnv, endpointNameFor, parseConfig } from './config.ts';
+import { configToEnv, endpointNameFor, orchestratorOf, parseConfig } from './config.ts';
 
 const REQUIRED = {
   AWS_REGION: 'eu-west-1',
@@ -19,14 +19,19 @@ describe('parseConfig', () => {
       bucket: 'uploads',
       orchestrator: 'ldf',
       endpointName: 'reconstruct-3d',
+      endpointConfigName: 'reconstruct-3d-config',
       waitMode: 'poll',
-      endpointMode: 'own',
       idleWindowSeconds: 600,
       leaseTtlSeconds: 1800,
       maskWaitSeconds: 300,
+      endpointWaitSeconds: 1800,
+      pollSeconds: 5,
+      pollMaxSeconds: 60,
+      stalledStartSeconds: 120,
       timeScale: 1,
       eventBusName: 'default',
       jobRetentionDays: 30,
+      s3ForcePathStyle: false,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -40,15 +45,29 @@ describe('parseConfig', () => {
     }
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).name).toBe('ConfigError');
-    for (const name of ['TABLE_NAME', 'BUCKET_NAME', 'ORCHESTRATOR', 'ENDPOINT_NAME']) {
+    for (const name of ['TABLE_NAME', 'BUCKET_NAME', 'ENDPOINT_NAME']) {
       expect((err as Error).message).toContain(`${name} is not set`);
     }
+  });
+
+  it('leaves ORCHESTRATOR unset for handlers that serve both, and names it where one is needed', () => {
+    const { ORCHESTRATOR: _, ...waker } = REQUIRED;
+    const config = parseConfig(waker);
+    expect(config.orchestrator).toBeUndefined();
+    expect(() => orchestratorOf(config)).toThrow(/ORCHESTRATOR is not set/);
+    expect(orchestratorOf(parseConfig(REQUIRED))).toBe('ldf');
+  });
+
+  it('refuses a poll cap below the first poll interval', () => {
+    expect(() => parseConfig({ ...REQUIRED, POLL_SECONDS: '10', POLL_MAX_SECONDS: '5' })).toThrow(
+      /POLL_MAX_SECONDS must not be less than POLL_SECONDS/,
+    );
   });
 
   it.each([
     ['ORCHESTRATOR', 'both', 'one of sf, ldf'],
     ['WAIT_MODE', 'push', 'one of poll, event'],
-    ['ENDPOINT_MODE', 'mine', 'one of own, shared'],
+    ['S3_FORCE_PATH_STYLE', 'yes', 'true or false'],
     ['TIME_SCALE', '0', 'a positive number'],
     ['IDLE_WINDOW_SECONDS', 'ten', 'a positive number'],
     ['LEASE_TTL_SECONDS', ' ', 'a positive number'],
@@ -68,10 +87,8 @@ describe('parseConfig', () => {
 });
 
 describe('endpointNameFor', () => {
-  it('gives each orchestrator its own endpoint by default and one name when shared', () => {
-    const base = { endpointName: 'gpu', endpointMode: 'own' as const };
-    expect(endpointNameFor({ ...base, orchestrator: 'sf' })).toBe('gpu-sf');
-    expect(endpointNameFor({ ...base, orchestrator: 'ldf' })).toBe('gpu-ldf');
-    expect(endpointNameFor({ ...base, endpointMode: 'shared', orchestrator: 'sf' })).toBe('gpu');
+  it('gives each orchestrator its own endpoint', () => {
+    expect(endpointNameFor({ endpointName: 'gpu' }, 'sf')).toBe('gpu-sf');
+    expect(endpointNameFor({ endpointName: 'gpu' }, 'ldf')).toBe('gpu-ldf');
   });
 });

@@ -6,32 +6,44 @@ import { isOrchestrator, ORCHESTRATORS, type Orchestrator } from './keys.ts';
 
 export const WAIT_MODES = ['poll', 'event'] as const;
 export type WaitMode = (typeof WAIT_MODES)[number];
-export const ENDPOINT_MODES = ['own', 'shared'] as const;
-export type EndpointMode = (typeof ENDPOINT_MODES)[number];
 
 export interface Config {
   readonly region: string;
   readonly tableName: string;
   readonly bucket: string;
-  readonly orchestrator: Orchestrator;
-  /** The base endpoint name; see endpointNameFor() for the one this orchestrator uses. */
+  /**
+   * Which orchestrator this handler serves. Unset only for handlers that serve both (the waker);
+   * orchestrator handlers read it through orchestratorOf(), which names the missing setting.
+   */
+  readonly orchestrator?: Orchestrator;
+  /** The base endpoint name; each orchestrator has its own endpoint, see endpointNameFor(). */
   readonly endpointName: string;
+  /** The endpoint config every start uses (deployed with the model by the stack). */
+  readonly endpointConfigName: string;
   /** `poll`: describe in a loop; `event`: wait for SageMaker's state-change event. */
   readonly waitMode: WaitMode;
-  /** `own`: each orchestrator has its own endpoint (`{name}-sf`, `{name}-ldf`); `shared`: one for both. */
-  readonly endpointMode: EndpointMode;
   /** Seconds without use after the last release before the endpoint may be stopped. */
   readonly idleWindowSeconds: number;
   /** How long a job's lease on the endpoint lives without renewal. */
   readonly leaseTtlSeconds: number;
   /** How long a job waits for its mask after the image arrived. */
   readonly maskWaitSeconds: number;
+  /** How long a job waits for the endpoint to reach InService before it fails. */
+  readonly endpointWaitSeconds: number;
+  /** First interval of the poll loops (mask, InService, deletion); doubled up to pollMaxSeconds. */
+  readonly pollSeconds: number;
+  /** Longest interval of the poll loops, and the fallback check of the event waits. */
+  readonly pollMaxSeconds: number;
+  /** A start whose endpoint SageMaker still does not know after this long is taken over by a waiting job. */
+  readonly stalledStartSeconds: number;
   /** Simulated seconds per real second for the local cloud; 1 on AWS. */
   readonly timeScale: number;
   /** Where `Job Completed` / `Job Failed` events go. */
   readonly eventBusName: string;
   /** Days a job item is kept before its TTL lets DynamoDB delete it. */
   readonly jobRetentionDays: number;
+  /** Path-style S3 addressing: needed by the local S3 on 127.0.0.1, off on AWS. */
+  readonly s3ForcePathStyle: boolean;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -44,17 +56,25 @@ const SETTINGS = {
     env: 'BUCKET_NAME',
     parse: text(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name (3-63 lowercase characters)'),
   },
-  orchestrator: { env: 'ORCHESTRATOR', parse: oneOf(ORCHESTRATORS, isOrchestrator) },
+  orchestrator: { env: 'ORCHESTRATOR', optional: true, parse: oneOf(ORCHESTRATORS, isOrchestrator) },
   endpointName: {
     env: 'ENDPOINT_NAME',
     // SageMaker allows 63 characters; leave room for the '-ldf' suffix of own mode.
     parse: text(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,58}$/, 'a SageMaker endpoint name of at most 59 characters'),
   },
+  endpointConfigName: {
+    env: 'ENDPOINT_CONFIG_NAME',
+    default: 'reconstruct-3d-config',
+    parse: text(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/, 'a SageMaker endpoint config name'),
+  },
   waitMode: { env: 'WAIT_MODE', default: 'poll', parse: oneOf(WAIT_MODES) },
-  endpointMode: { env: 'ENDPOINT_MODE', default: 'own', parse: oneOf(ENDPOINT_MODES) },
   idleWindowSeconds: { env: 'IDLE_WINDOW_SECONDS', default: '600', parse: positiveNumber },
   leaseTtlSeconds: { env: 'LEASE_TTL_SECONDS', default: '1800', parse: positiveNumber },
   maskWaitSeconds: { env: 'MASK_WAIT_SECONDS', default: '300', parse: positiveNumber },
+  endpointWaitSeconds: { env: 'ENDPOINT_WAIT_SECONDS', default: '1800', parse: positiveNumber },
+  pollSeconds: { env: 'POLL_SECONDS', default: '5', parse: positiveNumber },
+  pollMaxSeconds: { env: 'POLL_MAX_SECONDS', default: '60', parse: positiveNumber },
+  stalledStartSeconds: { env: 'STALLED_START_SECONDS', default: '120', parse: positiveNumber },
   timeScale: { env: 'TIME_SCALE', default: '1', parse: positiveNumber },
   eventBusName: {
     env: 'EVENT_BUS_NAME',
@@ -62,11 +82,14 @@ const SETTINGS = {
     parse: text(/^[A-Za-z0-9._\-/:]{1,256}$/, 'an event bus name or ARN'),
   },
   jobRetentionDays: { env: 'JOB_RETENTION_DAYS', default: '30', parse: positiveNumber },
+  s3ForcePathStyle: { env: 'S3_FORCE_PATH_STYLE', default: 'false', parse: boolean },
 } satisfies Record<keyof Config, Setting>;
 
 interface Setting {
   env: string;
   default?: string;
+  /** Unset leaves the setting undefined instead of being an error. */
+  optional?: boolean;
   /** The parsed value, or a string that says what the setting accepts. */
   parse: (raw: string) => { value: unknown } | { expected: string };
 }
@@ -79,6 +102,10 @@ function oneOf<T extends string>(values: readonly T[], is = (v: string): v is T 
   return (raw: string) => (is(raw) ? { value: raw } : { expected: `one of ${values.join(', ')}` });
 }
 
+function boolean(raw: string) {
+  return raw === 'true' || raw === 'false' ? { value: raw === 'true' } : { expected: 'true or false' };
+}
+
 function positiveNumber(raw: string) {
   const value = Number(raw);
   return raw.trim() !== '' && Number.isFinite(value) && value > 0
@@ -89,7 +116,7 @@ function positiveNumber(raw: string) {
 /** The environment variable names, for the CDK stack and the local runtimes that set them. */
 export const CONFIG_ENV = Object.fromEntries(
   Object.entries(SETTINGS).map(([key, setting]) => [key, setting.env]),
-) as { readonly [K in keyof Config]: string };
+) as { readonly [K in keyof Config]-?: string };
 
 /** Parses settings from `env`; throws one ConfigError naming every bad or missing setting. */
 export function parseConfig(env: Env): Config {
@@ -98,12 +125,17 @@ export function parseConfig(env: Env): Config {
   for (const [key, setting] of Object.entries(SETTINGS) as [keyof Config, Setting][]) {
     const raw = env[setting.env] ?? setting.default;
     if (raw === undefined || raw === '') {
+      if (setting.optional) continue;
       problems.push(`${setting.env} is not set`);
       continue;
     }
     const parsed = setting.parse(raw);
     if ('expected' in parsed) problems.push(`${setting.env}='${raw}' is not ${parsed.expected}`);
     else config[key] = parsed.value;
+  }
+  if (config.pollMaxSeconds !== undefined && config.pollSeconds !== undefined) {
+    if ((config.pollMaxSeconds as number) < (config.pollSeconds as number))
+      problems.push('POLL_MAX_SECONDS must not be less than POLL_SECONDS');
   }
   if (problems.length > 0) {
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
@@ -120,18 +152,29 @@ export function loadConfig(): Config {
   return loaded;
 }
 
-/** The SageMaker endpoint an orchestrator uses: its own (`{name}-sf`) or the shared one. */
-export function endpointNameFor(
-  config: Pick<Config, 'endpointName' | 'endpointMode' | 'orchestrator'>,
-): string {
-  return config.endpointMode === 'own'
-    ? `${config.endpointName}-${config.orchestrator}`
-    : config.endpointName;
+/**
+ * The SageMaker endpoint an orchestrator uses: always its own (`{name}-sf`, `{name}-ldf`), so neither
+ * rides on the other's cold start and each endpoint is governed by one lifecycle item.
+ */
+export function endpointNameFor(config: Pick<Config, 'endpointName'>, orchestrator: Orchestrator): string {
+  return `${config.endpointName}-${orchestrator}`;
+}
+
+/** The orchestrator of an orchestrator handler; a ConfigError naming ORCHESTRATOR when it is unset. */
+export function orchestratorOf(config: Pick<Config, 'orchestrator'>): Orchestrator {
+  if (config.orchestrator === undefined) {
+    throw new ConfigError(
+      `invalid configuration: ORCHESTRATOR is not set (one of ${ORCHESTRATORS.join(', ')})`,
+    );
+  }
+  return config.orchestrator;
 }
 
 /** The environment that produces `config`, for launching handlers locally or from the CDK stack. */
 export function configToEnv(config: Config): Record<string, string> {
   return Object.fromEntries(
-    (Object.keys(SETTINGS) as (keyof Config)[]).map((key) => [CONFIG_ENV[key], String(config[key])]),
+    (Object.keys(SETTINGS) as (keyof Config)[])
+      .filter((key) => config[key] !== undefined)
+      .map((key): [string, string] => [CONFIG_ENV[key], String(config[key])]),
   );
 }

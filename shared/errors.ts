@@ -1,111 +1,142 @@
-// Named errors. The `name` strings are the contract between the domain code and both orchestrators:
-// durable steps retry by name (createRetryStrategy's retryableErrorTypes) and the ASL's Retry/Catch
-// match the same names in ErrorEquals (a Lambda task's error type is the thrown error's `name`).
+// Named errors, declared once. The `name` strings are the contract between the domain code and both
+// orchestrators: durable steps retry by name (createRetryStrategy's retryableErrorTypes) and the ASL's
+// Retry/Catch match the same names in ErrorEquals (a Lambda task's error type is the thrown error's
+// `name`). Whether an error is worth retrying is said here, in ERRORS, and nowhere else; code matches
+// errors by `name` only (never `instanceof`), because a name is all that survives a checkpoint, a
+// task failure or a callback.
 
+/** Every named error, and whether retrying the same call later can succeed. */
+export const ERRORS = {
+  /** A setting is missing or malformed; the message names the setting. */
+  ConfigError: { retryable: false },
+  /** The upload or request is not something the workflow can process; the job ends REJECTED. */
+  InvalidInputError: { retryable: false },
+  /** A job was asked to move out of an ending, or was never admitted. */
+  JobTransitionError: { retryable: false },
+  /** The mask did not arrive within the bounded wait. */
+  MaskTimeoutError: { retryable: false },
+  /** The endpoint exists but cannot serve yet (not InService, model not ready). */
+  EndpointNotReadyError: { retryable: true },
+  /** The endpoint is being stopped, or the previous generation is still deleting; try again shortly. */
+  EndpointStoppingError: { retryable: true },
+  /** The endpoint could not start (SageMaker's FailureReason is in the message). */
+  EndpointFailedError: { retryable: false },
+  /** The endpoint did not reach InService within the bounded wait. */
+  EndpointTimeoutError: { retryable: false },
+  /** The job's lease on the endpoint is gone (expired, or its generation failed or stopped). */
+  LeaseLostError: { retryable: false },
+  /** Too many concurrent transitions on one item; the next attempt settles it. */
+  ContentionError: { retryable: true },
+  /** AWS throttled the call. */
+  ThrottledError: { retryable: true },
+  /** No GPU capacity (ResourceLimitExceeded, insufficient capacity). */
+  CapacityError: { retryable: true },
+  /** The model server failed while processing a valid request. */
+  InferenceError: { retryable: false },
+  /** The model server rejected the request's inputs (HTTP 400): retrying cannot help. */
+  InferenceInputError: { retryable: false },
+} as const satisfies Record<string, { retryable: boolean }>;
+
+export type ErrorName = keyof typeof ERRORS;
+
+/** The names, as constants: `ErrorNames.Throttled === 'ThrottledError'`. */
 export const ErrorNames = {
   Config: 'ConfigError',
   InvalidInput: 'InvalidInputError',
   JobTransition: 'JobTransitionError',
   MaskTimeout: 'MaskTimeoutError',
   EndpointNotReady: 'EndpointNotReadyError',
-  EndpointFailed: 'EndpointFailedError',
   EndpointStopping: 'EndpointStoppingError',
+  EndpointFailed: 'EndpointFailedError',
+  EndpointTimeout: 'EndpointTimeoutError',
+  LeaseLost: 'LeaseLostError',
+  Contention: 'ContentionError',
   Throttled: 'ThrottledError',
   Capacity: 'CapacityError',
   Inference: 'InferenceError',
   InferenceInput: 'InferenceInputError',
-} as const;
-export type ErrorName = (typeof ErrorNames)[keyof typeof ErrorNames];
+} as const satisfies Record<string, ErrorName>;
 
-/** Errors worth retrying with backoff: the condition passes by itself. */
-export const RETRYABLE_ERROR_NAMES: readonly ErrorName[] = [
-  ErrorNames.EndpointNotReady,
-  ErrorNames.EndpointStopping,
-  ErrorNames.Throttled,
-  ErrorNames.Capacity,
-];
+/** The names worth retrying with backoff (durable retry strategies, ASL Retry), derived from ERRORS. */
+export const RETRYABLE_ERROR_NAMES: readonly ErrorName[] = (Object.keys(ERRORS) as ErrorName[]).filter(
+  (name) => ERRORS[name].retryable,
+);
 
-export abstract class DomainError extends Error {
-  abstract override readonly name: ErrorName;
-  /** Whether retrying the same call later can succeed. */
-  abstract readonly retryable: boolean;
-  constructor(message: string, options?: { cause?: unknown }) {
+/** The names that end a job at once when thrown (ASL Catch, durable failure path). */
+export const TERMINAL_ERROR_NAMES: readonly ErrorName[] = (Object.keys(ERRORS) as ErrorName[]).filter(
+  (name) => !ERRORS[name].retryable,
+);
+
+export function isErrorName(name: unknown): name is ErrorName {
+  return typeof name === 'string' && Object.hasOwn(ERRORS, name);
+}
+
+/** Whether retrying can help, judged by the error's name alone. */
+export function isRetryable(err: unknown): boolean {
+  const name = (err as { name?: unknown } | null)?.name;
+  return isErrorName(name) && ERRORS[name].retryable;
+}
+
+/** True when `err` carries the named error's `name` (the one way errors are matched). */
+export function hasErrorName(err: unknown, name: ErrorName): boolean {
+  return (err as { name?: unknown } | null)?.name === name;
+}
+
+/** A domain error: its `name` is one of ERRORS and its retryability comes from there. */
+export class DomainError extends Error {
+  override readonly name: ErrorName;
+  constructor(name: ErrorName, message: string, options?: { cause?: unknown }) {
     super(message, options);
+    this.name = name;
+  }
+  get retryable(): boolean {
+    return ERRORS[this.name].retryable;
   }
 }
 
-/** A setting is missing or malformed; the message names the setting. */
-export class ConfigError extends DomainError {
-  override readonly name = ErrorNames.Config;
-  readonly retryable = false;
+function named(name: ErrorName) {
+  return class extends DomainError {
+    constructor(message: string, options?: { cause?: unknown }) {
+      super(name, message, options);
+    }
+  };
 }
 
-/** The upload or request is not something the workflow can process; the job ends REJECTED. */
-export class InvalidInputError extends DomainError {
-  override readonly name = ErrorNames.InvalidInput;
-  readonly retryable = false;
+export const ConfigError = named('ConfigError');
+export const InvalidInputError = named('InvalidInputError');
+export const JobTransitionError = named('JobTransitionError');
+export const MaskTimeoutError = named('MaskTimeoutError');
+export const EndpointNotReadyError = named('EndpointNotReadyError');
+export const EndpointStoppingError = named('EndpointStoppingError');
+export const EndpointFailedError = named('EndpointFailedError');
+export const EndpointTimeoutError = named('EndpointTimeoutError');
+export const LeaseLostError = named('LeaseLostError');
+export const ContentionError = named('ContentionError');
+export const ThrottledError = named('ThrottledError');
+export const CapacityError = named('CapacityError');
+export const InferenceError = named('InferenceError');
+export const InferenceInputError = named('InferenceInputError');
+
+/** What a failed job records and reports: the error's name and message, nothing else survives. */
+export interface Failure {
+  error: string;
+  message: string;
 }
 
-/** A job was asked to move to a phase it has already passed, or out of an ending. */
-export class JobTransitionError extends DomainError {
-  override readonly name = ErrorNames.JobTransition;
-  readonly retryable = false;
-}
-
-/** The mask did not arrive within the bounded wait. */
-export class MaskTimeoutError extends DomainError {
-  override readonly name = ErrorNames.MaskTimeout;
-  readonly retryable = false;
-}
-
-/** The endpoint exists but is not InService yet. */
-export class EndpointNotReadyError extends DomainError {
-  override readonly name = ErrorNames.EndpointNotReady;
-  readonly retryable = true;
-}
-
-/** The endpoint is being stopped; acquire again once it is Stopped. */
-export class EndpointStoppingError extends DomainError {
-  override readonly name = ErrorNames.EndpointStopping;
-  readonly retryable = true;
-}
-
-/** The endpoint could not start (SageMaker's FailureReason is in the message). */
-export class EndpointFailedError extends DomainError {
-  override readonly name = ErrorNames.EndpointFailed;
-  readonly retryable = false;
-}
-
-/** AWS throttled the call. */
-export class ThrottledError extends DomainError {
-  override readonly name = ErrorNames.Throttled;
-  readonly retryable = true;
-}
-
-/** No GPU capacity (ResourceLimitExceeded, insufficient capacity). */
-export class CapacityError extends DomainError {
-  override readonly name = ErrorNames.Capacity;
-  readonly retryable = true;
-}
-
-/** The model server failed while processing a valid request. */
-export class InferenceError extends DomainError {
-  override readonly name = ErrorNames.Inference;
-  readonly retryable = false;
-}
-
-/** The model server rejected the request's inputs (HTTP 400): retrying cannot help. */
-export class InferenceInputError extends DomainError {
-  override readonly name = ErrorNames.InferenceInput;
-  readonly retryable = false;
-}
-
-export function isRetryable(err: unknown): boolean {
-  return err instanceof DomainError ? err.retryable : false;
+/** The Failure of any thrown value. */
+export function failureOf(err: unknown): Failure {
+  if (err instanceof Error) return { error: err.name, message: err.message };
+  const e = err as { name?: unknown; message?: unknown; errorType?: unknown; errorMessage?: unknown } | null;
+  if (e && typeof e === 'object') {
+    const error = e.name ?? e.errorType;
+    const message = e.message ?? e.errorMessage;
+    if (typeof error === 'string') return { error, message: typeof message === 'string' ? message : '' };
+  }
+  return { error: 'Error', message: String(err) };
 }
 
 /** A one-line description of any thrown value, for job reasons and error artifacts. */
 export function describeError(err: unknown): string {
-  if (err instanceof Error) return `${err.name}: ${err.message}`;
-  return String(err);
+  const f = failureOf(err);
+  return f.message ? `${f.error}: ${f.message}` : f.error;
 }

@@ -120,24 +120,69 @@ describe('JobStore', () => {
     expect(new Set(admissions.map((a) => a.job.createdAt)).size).toBe(1);
   });
 
+  it('keys admission to the execution: a repeat by the same execution counts nothing and answers the same', async () => {
+    const input = upload();
+    const first = await store.admit({ orchestrator: 'sf', ...input, executionId: 'exec-a' });
+    const replay = await store.admit({ orchestrator: 'sf', ...input, executionId: 'exec-a' });
+    expect(first.created).toBe(true);
+    expect(replay.created).toBe(true);
+    expect(replay.job.deliveries).toBe(1);
+    const duplicate = await store.admit({ orchestrator: 'sf', ...input, executionId: 'exec-b' });
+    const duplicateReplay = await store.admit({ orchestrator: 'sf', ...input, executionId: 'exec-b' });
+    expect(duplicate.created).toBe(false);
+    expect(duplicateReplay.created).toBe(false);
+    expect(duplicateReplay.job.deliveries).toBe(2);
+    expect(duplicateReplay.job.executions).toEqual(['exec-a', 'exec-b']);
+  });
+
+  it('records the phases a workflow saw when it ends the job, keeping stamps already there', async () => {
+    const { job } = await store.admit({ orchestrator: 'ldf', ...upload(), executionId: 'x' });
+    const ref = { orchestrator: 'ldf' as const, userId: job.userId, jobId: job.jobId };
+    const done = await store.advance(ref, 'COMPLETED', {
+      result: { ok: true },
+      phases: { RECEIVED: '2000-01-01T00:00:00.000Z', MASK_READY: '2026-11-25T10:00:01.000Z' },
+    });
+    expect(done.phases.RECEIVED).toBe(job.createdAt);
+    expect(done.phases.MASK_READY).toBe('2026-11-25T10:00:01.000Z');
+    expect(done.phases.COMPLETED).toBeDefined();
+  });
+
+  it('keeps one mask waiter per job, found by user and name, claimed exactly once', async () => {
+    const input = upload('dora', 'vase');
+    const { job } = await store.admit({ orchestrator: 'sf', ...input, executionId: 'x' });
+    const ref = { orchestrator: 'sf' as const, userId: job.userId, jobId: job.jobId };
+    await store.setMaskWaiter(ref, { kind: 'sfn-task-token', token: 't1' });
+    const waiting = await store.jobsWaitingForMask('sf', 'dora', 'vase');
+    expect(waiting.map((j) => j.maskWaiter)).toEqual([{ kind: 'sfn-task-token', token: 't1' }]);
+    expect(await store.jobsWaitingForMask('ldf', 'dora', 'vase')).toEqual([]);
+    const claims = await Promise.all([store.claimMaskWaiter(ref, 't1'), store.claimMaskWaiter(ref, 't1')]);
+    expect(claims.filter(Boolean)).toHaveLength(1);
+    expect(await store.jobsWaitingForMask('sf', 'dora', 'vase')).toEqual([]);
+    await store.advance(ref, 'FAILED', { reason: 'gave up' });
+    await expect(store.setMaskWaiter(ref, { kind: 'sfn-task-token', token: 't2' })).rejects.toThrow(
+      /has ended/,
+    );
+  });
+
   it('gives a re-upload of the same key a new job, and keeps the orchestrators apart', async () => {
     const input = upload('bob', 'lamp');
-    const first = await store.admit({ orchestrator: 'sf', ...input });
+    const first = await store.admit({ orchestrator: 'sf', ...input, executionId: 'x1' });
     const again = await store.admit({
       orchestrator: 'sf',
       ...input,
       upload: { ...input.upload, etag: '"other"' },
+      executionId: 'x2',
     });
     expect(again.created).toBe(true);
     expect(again.job.jobId).not.toBe(first.job.jobId);
-    const other = await store.admit({ orchestrator: 'ldf', ...input });
+    const other = await store.admit({ orchestrator: 'ldf', ...input, executionId: 'x3' });
     expect(other.created).toBe(true);
     expect(other.job.jobId).toBe(first.job.jobId);
     expect(other.job.outputKey).toBe('users/bob/output/ldf/lamp.ply');
   });
 
   it('moves forward through the phases, stamping each once, and never backwards', async () => {
-    const { job } = await store.admit({ orchestrator: 'sf', ...upload() });
+    const { job } = await store.admit({ orchestrator: 'sf', ...upload(), executionId: 'x' });
     const ref = { orchestrator: 'sf' as const, userId: job.userId, jobId: job.jobId };
     const ready = await store.advance(ref, 'MASK_READY');
     expect(ready.status).toBe('MASK_READY');
@@ -161,7 +206,7 @@ describe('JobStore', () => {
   });
 
   it('lets exactly one of two racing endings win', async () => {
-    const { job } = await store.admit({ orchestrator: 'ldf', ...upload() });
+    const { job } = await store.admit({ orchestrator: 'ldf', ...upload(), executionId: 'x' });
     const ref = { orchestrator: 'ldf' as const, userId: job.userId, jobId: job.jobId };
     const results = await Promise.allSettled([
       store.advance(ref, 'COMPLETED'),
@@ -185,6 +230,7 @@ describe('JobStore', () => {
       orchestrator: 'sf',
       upload: bad,
       reason: "key does not start with 'users/'",
+      executionId: 'x',
     });
     expect(job).toMatchObject({
       status: 'REJECTED',
@@ -199,7 +245,11 @@ describe('JobStore', () => {
   it('lists by status (newest change first) and by user, page by page', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {
-      const { job } = await store.admit({ orchestrator: 'ldf', ...upload('carol', `item${i}`) });
+      const { job } = await store.admit({
+        orchestrator: 'ldf',
+        ...upload('carol', `item${i}`),
+        executionId: 'x',
+      });
       ids.push(job.jobId);
     }
     const carolRef = (jobId: string) => ({ orchestrator: 'ldf' as const, userId: 'carol', jobId });

@@ -51,8 +51,18 @@ export interface Job extends JobRef {
   deliveries: number;
   /** The executions that took part (a duplicate delivery starts another). */
   executions?: string[];
+  /** The execution that admitted the job first. */
+  createdBy?: string;
+  /** The execution waiting for the mask's `Object Created` (event wait mode), while it waits. */
+  maskWaiter?: MaskWaiter;
   /** What the inference returned, once INFERRED. */
   result?: Record<string, unknown>;
+}
+
+/** How to wake an execution waiting for the mask: a Step Functions task token or a durable callback id. */
+export interface MaskWaiter {
+  kind: 'sfn-task-token' | 'durable-callback';
+  token: string;
 }
 
 export interface AdmitInput {
@@ -60,8 +70,12 @@ export interface AdmitInput {
   upload: UploadRef;
   userId: string;
   name: string;
-  /** The execution admitting the job (SFN execution ARN, durable execution ARN). */
-  executionId?: string;
+  /**
+   * The execution admitting the job (SFN execution ARN, durable execution ARN). Admission is keyed to
+   * it: the same execution admitting again (a step re-run after a crash) counts nothing and gets the
+   * same answer; another execution (a duplicate delivery) counts one more delivery.
+   */
+  executionId: string;
 }
 
 export interface RejectInput {
@@ -71,7 +85,7 @@ export interface RejectInput {
   /** Known when the key parsed but the objects were bad. */
   userId?: string;
   name?: string;
-  executionId?: string;
+  executionId: string;
 }
 
 /** What a phase change may record besides the status. */
@@ -79,6 +93,8 @@ export interface JobUpdate {
   reason?: string;
   result?: Record<string, unknown>;
   errorKey?: string;
+  /** Times of earlier phases the workflow saw (each kept only if the job has none for it yet). */
+  phases?: Partial<Record<JobStatus, string>>;
 }
 
 export interface Admission {
@@ -165,23 +181,31 @@ export class JobStore {
       values[`:a${i}`] = value;
       return `#a${i} = if_not_exists(#a${i}, :a${i})`;
     });
-    let add = 'deliveries :one';
-    if (input.executionId !== undefined) {
-      add += ', executions :exec';
-      values[':exec'] = new Set([input.executionId]);
+    names['#createdBy'] = 'createdBy';
+    values[':exec'] = new Set([input.executionId]);
+    values[':execId'] = input.executionId;
+    sets.push('#createdBy = if_not_exists(#createdBy, :execId)');
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.key(ref),
+          UpdateExpression: `SET ${sets.join(', ')} ADD deliveries :one, executions :exec`,
+          // A repeat by an execution that already admitted this job changes nothing.
+          ConditionExpression: 'attribute_not_exists(executions) OR NOT contains(executions, :execId)',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      const job = toJob(out.Attributes);
+      return { job, created: job.createdBy === input.executionId };
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException) || err.Item === undefined) throw err;
+      const job = toJob(unmarshall(err.Item));
+      return { job, created: job.createdBy === input.executionId };
     }
-    const out = await this.doc.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: this.key(ref),
-        UpdateExpression: `SET ${sets.join(', ')} ADD ${add}`,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
-    const job = toJob(out.Attributes);
-    return { job, created: job.deliveries === 1 };
   }
 
   /**
@@ -203,7 +227,14 @@ export class JobStore {
       'updatedAt = :at',
       'phases.#phase = if_not_exists(phases.#phase, :at)',
     ];
-    for (const [attr, value] of Object.entries({ ...this.statusIndex(ref, status, at), ...update })) {
+    const { phases = {}, ...attributes } = update;
+    Object.entries(phases).forEach(([phase, time], i) => {
+      if (phase === status || time === undefined) return;
+      names[`#p${i}`] = phase;
+      values[`:p${i}`] = time;
+      sets.push(`phases.#p${i} = if_not_exists(phases.#p${i}, :p${i})`);
+    });
+    for (const [attr, value] of Object.entries({ ...this.statusIndex(ref, status, at), ...attributes })) {
       if (value === undefined) continue;
       names[`#${attr}`] = attr;
       values[`:${attr}`] = value;
@@ -235,6 +266,72 @@ export class JobStore {
         `job ${describeRef(ref)} is ${stored.status}${isEnding(stored.status) ? ' (ended)' : ''}; it cannot move back to ${status}`,
       );
     }
+  }
+
+  /**
+   * Registers the execution waiting for this job's mask (event wait mode). Only a job that has not
+   * ended can wait; JobTransitionError otherwise.
+   */
+  async setMaskWaiter(ref: JobRef, waiter: MaskWaiter): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.key(ref),
+          UpdateExpression: 'SET maskWaiter = :w',
+          ConditionExpression: 'attribute_exists(pk) AND statusRank < :ending',
+          ExpressionAttributeValues: { ':w': waiter, ':ending': statusRank('COMPLETED') },
+        }),
+      );
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      throw new JobTransitionError(`job ${describeRef(ref)} has ended or was never admitted; it cannot wait`);
+    }
+  }
+
+  /** Removes the mask waiter if it is still the one with `token`; true for the one caller that removed it. */
+  async claimMaskWaiter(ref: JobRef, token: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.key(ref),
+          UpdateExpression: 'REMOVE maskWaiter',
+          ConditionExpression: 'maskWaiter.#token = :token',
+          ExpressionAttributeNames: { '#token': 'token' },
+          ExpressionAttributeValues: { ':token': token },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+
+  /** The user's jobs for upload `name` that wait for their mask (event wait mode). */
+  async jobsWaitingForMask(orchestrator: Orchestrator, userId: string, name: string): Promise<Job[]> {
+    const jobs: Job[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.query(
+        {
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :job)',
+          FilterExpression: '#name = :name AND attribute_exists(maskWaiter)',
+          ExpressionAttributeNames: { '#name': 'name' },
+          ExpressionAttributeValues: {
+            ':pk': tableKey(orchestrator, 'user', userId),
+            ':job': `${keyPrefix(orchestrator)}job#`,
+            ':name': name,
+          },
+          ConsistentRead: true,
+        },
+        cursor === undefined ? {} : { cursor },
+      );
+      jobs.push(...page.jobs);
+      cursor = page.cursor;
+    } while (cursor !== undefined);
+    return jobs;
   }
 
   async get(ref: JobRef): Promise<Job | undefined> {

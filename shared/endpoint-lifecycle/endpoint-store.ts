@@ -12,6 +12,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { ContentionError } from '../errors.ts';
 import type { Orchestrator } from '../keys.ts';
 import { TABLE_SPEC } from '../table-spec.ts';
 import { tableKey } from '../table-keys.ts';
@@ -51,16 +52,7 @@ export type AcquireResult =
   /** The endpoint is being stopped; acquire again once it is Stopped. No lease was taken. */
   | { role: 'stopping'; item: EndpointItem };
 
-/** Counts the DynamoDB requests made, for the benchmarks. */
-export interface RequestCounter {
-  reads: number;
-  writes: number;
-  conditionalFailures: number;
-}
-
 export class EndpointStore {
-  readonly requests: RequestCounter = { reads: 0, writes: 0, conditionalFailures: 0 };
-
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
@@ -75,7 +67,6 @@ export class EndpointStore {
   }
 
   async get(name: string): Promise<EndpointItem> {
-    this.requests.reads++;
     const out = await this.doc.send(
       new GetCommand({ TableName: this.tableName, Key: this.key(name), ConsistentRead: true }),
     );
@@ -108,7 +99,6 @@ export class EndpointStore {
           new RegExp(`${k}(?![A-Za-z0-9_])`).test(`${expression} ${input.condition}`),
         ),
       );
-    this.requests.writes++;
     try {
       const out = await this.doc.send(
         new UpdateCommand({
@@ -125,7 +115,6 @@ export class EndpointStore {
       return { item: toItem(name, out.Attributes) };
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) throw err;
-      this.requests.conditionalFailures++;
       return { failed: toItem(name, err.Item ? unmarshall(err.Item) : undefined) };
     }
   }
@@ -183,8 +172,9 @@ export class EndpointStore {
     if ('item' in started) return { role: 'starter', item: started.item };
     // Someone else started (or is stopping) in between: another round settles it.
     if (started.failed.state === 'Stopping') return { role: 'stopping', item: started.failed };
-    if (attempt >= 5)
-      throw new Error(`endpoint ${name}: acquire kept racing with other transitions; try again`);
+    if (attempt >= 5) {
+      throw new ContentionError(`endpoint ${name}: acquire kept racing with other transitions; try again`);
+    }
     return this.acquire(name, jobId, now, expiry, attempt + 1);
   }
 

@@ -1,13 +1,22 @@
-// The lifecycle protocol against DynamoDB Local and the SageMaker emulator, through the real SDKs.
+// The lifecycle protocol against DynamoDB Local and the SageMaker emulator, through the real SDKs, one
+// path per scenario, forced on purpose. The waiting a workflow does between steps is played by the
+// harness (acquireAndWait, stopIfIdle); time that only needs to pass comes from a manual clock.
 import { DeleteEndpointCommand, DescribeEndpointCommand } from '@aws-sdk/client-sagemaker';
 import { InvokeEndpointCommand } from '@aws-sdk/client-sagemaker-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SageMakerEndpointStateChangeEvent } from '../aws-events.ts';
+import { isRetryable } from '../errors.ts';
 import { seededRandom } from '../random.ts';
 import { EndpointStore } from './endpoint-store.ts';
-import type { EndpointLifecycle } from './lifecycle.ts';
 import { sageMakerControl, type EndpointControl } from './sagemaker-control.ts';
-import { startHarness, waitUntilReady, type Harness } from '../../test/support/lifecycle-harness.ts';
+import {
+  acquireAndWait,
+  manualClock,
+  startHarness,
+  stopIfIdle,
+  waitUntilReady,
+  type Harness,
+} from '../../test/support/lifecycle-harness.ts';
 import type { SendOutcome, WaiterSender } from './waiter-senders.ts';
 
 let h: Harness;
@@ -21,14 +30,12 @@ afterAll(async () => {
 let endpoints = 0;
 const freshName = (): string => `gpu-${++endpoints}`;
 
-const creates = (name: string) =>
+const okCalls = (operation: string, name: string) =>
   h.emulator
     .calls()
-    .filter((c) => c.operation === 'CreateEndpoint' && c.endpointName === name && c.outcome === 'ok');
-const deletes = (name: string) =>
-  h.emulator
-    .calls()
-    .filter((c) => c.operation === 'DeleteEndpoint' && c.endpointName === name && c.outcome === 'ok');
+    .filter((c) => c.operation === operation && c.endpointName === name && c.outcome === 'ok');
+const creates = (name: string) => okCalls('CreateEndpoint', name);
+const deletes = (name: string) => okCalls('DeleteEndpoint', name);
 const store = (): EndpointStore => new EndpointStore(h.doc, h.tableName, 'sf');
 const sageMakerStatus = async (name: string): Promise<string> => {
   try {
@@ -40,12 +47,7 @@ const sageMakerStatus = async (name: string): Promise<string> => {
   }
 };
 
-async function serveOnce(lifecycle: EndpointLifecycle, jobId: string): Promise<number> {
-  const acquired = await lifecycle.acquire(jobId);
-  return waitUntilReady(lifecycle, jobId, acquired.generation);
-}
-
-describe('acquire', () => {
+describe('acquire and start', () => {
   it('starts a stopped endpoint exactly once for 100 concurrent jobs, all of which then see it serve', async () => {
     const name = freshName();
     const lifecycle = h.lifecycle(name);
@@ -53,22 +55,27 @@ describe('acquire', () => {
     const acquired = await Promise.all(jobs.map((job) => lifecycle.acquire(job)));
     expect(acquired.filter((a) => a.role === 'starter')).toHaveLength(1);
     expect(new Set(acquired.map((a) => a.generation))).toEqual(new Set([1]));
+    // Acquiring calls no SageMaker API: the starter's next step does.
+    expect(creates(name)).toHaveLength(0);
+    const starter = jobs[acquired.findIndex((a) => a.role === 'starter')]!;
+    expect(await lifecycle.startEndpoint(1)).toBe('created');
     expect(creates(name)).toHaveLength(1);
     await Promise.all(jobs.map((job) => waitUntilReady(lifecycle, job, 1)));
     const item = await store().get(name);
-    expect(item).toMatchObject({ state: 'InService', generation: 1 });
+    expect(item).toMatchObject({ state: 'InService', generation: 1, startedBy: starter });
     expect(Object.keys(item.leases)).toHaveLength(100);
   });
 
-  it('is idempotent per job: a retried acquire of the starter starts nothing new', async () => {
+  it('is safe to repeat: a retried acquire is the starter again, a retried start joins its own endpoint', async () => {
     const name = freshName();
     const lifecycle = h.lifecycle(name);
-    const first = await lifecycle.acquire('job-a');
-    const again = await lifecycle.acquire('job-a');
-    expect(first).toMatchObject({ role: 'starter', generation: 1 });
-    expect(again).toMatchObject({ role: 'starter', generation: 1 });
-    expect(creates(name)).toHaveLength(1); // the second CreateEndpoint met "already existing" and joined
+    expect(await lifecycle.acquire('job-a')).toMatchObject({ role: 'starter', generation: 1 });
+    expect(await lifecycle.acquire('job-a')).toMatchObject({ role: 'starter', generation: 1 });
+    expect(await lifecycle.startEndpoint(1)).toBe('created');
+    expect(await lifecycle.startEndpoint(1)).toBe('joined');
+    expect(creates(name)).toHaveLength(1);
     await waitUntilReady(lifecycle, 'job-a', 1);
+    expect(await lifecycle.startEndpoint(1)).toBe('not-needed');
     expect(await lifecycle.acquire('job-a')).toMatchObject({ role: 'joiner', state: 'InService' });
   });
 
@@ -76,76 +83,75 @@ describe('acquire', () => {
     const name = freshName();
     await h.lifecycle(`${name}-sf`, { orchestrator: 'sf' }).acquire('j');
     await h.lifecycle(`${name}-ldf`, { orchestrator: 'ldf' }).acquire('j');
-    expect(creates(`${name}-sf`)).toHaveLength(1);
-    expect(creates(`${name}-ldf`)).toHaveLength(1);
     expect((await new EndpointStore(h.doc, h.tableName, 'ldf').get(`${name}-sf`)).state).toBe('Stopped');
+    expect((await new EndpointStore(h.doc, h.tableName, 'ldf').get(`${name}-ldf`)).state).toBe('Starting');
+    expect((await store().get(`${name}-sf`)).state).toBe('Starting');
   });
 });
 
 describe('the guarded stop', () => {
   it('waits out the idle window after the last release, then deletes the endpoint', async () => {
     const name = freshName();
-    const lifecycle = h.lifecycle(name, { idleWindowMs: 300 });
-    await serveOnce(lifecycle, 'j1');
-    expect(await lifecycle.stopIfIdle()).toMatchObject({ stopped: false, reason: '1 live lease(s)' });
+    const clock = manualClock();
+    const lifecycle = h.lifecycle(name, { idleWindowMs: 300_000, now: clock.now });
+    await acquireAndWait(lifecycle, 'j1');
+    expect(await lifecycle.beginStop()).toEqual({ outcome: 'kept', reason: '1 live lease(s)' });
     await lifecycle.release('j1');
-    const early = await lifecycle.stopIfIdle();
-    expect(early).toMatchObject({ stopped: false, reason: 'idle window not over' });
-    expect(early.retryInMs).toBeGreaterThan(0);
-    expect(early.retryInMs).toBeLessThanOrEqual(300);
-    await new Promise((r) => setTimeout(r, early.retryInMs));
-    expect(await lifecycle.stopIfIdle()).toMatchObject({ stopped: true, reason: 'stopped' });
+    clock.advance(299_000);
+    expect(await lifecycle.beginStop()).toEqual({ outcome: 'kept', reason: 'used within the idle window' });
+    clock.advance(1_000);
+    expect(await stopIfIdle(lifecycle)).toEqual({ outcome: 'stopping', generation: 1 });
     expect(deletes(name)).toHaveLength(1);
     expect(await sageMakerStatus(name)).toBe('missing');
     expect((await store().get(name)).state).toBe('Stopped');
     // Stopping again is harmless.
-    expect(await lifecycle.stopIfIdle()).toMatchObject({ stopped: false, reason: 'endpoint is Stopped' });
+    expect(await lifecycle.beginStop()).toEqual({ outcome: 'kept', reason: 'endpoint is Stopped' });
+    expect(await lifecycle.finishStop()).toEqual({ done: true });
   });
 
   it('refuses to stop when anything happened after the idle check read the item', async () => {
     const name = freshName();
     const lifecycle = h.lifecycle(name, { idleWindowMs: 0 });
-    await serveOnce(lifecycle, 'j1');
+    await acquireAndWait(lifecycle, 'j1');
     await lifecycle.release('j1');
     const seen = await store().get(name);
     // A job acquires between the stopper's read and its conditional write.
     await lifecycle.acquire('j2');
     expect(await store().beginStop(name, seen, Date.now())).toBeUndefined();
-    expect(await lifecycle.stopIfIdle()).toMatchObject({ stopped: false, reason: '1 live lease(s)' });
+    expect(await lifecycle.beginStop()).toEqual({ outcome: 'kept', reason: '1 live lease(s)' });
     expect(deletes(name)).toHaveLength(0);
   });
 
   it('ignores an expired lease: a job that died without releasing cannot keep the GPU running', async () => {
     const name = freshName();
-    const lifecycle = h.lifecycle(name, { idleWindowMs: 50, leaseTtlMs: 1000 });
-    await serveOnce(lifecycle, 'crashed-job');
-    expect(await lifecycle.stopIfIdle()).toMatchObject({ stopped: false, reason: '1 live lease(s)' });
-    await new Promise((r) => setTimeout(r, 1100));
-    expect(await lifecycle.stopIfIdle()).toMatchObject({ stopped: true });
-    // The crashed job's lease went with the stop; renewing it now says so.
-    expect(await lifecycle.renew('crashed-job')).toBe(false);
+    const clock = manualClock();
+    const lifecycle = h.lifecycle(name, { idleWindowMs: 50, leaseTtlMs: 1000, now: clock.now });
+    await acquireAndWait(lifecycle, 'crashed-job');
+    expect(await lifecycle.beginStop()).toEqual({ outcome: 'kept', reason: '1 live lease(s)' });
+    clock.advance(1001);
+    expect(await stopIfIdle(lifecycle)).toMatchObject({ outcome: 'stopping' });
+    // The crashed job's lease went with the stop; renewing it now says so, by name.
+    await expect(lifecycle.renew('crashed-job')).rejects.toMatchObject({ name: 'LeaseLostError' });
+    await expect(lifecycle.checkEndpoint('crashed-job', 1)).rejects.toMatchObject({ name: 'LeaseLostError' });
   });
 
-  it('gives a job that arrives while the endpoint stops a fresh start', async () => {
+  it('gives a job that arrives while the endpoint stops a fresh start once the deletion is over', async () => {
     const slow = await startHarness({ deleteSeconds: 200 }); // deletion takes 0.2 s
     try {
       const name = 'gpu-restart';
       const lifecycle = slow.lifecycle(name, { idleWindowMs: 0 });
-      await serveOnce(lifecycle, 'j1');
+      await acquireAndWait(lifecycle, 'j1');
       await lifecycle.release('j1');
-      const stopping = lifecycle.stopIfIdle();
-      await expect
-        .poll(async () => (await new EndpointStore(slow.doc, slow.tableName, 'sf').get(name)).state)
-        .toBe('Stopping');
-      await expect(lifecycle.acquire('late-job')).rejects.toMatchObject({ name: 'EndpointStoppingError' });
-      expect(await stopping).toMatchObject({ stopped: true, reason: 'stopped' });
-      const fresh = await lifecycle.acquire('late-job');
-      expect(fresh).toMatchObject({ role: 'starter', generation: 2 });
-      expect(await waitUntilReady(lifecycle, 'late-job', 2)).toBe(2);
-      const okCreates = slow.emulator
-        .calls()
-        .filter((c) => c.operation === 'CreateEndpoint' && c.outcome === 'ok');
-      expect(okCreates).toHaveLength(2);
+      expect(await lifecycle.beginStop()).toEqual({ outcome: 'stopping', generation: 1 });
+      expect(await lifecycle.finishStop()).toEqual({ done: false });
+      // Stopping: a new job is told to come back, by a retryable name.
+      const refused = await lifecycle.acquire('late-job').catch((e: unknown) => e);
+      expect(refused).toMatchObject({ name: 'EndpointStoppingError' });
+      expect(isRetryable(refused)).toBe(true);
+      expect(await acquireAndWait(lifecycle, 'late-job')).toBe(2);
+      expect(
+        slow.emulator.calls().filter((c) => c.operation === 'CreateEndpoint' && c.outcome === 'ok'),
+      ).toHaveLength(2);
     } finally {
       await slow.stop();
     }
@@ -158,10 +164,7 @@ describe('SageMaker answers folded in', () => {
     const lifecycle = h.lifecycle(name);
     h.emulator.faults.failNextStart('The instance could not be launched: injected');
     const jobs = ['a', 'b', 'c', 'd', 'e'];
-    const acquired = await Promise.all(jobs.map((j) => lifecycle.acquire(j)));
-    const results = await Promise.allSettled(
-      jobs.map((j, i) => waitUntilReady(lifecycle, j, acquired[i]!.generation)),
-    );
+    const results = await Promise.allSettled(jobs.map((j) => acquireAndWait(lifecycle, j)));
     for (const r of results) {
       expect(r).toMatchObject({
         status: 'rejected',
@@ -171,46 +174,110 @@ describe('SageMaker answers folded in', () => {
     const item = await store().get(name);
     expect(item).toMatchObject({ state: 'Stopped', leases: {}, lastFailure: { generation: 1 } });
     await expect.poll(() => sageMakerStatus(name)).toBe('missing');
-    expect(await serveOnce(lifecycle, 'next')).toBe(2);
+    expect(await acquireAndWait(lifecycle, 'next')).toBe(2);
   });
 
-  it('capacity refusals fail the start so it can be tried again; throttling is retried by the caller', async () => {
+  it('a start meeting the failed remains of its own generation reports the failure and never recreates', async () => {
     const name = freshName();
     const lifecycle = h.lifecycle(name);
-    h.emulator.faults.rejectCapacity();
-    await expect(lifecycle.acquire('j1')).rejects.toMatchObject({ name: 'CapacityError', retryable: true });
-    expect(await store().get(name)).toMatchObject({ state: 'Stopped', lastFailure: { generation: 1 } });
-    h.emulator.faults.throttle(1, ['CreateEndpoint']);
-    await expect(lifecycle.acquire('j1')).rejects.toMatchObject({ name: 'ThrottledError', retryable: true });
-    // The retry of the same job is the starter of the same generation again.
-    expect(await lifecycle.acquire('j1')).toMatchObject({ role: 'starter', generation: 2 });
-    expect(await waitUntilReady(lifecycle, 'j1', 2)).toBe(2);
+    h.emulator.faults.failNextStart('injected: own failure');
+    await lifecycle.acquire('j1');
+    expect(await lifecycle.startEndpoint(1)).toBe('created');
+    await expect.poll(() => sageMakerStatus(name)).toBe('Failed');
+    // The step re-runs (a crash after CreateEndpoint): it must not create again.
+    await expect(lifecycle.startEndpoint(1)).rejects.toMatchObject({ name: 'EndpointFailedError' });
     expect(creates(name)).toHaveLength(1);
+    expect(await store().get(name)).toMatchObject({ state: 'Stopped', lastFailure: { generation: 1 } });
+  });
+
+  it('capacity refusals and throttling are retryable and leave the start to be tried again', async () => {
+    const name = freshName();
+    const lifecycle = h.lifecycle(name);
+    await lifecycle.acquire('j1');
+    h.emulator.faults.rejectCapacity();
+    const capacity = await lifecycle.startEndpoint(1).catch((e: unknown) => e);
+    expect(capacity).toMatchObject({ name: 'CapacityError' });
+    expect(isRetryable(capacity)).toBe(true);
+    h.emulator.faults.throttle(1, ['CreateEndpoint']);
+    const throttled = await lifecycle.startEndpoint(1).catch((e: unknown) => e);
+    expect(throttled).toMatchObject({ name: 'ThrottledError' });
+    expect(isRetryable(throttled)).toBe(true);
+    expect(await store().get(name)).toMatchObject({ state: 'Starting', generation: 1 });
+    expect(await lifecycle.startEndpoint(1)).toBe('created');
+    expect(await waitUntilReady(lifecycle, 'j1', 1)).toBe(1);
+    expect(creates(name)).toHaveLength(1);
+  });
+
+  it('waits out a previous generation still deleting, by a retryable error, before starting', async () => {
+    const slow = await startHarness({ deleteSeconds: 300 });
+    try {
+      const name = 'gpu-leftover';
+      const lifecycle = slow.lifecycle(name, { idleWindowMs: 0 });
+      await acquireAndWait(lifecycle, 'j1');
+      await lifecycle.release('j1');
+      await lifecycle.beginStop();
+      // The item is forced to Stopped while SageMaker still deletes (as a stopper that died would leave it
+      // once repaired): the next start meets the Deleting leftover.
+      await new EndpointStore(slow.doc, slow.tableName, 'sf').finishStop(name, 1, Date.now());
+      await lifecycle.acquire('j2');
+      await expect(lifecycle.startEndpoint(2)).rejects.toMatchObject({ name: 'EndpointStoppingError' });
+      expect(await acquireAndWait(lifecycle, 'j2')).toBe(2);
+    } finally {
+      await slow.stop();
+    }
   });
 
   it('repairs an item that says InService when the endpoint was deleted behind its back', async () => {
     const name = freshName();
     const lifecycle = h.lifecycle(name);
-    await serveOnce(lifecycle, 'j1');
+    await acquireAndWait(lifecycle, 'j1');
     await h.sagemaker.send(new DeleteEndpointCommand({ EndpointName: name }));
     await expect.poll(() => sageMakerStatus(name)).toBe('missing');
-    expect(await lifecycle.verifyServing('j2')).toMatchObject({ ready: false, status: 'missing' });
+    await lifecycle.acquire('j2');
+    expect(await lifecycle.checkEndpoint('j2', 1)).toEqual({ status: 'start', generation: 2 });
     expect(await store().get(name)).toMatchObject({ state: 'Starting', generation: 2, startedBy: 'j2' });
+    // The other job, checking too, only waits: the take-over has one winner.
+    expect(await lifecycle.checkEndpoint('j1', 1)).toMatchObject({ status: 'waiting', generation: 2 });
+    expect(await lifecycle.startEndpoint(2)).toBe('created');
     expect(await waitUntilReady(lifecycle, 'j1', 2)).toBe(2);
     expect(creates(name)).toHaveLength(2);
   });
 
   it('takes over a start whose starter died before it called CreateEndpoint', async () => {
     const name = freshName();
-    const lifecycle = h.lifecycle(name, { stalledStartMs: 100 });
+    const clock = manualClock();
+    const lifecycle = h.lifecycle(name, { stalledStartMs: 100, now: clock.now });
     // The starter wins the conditional write and then crashes.
-    await store().acquire(name, 'dead-starter', Date.now(), Date.now() + 60_000);
-    const joiner = await lifecycle.acquire('j2');
-    expect(joiner).toMatchObject({ role: 'joiner', generation: 1 });
-    expect(await lifecycle.checkReady('j2', 1)).toMatchObject({ ready: false, status: 'missing' });
-    await new Promise((r) => setTimeout(r, 120));
-    expect(await waitUntilReady(lifecycle, 'j2', 1)).toBe(2);
+    await store().acquire(name, 'dead-starter', clock.now(), clock.now() + 60_000);
+    expect(await lifecycle.acquire('j2')).toMatchObject({ role: 'joiner', generation: 1 });
+    expect(await lifecycle.checkEndpoint('j2', 1)).toEqual({
+      status: 'waiting',
+      generation: 1,
+      sageMakerStatus: 'missing',
+    });
+    clock.advance(101);
+    expect(await lifecycle.checkEndpoint('j2', 1)).toEqual({ status: 'start', generation: 2 });
+    expect(await lifecycle.startEndpoint(2)).toBe('created');
+    expect(await waitUntilReady(lifecycle, 'j2', 2)).toBe(2);
     expect(creates(name)).toHaveLength(1);
+  });
+
+  it('folds an observed DescribeEndpoint (a Step Functions native call) without describing again', async () => {
+    const name = freshName();
+    const lifecycle = h.lifecycle(name);
+    await lifecycle.acquire('j1');
+    await lifecycle.startEndpoint(1);
+    const describes = () => okCalls('DescribeEndpoint', name).length;
+    const before = describes();
+    expect(await lifecycle.checkEndpoint('j1', 1, { status: 'Creating' })).toMatchObject({
+      status: 'waiting',
+    });
+    expect(await lifecycle.checkEndpoint('j1', 1, { status: 'InService' })).toEqual({
+      status: 'ready',
+      generation: 1,
+    });
+    expect(describes()).toBe(before);
+    expect((await store().get(name)).state).toBe('InService');
   });
 });
 
@@ -236,20 +303,23 @@ describe('event wait mode', () => {
     const lifecycle = h.lifecycle(name);
     const jobs = ['w1', 'w2', 'w3', 'w4'];
     const acquired = await Promise.all(jobs.map((j) => lifecycle.acquire(j)));
+    const sfn = recordingSender();
+    const durable = recordingSender();
+    const senders = { 'sfn-task-token': sfn.sender, 'durable-callback': durable.sender };
+    // Registered before the start: nothing can be ready yet, whatever the machine's speed.
     const registered = await Promise.all(
       jobs.map((j, i) =>
         lifecycle.registerWaiter(
           j,
           acquired[i]!.generation,
-          i % 2 ? 'sfn-task-token' : 'durable-callback',
-          `token-${j}`,
+          { kind: i % 2 ? 'sfn-task-token' : 'durable-callback', token: `token-${j}` },
+          senders,
         ),
       ),
     );
-    expect(registered.every((r) => !r.ready)).toBe(true);
-    const sfn = recordingSender();
-    const durable = recordingSender();
-    const senders = { 'sfn-task-token': sfn.sender, 'durable-callback': durable.sender };
+    expect(registered.every((r) => r.status === 'waiting')).toBe(true);
+    expect([...sfn.sent, ...durable.sent]).toEqual([]);
+    await lifecycle.startEndpoint(1);
 
     await expect.poll(() => h.events.filter((e) => e.detail.EndpointName === name).length).toBe(2);
     const ours = h.events.filter((e) => e.detail.EndpointName === name);
@@ -269,15 +339,23 @@ describe('event wait mode', () => {
     expect((await store().get(name)).state).toBe('InService');
   });
 
-  it('closes the registration race: a waiter registered after InService proceeds at once', async () => {
+  it('closes the registration race: a waiter registered after InService is answered at once', async () => {
     const name = freshName();
     const lifecycle = h.lifecycle(name);
-    const { generation } = await lifecycle.acquire('early');
-    await waitUntilReady(lifecycle, 'early', generation);
+    await acquireAndWait(lifecycle, 'early');
     const late = await lifecycle.acquire('late');
+    const { sender, sent } = recordingSender();
     expect(
-      await lifecycle.registerWaiter('late', late.generation, 'sfn-task-token', 'token-late'),
-    ).toMatchObject({ ready: true });
+      await lifecycle.registerWaiter(
+        'late',
+        late.generation,
+        { kind: 'sfn-task-token', token: 'token-late' },
+        {
+          'sfn-task-token': sender,
+        },
+      ),
+    ).toEqual({ status: 'ready', generation: 1 });
+    expect(sent).toEqual([{ token: 'token-late', ok: true, detail: '{"status":"ready","generation":1}' }]);
     expect((await store().get(name)).waiters).toEqual({});
   });
 
@@ -286,17 +364,20 @@ describe('event wait mode', () => {
     const lifecycle = h.lifecycle(name);
     h.emulator.faults.failNextStart('injected start failure');
     const jobs = ['f1', 'f2', 'f3'];
+    const flaky = new Set(['token-f3']);
+    const { sender, sent } = recordingSender(new Set(['token-f2']), flaky);
     for (const j of jobs) {
       const { generation } = await lifecycle.acquire(j);
-      // Registered straight on the item, as if before the failure (registerWaiter would report a
-      // failure that already happened at once, which a slow machine can make happen here).
-      await store().addWaiter(
-        name,
+      await lifecycle.registerWaiter(
         j,
-        { kind: 'sfn-task-token', token: `token-${j}`, generation, registeredAt: Date.now() },
-        Date.now(),
+        generation,
+        { kind: 'sfn-task-token', token: `token-${j}` },
+        {
+          'sfn-task-token': sender,
+        },
       );
     }
+    await lifecycle.startEndpoint(1);
     await expect
       .poll(() =>
         h.events.some((e) => e.detail.EndpointName === name && e.detail.EndpointStatus === 'FAILED'),
@@ -305,8 +386,6 @@ describe('event wait mode', () => {
     const failedEvent = h.events.find(
       (e) => e.detail.EndpointName === name && e.detail.EndpointStatus === 'FAILED',
     )!;
-    const flaky = new Set(['token-f3']);
-    const { sender, sent } = recordingSender(new Set(['token-f2']), flaky);
     await expect(lifecycle.handleStateChange(failedEvent, { 'sfn-task-token': sender })).rejects.toThrow(
       /could not answer 1 waiter/,
     );
@@ -323,26 +402,26 @@ describe('event wait mode', () => {
 });
 
 describe('randomized concurrent interleavings (seeded)', () => {
-  // Each seed replays exactly: job arrival, hold times, renewals, stopper timing and injected faults.
+  // Each seed replays the decisions (arrivals, holds, renewals, stopper timing, faults); the real
+  // interleaving still varies, so only invariants are asserted, never which paths a run took. Each
+  // path is forced in its own scenario above.
   it.each([1, 2, 3, 4, 5, 6])('seed %i keeps every invariant', async (seed) => {
     const rand = seededRandom(seed);
     const name = `gpu-random-${seed}`;
     const holding = new Set<string>();
     const violations: string[] = [];
-    const starters = new Map<number, Set<string>>();
     const outcomes = new Map<string, string>();
-    // Faults armed at random moments: a failed start, throttled control-plane calls.
     const faultTimers = [
       setTimeout(() => h.emulator.faults.failNextStart(`seed ${seed} start failure`), rand() * 600),
       setTimeout(() => h.emulator.faults.throttle(2, ['CreateEndpoint', 'DescribeEndpoint']), rand() * 600),
     ];
 
-    // Every DeleteEndpoint is checked against the jobs holding the endpoint at that moment.
+    // Every DeleteEndpoint is checked against the jobs holding the endpoint at that moment, and every
+    // successful CreateEndpoint is recorded with the generation the item had when it was made.
     const real = sageMakerControl(h.sagemaker);
     const createdFor: number[] = [];
     const control: EndpointControl = {
       ...real,
-      // Every successful CreateEndpoint is recorded with the generation the item had when it was made.
       create: async (endpoint, config) => {
         const generation = (await store().get(name)).generation;
         const outcome = await real.create(endpoint, config);
@@ -366,20 +445,13 @@ describe('randomized concurrent interleavings (seeded)', () => {
       await sleep(rand() * 900);
       for (let attempt = 0; attempt < 20; attempt++) {
         try {
-          const acquired = await lifecycle.acquire(id);
-          if (acquired.role === 'starter') {
-            const set = starters.get(acquired.generation) ?? new Set();
-            set.add(id);
-            starters.set(acquired.generation, set);
-          }
-          await waitUntilReady(lifecycle, id, acquired.generation);
+          await acquireAndWait(lifecycle, id, { timeoutMs: 20_000 });
           // From here until its release the job uses the endpoint: nothing may delete it.
           holding.add(id);
           await h.runtime.send(
             new InvokeEndpointCommand({ EndpointName: name, Body: new TextEncoder().encode('{}') }),
           );
-          if (rand() < 0.5 && !(await lifecycle.renew(id)))
-            violations.push(`${id} lost its lease while using the endpoint`);
+          if (rand() < 0.5) await lifecycle.renew(id);
           await sleep(rand() * 60);
           holding.delete(id);
           await lifecycle.release(id);
@@ -393,7 +465,8 @@ describe('randomized concurrent interleavings (seeded)', () => {
             outcomes.set(id, 'failed');
             return;
           }
-          if (!['EndpointStoppingError', 'ThrottledError', 'CapacityError'].includes(e.name)) throw err;
+          if (e.name === 'LeaseLostError') violations.push(`${id} lost its lease while using the endpoint`);
+          if (!isRetryable(err)) throw err;
           await sleep(20 + rand() * 40);
         }
       }
@@ -404,9 +477,9 @@ describe('randomized concurrent interleavings (seeded)', () => {
       while (!done) {
         await sleep(rand() * 40);
         try {
-          await lifecycle.stopIfIdle();
+          await stopIfIdle(lifecycle);
         } catch (err) {
-          if ((err as Error).name !== 'ThrottledError') throw err;
+          if (!isRetryable(err)) throw err;
         }
       }
     };
@@ -419,8 +492,6 @@ describe('randomized concurrent interleavings (seeded)', () => {
     h.emulator.faults.clear();
 
     expect(violations).toEqual([]);
-    for (const [generation, set] of starters)
-      expect(set.size, `starters of generation ${generation}`).toBe(1);
     const item = await store().get(name);
     expect(createdFor, 'generations of each CreateEndpoint').toEqual([...new Set(createdFor)]);
     expect(creates(name).length).toBeLessThanOrEqual(item.generation);
@@ -428,21 +499,6 @@ describe('randomized concurrent interleavings (seeded)', () => {
     expect(outcomes.size).toBe(jobs.length);
     expect(item.waiters).toEqual({});
     expect(Object.keys(item.leases)).toEqual([]);
-    coverage.push({
-      seed,
-      generations: item.generation,
-      deletes: deletes(name).length,
-      failed: [...outcomes.values()].filter((o) => o === 'failed').length,
-    });
-  });
-
-  // The seeds are chosen to cover the protocol's paths, not only the happy one; keep it that way.
-  const coverage: { seed: number; generations: number; deletes: number; failed: number }[] = [];
-  afterAll(() => {
-    // eslint-disable-next-line no-console -- shows what the seeds covered
-    console.log(`randomized runs: ${JSON.stringify(coverage)}`);
-    expect(coverage.some((c) => c.failed > 0)).toBe(true);
-    expect(coverage.some((c) => c.deletes > 0 && c.generations > 1)).toBe(true);
   });
 });
 

@@ -1,11 +1,21 @@
 // The endpoint lifecycle protocol (design: "Endpoint lifecycle protocol"): single start, leases with
-// expiry, guarded stop, and SageMaker's answers folded in. Both orchestrators call these functions,
-// each from its own steps; every method is safe to retry (a crashed step runs it again).
+// expiry, guarded stop, and SageMaker's answers folded in. Every method is one step-sized attempt that
+// returns (or throws a named error) at once: nothing here sleeps or polls. Where the protocol must wait
+// (an endpoint starting, a previous generation deleting, a deletion finishing) a method says "not yet"
+// and the orchestrator's own wait (durable `wait` / `waitForCondition`, the ASL's `Wait`, a retry on a
+// named retryable error) does the waiting, so each orchestrator is billed for what it really does.
+// Every method is safe to run twice: a crashed step runs it again.
 import { endpointStatusOf, type SageMakerEndpointStateChangeEvent } from '../aws-events.ts';
-import { EndpointFailedError, EndpointStoppingError, ErrorNames } from '../errors.ts';
-import type { EndpointItem, EndpointState, EndpointStore, WaiterKind } from './endpoint-store.ts';
+import {
+  EndpointFailedError,
+  EndpointStoppingError,
+  ErrorNames,
+  LeaseLostError,
+  describeError,
+} from '../errors.ts';
+import type { EndpointItem, EndpointState, EndpointStore, Waiter } from './endpoint-store.ts';
 import { liveLeases } from './endpoint-store.ts';
-import type { EndpointControl } from './sagemaker-control.ts';
+import type { EndpointControl, SageMakerState } from './sagemaker-control.ts';
 import type { WaiterSenders } from './waiter-senders.ts';
 
 export interface LifecycleOptions {
@@ -19,36 +29,49 @@ export interface LifecycleOptions {
   idleWindowMs: number;
   /** A start whose endpoint SageMaker still does not know after this long is taken over (real ms). */
   stalledStartMs?: number;
-  /** How long start and stop wait for SageMaker to finish deleting an endpoint (real ms). */
-  deletionWaitMs?: number;
-  /** Poll interval while waiting for a deletion (real ms). */
-  pollMs?: number;
   now?: () => number;
-  sleep?: (ms: number) => Promise<void>;
   log?: (line: string) => void;
 }
 
 export interface Acquired {
+  /** `starter`: this job must call startEndpoint for `generation`; `joiner`: it only waits. */
   role: 'starter' | 'joiner';
   generation: number;
   state: EndpointState;
 }
 
-export type Readiness = { ready: true; generation: number } | { ready: false; status: string };
+/**
+ * Where the job stands with its endpoint:
+ * - `ready`: InService; invoke it.
+ * - `waiting`: still coming up; look again later (`sageMakerStatus` says what SageMaker reports).
+ * - `start`: this job took over a start that cannot finish (a starter that died before CreateEndpoint,
+ *   an item that says InService for an endpoint SageMaker no longer has): call startEndpoint for
+ *   `generation`, then keep waiting.
+ */
+export type Readiness =
+  | { status: 'ready'; generation: number }
+  | { status: 'waiting'; generation: number; sageMakerStatus: string }
+  | { status: 'start'; generation: number };
 
-export interface StopResult {
-  stopped: boolean;
-  reason: string;
-  /** When not idle yet: how long until the idle window ends (real ms). */
-  retryInMs?: number;
-}
+export type StartOutcome =
+  /** CreateEndpoint was called for this generation. */
+  | 'created'
+  /** An endpoint of that name is already coming up or serving: this generation uses it. */
+  | 'joined'
+  /** The generation no longer needs starting (it is serving, failed, or was superseded). */
+  | 'not-needed';
+
+export type StopOutcome =
+  /** This call began the stop (or found one under way) and asked SageMaker to delete the endpoint. */
+  | { outcome: 'stopping'; generation: number }
+  /** Not stopped; `reason` says why. The caller's job is done: whoever uses it last stops it. */
+  | { outcome: 'kept'; reason: string };
 
 export class EndpointLifecycle {
+  readonly name: string;
   private readonly store: EndpointStore;
   private readonly control: EndpointControl;
-  private readonly name: string;
   private readonly now: () => number;
-  private readonly sleep: (ms: number) => Promise<void>;
   private readonly log: (line: string) => void;
 
   constructor(private readonly o: LifecycleOptions) {
@@ -56,144 +79,126 @@ export class EndpointLifecycle {
     this.control = o.control;
     this.name = o.endpointName;
     this.now = o.now ?? Date.now;
-    this.sleep = o.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.log = o.log ?? (() => undefined);
   }
 
   /**
-   * Takes a lease for the job and makes sure the endpoint is starting or serving: the one caller that
-   * flips Stopped → Starting calls CreateEndpoint. Throws EndpointStoppingError (retryable) while a
-   * stop is under way, CapacityError when SageMaker has no room (the start is then marked failed).
+   * Takes a lease for the job: the one caller that flips Stopped → Starting is the starter of the new
+   * generation. A retried acquire of the starter is the starter again. While a stop is under way it
+   * helps a finished deletion to Stopped and tries once more, else throws EndpointStoppingError
+   * (retryable: acquire again shortly).
    */
   async acquire(jobId: string): Promise<Acquired> {
-    const now = this.now();
-    let result = await this.store.acquire(this.name, jobId, now, now + this.o.leaseTtlMs);
-    if (result.role === 'stopping') {
-      // Help the stop finish when SageMaker is already done, then try once more.
-      if (await this.finishStopIfDeleted(result.item)) {
-        const again = this.now();
-        result = await this.store.acquire(this.name, jobId, again, again + this.o.leaseTtlMs);
-      }
-      if (result.role === 'stopping') {
-        throw new EndpointStoppingError(
-          `endpoint ${this.name} is stopping; acquire again once it has stopped`,
-        );
-      }
+    let result = await this.store.acquire(this.name, jobId, this.now(), this.now() + this.o.leaseTtlMs);
+    if (result.role === 'stopping' && (await this.finishStopIfDeleted(result.item))) {
+      result = await this.store.acquire(this.name, jobId, this.now(), this.now() + this.o.leaseTtlMs);
     }
-    if (result.role === 'starter') await this.start(result.item);
+    if (result.role === 'stopping') {
+      throw new EndpointStoppingError(`endpoint ${this.name} is stopping; acquire again once it has stopped`);
+    }
     return { role: result.role, generation: result.item.generation, state: result.item.state };
   }
 
   /**
-   * CreateEndpoint for the item's generation, folding in what SageMaker says about an endpoint of that
-   * name. An endpoint created since this generation began is this generation's own (a retried start):
-   * joined when it is coming up, its failure reported when it failed. An older one is a leftover of a
-   * previous generation: waited out while it deletes, deleted when it failed.
+   * CreateEndpoint for the starter's generation, folding in what SageMaker says about an endpoint of
+   * that name. An endpoint created since this generation began is this generation's own (a retried
+   * start): joined when it is coming up, its failure reported when it failed. An older one is a
+   * leftover of a previous generation: while it deletes, or after its failed remains are deleted here,
+   * EndpointStoppingError asks the caller to start again shortly. CapacityError and ThrottledError are
+   * retryable; a starter that gives up leaves the start to be taken over by a waiting job.
    */
-  private async start(item: EndpointItem): Promise<void> {
-    const generation = item.generation;
+  async startEndpoint(generation: number): Promise<StartOutcome> {
+    const item = await this.store.get(this.name);
+    if (item.state !== 'Starting' || item.generation !== generation) return 'not-needed';
+    const created = await this.control.create(this.name, this.o.endpointConfigName);
+    if (created === 'created') {
+      this.log(`endpoint ${this.name}: CreateEndpoint for generation ${generation}`);
+      return 'created';
+    }
     // SageMaker's clock and ours may differ a little; a leftover is always minutes older than a new start.
     const since = (item.startedAt ?? 0) - 5_000;
-    const deadline = this.now() + (this.o.deletionWaitMs ?? 600_000);
-    for (;;) {
-      if (this.now() > deadline) {
+    const state = await this.control.describe(this.name);
+    switch (state.status) {
+      case 'missing':
+        throw new EndpointStoppingError(`endpoint ${this.name} was deleted while starting; start again`);
+      case 'Deleting':
         throw new EndpointStoppingError(
-          `endpoint ${this.name} could not be created before the deletion wait ran out; start again later`,
+          `endpoint ${this.name}: the previous generation is still deleting; start again once it is gone`,
         );
-      }
-      let created: 'created' | 'exists';
-      try {
-        created = await this.control.create(this.name, this.o.endpointConfigName);
-      } catch (err) {
-        if ((err as Error).name === ErrorNames.Capacity) {
-          await this.failStart(generation, (err as Error).message);
+      case 'Failed':
+        if (state.createdAt !== undefined && state.createdAt >= since) {
+          // This generation's own start failed (seen by a retried start): report it, never recreate.
+          const reason = state.failureReason ?? 'SageMaker reported Failed without a reason';
+          await this.failStart(generation, reason);
+          throw new EndpointFailedError(`endpoint ${this.name} failed to start: ${reason}`);
         }
-        throw err;
-      }
-      if (created === 'created') {
-        this.log(`endpoint ${this.name}: CreateEndpoint for generation ${generation}`);
-        return;
-      }
-      const state = await this.control.describe(this.name);
-      switch (state.status) {
-        case 'missing':
-          continue; // deleted in between: create again
-        case 'Deleting':
-          // A previous generation is still going away: wait, then start.
-          await this.sleep(this.o.pollMs ?? 1000);
-          continue;
-        case 'Failed':
-          if (state.createdAt !== undefined && state.createdAt >= since) {
-            // This generation's own start failed (seen by a retried start): report it, never recreate.
-            const reason = state.failureReason ?? 'SageMaker reported Failed without a reason';
-            await this.failStart(generation, reason);
-            throw new EndpointFailedError(`endpoint ${this.name} failed to start: ${reason}`);
-          }
-          // A previous generation's failed endpoint: only DeleteEndpoint is allowed on it; clear it and start afresh.
-          await this.control.delete(this.name);
-          continue;
-        default:
-          // Creating, Updating, InService: it exists and is (or will be) serving; join it.
-          this.log(`endpoint ${this.name}: already ${state.status}, generation ${generation} joins it`);
-          return;
-      }
+        // A previous generation's failed endpoint: only DeleteEndpoint is allowed on it.
+        await this.control.delete(this.name);
+        throw new EndpointStoppingError(
+          `endpoint ${this.name}: deleting a failed endpoint of an earlier generation; start again once it is gone`,
+        );
+      default:
+        // Creating, Updating, InService: it exists and is (or will be) serving; this generation uses it.
+        this.log(`endpoint ${this.name}: already ${state.status}, generation ${generation} joins it`);
+        return 'joined';
     }
   }
 
   /**
-   * Whether the job's endpoint is serving. Folds SageMaker's status into the item: InService is
-   * recorded, Failed fails the start for every job of that generation (EndpointFailedError with the
-   * FailureReason), a start whose starter died before CreateEndpoint is taken over.
+   * Folds SageMaker's status into the item and says where the job stands. `observed` is a
+   * DescribeEndpoint the caller already made (a Step Functions native integration); without it this
+   * describes the endpoint itself. InService is recorded; Failed returns the item to Stopped with the
+   * FailureReason and fails every job of that generation (EndpointFailedError); a start that cannot
+   * finish is taken over (`start`). A job whose lease is gone gets LeaseLostError.
    */
-  async checkReady(
-    jobId: string,
-    generation: number,
-    options: { takeOver?: boolean } = {},
-  ): Promise<Readiness> {
+  async checkEndpoint(jobId: string, generation: number, observed?: SageMakerState): Promise<Readiness> {
     const item = await this.store.get(this.name);
     const failure = item.lastFailure;
     if (failure && failure.generation >= generation && item.leases[jobId] === undefined) {
       throw new EndpointFailedError(`endpoint ${this.name} failed to start: ${failure.reason}`);
     }
-    switch (item.state) {
-      case 'InService':
-        return { ready: true, generation: item.generation };
-      case 'Starting':
-        return this.foldStarting(item, options.takeOver === false ? undefined : jobId);
-      default:
-        throw new EndpointStoppingError(
-          `endpoint ${this.name} is ${item.state} but job ${jobId} was waiting for it; acquire again`,
-        );
+    if (item.state === 'Stopped' || item.state === 'Stopping' || item.leases[jobId] === undefined) {
+      throw new LeaseLostError(
+        `job ${jobId} no longer holds a lease on endpoint ${this.name} (it is ${item.state}); the job cannot use it`,
+      );
     }
-  }
-
-  /** `jobId` takes over a stalled start; without one, a stalled start is only reported. */
-  private async foldStarting(item: EndpointItem, jobId: string | undefined): Promise<Readiness> {
-    const sm = await this.control.describe(this.name);
+    const sm = observed ?? (await this.control.describe(this.name));
+    if (item.state === 'InService') {
+      if (sm.status !== 'missing') return { status: 'ready', generation: item.generation };
+      // The item says InService but SageMaker has no endpoint (deleted outside the protocol): restart.
+      return this.takeOver(item, 'InService', jobId);
+    }
+    // Starting
     if (sm.status === 'InService') {
       await this.store.markInService(this.name, item.generation, this.now());
-      return { ready: true, generation: item.generation };
+      return { status: 'ready', generation: item.generation };
     }
     if (sm.status === 'Failed') {
       const reason = sm.failureReason ?? 'SageMaker reported Failed without a reason';
       await this.failStart(item.generation, reason);
       throw new EndpointFailedError(`endpoint ${this.name} failed to start: ${reason}`);
     }
-    if (
-      jobId !== undefined &&
-      sm.status === 'missing' &&
-      this.now() - (item.startedAt ?? 0) > (this.o.stalledStartMs ?? 120_000)
-    ) {
-      // The starter died before CreateEndpoint: this job takes the start over as a new generation.
-      const taken = await this.store.restartAs(this.name, 'Starting', item.generation, jobId, this.now());
-      if (taken) {
-        this.log(
-          `endpoint ${this.name}: start of generation ${item.generation} stalled; ${jobId} starts ${taken.generation}`,
-        );
-        await this.start(taken);
-      }
+    if (sm.status === 'missing' && this.now() - (item.startedAt ?? 0) > (this.o.stalledStartMs ?? 120_000)) {
+      // The starter died (or gave up) before CreateEndpoint: this job takes the start over.
+      return this.takeOver(item, 'Starting', jobId);
     }
-    return { ready: false, status: sm.status };
+    return { status: 'waiting', generation: item.generation, sageMakerStatus: sm.status };
+  }
+
+  private async takeOver(
+    item: EndpointItem,
+    from: 'InService' | 'Starting',
+    jobId: string,
+  ): Promise<Readiness> {
+    const taken = await this.store.restartAs(this.name, from, item.generation, jobId, this.now());
+    if (!taken) {
+      // Another job won the take-over (or the item moved on): wait on whatever it is now.
+      return { status: 'waiting', generation: item.generation, sageMakerStatus: 'missing' };
+    }
+    this.log(
+      `endpoint ${this.name}: generation ${item.generation} cannot serve; ${jobId} starts ${taken.generation}`,
+    );
+    return { status: 'start', generation: taken.generation };
   }
 
   /**
@@ -207,32 +212,12 @@ export class EndpointLifecycle {
     if (sm.status === 'Failed') await this.control.delete(this.name);
   }
 
-  /**
-   * The job is about to invoke: confirms the endpoint still exists. If the item says InService but
-   * SageMaker has no such endpoint, the item is stale: it is repaired into a new start, and the job
-   * waits again (not ready).
-   */
-  async verifyServing(jobId: string): Promise<Readiness> {
-    const item = await this.store.get(this.name);
-    if (item.state !== 'InService') return this.checkReady(jobId, item.generation);
-    const sm = await this.control.describe(this.name);
-    if (sm.status === 'InService') return { ready: true, generation: item.generation };
-    if (sm.status === 'missing') {
-      const repaired = await this.store.restartAs(this.name, 'InService', item.generation, jobId, this.now());
-      if (repaired) {
-        this.log(
-          `endpoint ${this.name}: item said InService but the endpoint is gone; ${jobId} starts generation ${repaired.generation}`,
-        );
-        await this.start(repaired);
-      }
-    }
-    return { ready: false, status: sm.status };
-  }
-
-  /** Extends the job's lease while it infers; false when it has none any more. */
-  async renew(jobId: string): Promise<boolean> {
+  /** Extends the job's lease while it infers; LeaseLostError when it has none any more. */
+  async renew(jobId: string): Promise<void> {
     const now = this.now();
-    return this.store.renew(this.name, jobId, now, now + this.o.leaseTtlMs);
+    if (!(await this.store.renew(this.name, jobId, now, now + this.o.leaseTtlMs))) {
+      throw new LeaseLostError(`job ${jobId} no longer holds a lease on endpoint ${this.name}`);
+    }
   }
 
   /** Drops the job's lease and starts the idle window; a no-op when the job holds none. */
@@ -241,87 +226,101 @@ export class EndpointLifecycle {
   }
 
   /**
-   * The guarded stop: stops the endpoint only if it is InService, no lease is live and nothing was
-   * acquired, renewed or released since the idle window began. Safe to call at any time, any number
-   * of times, from any job: at most one caller wins the conditional write that begins the stop.
+   * The guarded stop, phase one: moves InService → Stopping only if no lease is live, the idle window
+   * has passed and nothing was acquired, renewed or released since the item was read (its `version`),
+   * then asks SageMaker to delete the endpoint. Safe from any job, any number of times: at most one
+   * caller wins, and a stop found under way (its winner may have died) is driven on.
    */
-  async stopIfIdle(): Promise<StopResult> {
+  async beginStop(): Promise<StopOutcome> {
     const item = await this.store.get(this.name);
     if (item.state === 'Stopping') {
-      // A stop under way (its winner may have died, or been throttled, half-way): drive it to the end.
-      const finished = await this.finishStopIfDeleted(item, true);
-      return {
-        stopped: finished,
-        reason: finished ? 'finished a stop in progress' : 'a stop is in progress',
-      };
+      await this.deleteIfOurs(item);
+      return { outcome: 'stopping', generation: item.generation };
     }
-    if (item.state !== 'InService') return { stopped: false, reason: `endpoint is ${item.state}` };
+    if (item.state !== 'InService') return { outcome: 'kept', reason: `endpoint is ${item.state}` };
     const now = this.now();
     const live = liveLeases(item, now);
-    if (live.length > 0) return { stopped: false, reason: `${live.length} live lease(s)` };
-    const idleSince = Math.max(item.lastReleaseAt ?? 0, item.inServiceAt ?? 0);
-    const idleFor = now - idleSince;
-    if (idleFor < this.o.idleWindowMs) {
-      return { stopped: false, reason: 'idle window not over', retryInMs: this.o.idleWindowMs - idleFor };
-    }
+    if (live.length > 0) return { outcome: 'kept', reason: `${live.length} live lease(s)` };
+    const idleFor = now - Math.max(item.lastReleaseAt ?? 0, item.inServiceAt ?? 0);
+    if (idleFor < this.o.idleWindowMs) return { outcome: 'kept', reason: 'used within the idle window' };
     const stopping = await this.store.beginStop(this.name, item, now);
-    if (!stopping) return { stopped: false, reason: 'the endpoint was used or changed since it was read' };
+    if (!stopping) return { outcome: 'kept', reason: 'used or changed since it was read' };
     this.log(`endpoint ${this.name}: idle for ${idleFor} ms, stopping generation ${item.generation}`);
-    const finished = await this.finishStopIfDeleted(stopping, true);
-    return { stopped: true, reason: finished ? 'stopped' : 'stopping (deletion still under way)' };
+    await this.deleteIfOurs(stopping);
+    return { outcome: 'stopping', generation: stopping.generation };
   }
 
   /**
-   * Stopping → Stopped once SageMaker has no endpoint. With `drive` (stoppers, not acquirers) it also
-   * asks for the deletion and waits it out. It never deletes an endpoint created after the stop began:
-   * that one belongs to a newer generation. (Should one appear between the describe and the delete,
-   * it is Creating, and SageMaker refuses to delete an endpoint in a transition.)
+   * Phase two: Stopping → Stopped once SageMaker has no endpoint. `done: false` means the deletion is
+   * still under way (look again later); it asks for the deletion again if SageMaker lost the request.
    */
-  private async finishStopIfDeleted(item: EndpointItem, drive = false): Promise<boolean> {
-    const stoppingAt = item.stoppingAt ?? 0;
-    const deadline = this.now() + (drive ? (this.o.deletionWaitMs ?? 600_000) : 0);
-    for (;;) {
-      const sm = await this.control.describe(this.name);
-      if (sm.status === 'missing') return this.store.finishStop(this.name, item.generation, this.now());
-      const ours = sm.createdAt === undefined || sm.createdAt <= stoppingAt;
-      if (!ours) return false; // a newer generation already runs: this stop is long finished
-      if (drive && sm.status !== 'Deleting') await this.control.delete(this.name);
-      if (this.now() >= deadline) return false;
-      await this.sleep(this.o.pollMs ?? 1000);
-    }
+  async finishStop(): Promise<{ done: boolean }> {
+    const item = await this.store.get(this.name);
+    if (item.state !== 'Stopping') return { done: true };
+    if (await this.finishStopIfDeleted(item)) return { done: true };
+    await this.deleteIfOurs(item);
+    return { done: false };
+  }
+
+  /**
+   * Stopping → Stopped when SageMaker has no endpoint, or has only a newer one (that stop is long
+   * finished). Never deletes anything.
+   */
+  private async finishStopIfDeleted(item: EndpointItem): Promise<boolean> {
+    const sm = await this.control.describe(this.name);
+    if (sm.status === 'missing') return this.store.finishStop(this.name, item.generation, this.now());
+    return !this.isOurs(sm, item);
+  }
+
+  /**
+   * DeleteEndpoint unless it is already deleting or belongs to a newer generation (created after the
+   * stop began). Should a new one appear between the describe and the delete it is Creating, and
+   * SageMaker refuses to delete an endpoint in a transition.
+   */
+  private async deleteIfOurs(item: EndpointItem): Promise<void> {
+    const sm = await this.control.describe(this.name);
+    if (sm.status === 'missing' || sm.status === 'Deleting' || !this.isOurs(sm, item)) return;
+    await this.control.delete(this.name);
+  }
+
+  private isOurs(sm: SageMakerState, item: EndpointItem): boolean {
+    return sm.status === 'missing' || sm.createdAt === undefined || sm.createdAt <= (item.stoppingAt ?? 0);
   }
 
   // --- event wait mode ---------------------------------------------------------------------------
 
   /**
    * Registers the job's waiter (a task token or callback id), then checks the status once more: an
-   * InService event that fired just before the registration would otherwise never wake it. When the
-   * endpoint is already ready (or failed) the waiter is removed at once and the caller proceeds.
+   * InService event that fired just before the registration would otherwise never wake it. When that
+   * check settles the wait (ready, failed, lease lost, or a take-over this job must start) the waiter
+   * is answered at once through `senders`, exactly as the waker would, so the orchestrator's wait
+   * always ends by its token.
    */
   async registerWaiter(
     jobId: string,
     generation: number,
-    kind: WaiterKind,
-    token: string,
-  ): Promise<Readiness> {
-    await this.store.addWaiter(
-      this.name,
-      jobId,
-      { kind, token, generation, registeredAt: this.now() },
-      this.now(),
-    );
+    waiter: Pick<Waiter, 'kind' | 'token'>,
+    senders: WaiterSenders,
+  ): Promise<Readiness | { status: 'failed'; error: string; message: string }> {
+    const registered: Waiter = { ...waiter, generation, registeredAt: this.now() };
+    await this.store.addWaiter(this.name, jobId, registered, this.now());
+    let settled: Readiness | { status: 'failed'; error: string; message: string };
     try {
-      const readiness = await this.checkReady(jobId, generation);
-      if (readiness.ready) await this.store.removeWaiter(this.name, jobId, token, this.now());
-      return readiness;
+      settled = await this.checkEndpoint(jobId, generation);
     } catch (err) {
-      await this.store.removeWaiter(this.name, jobId, token, this.now());
-      throw err;
+      const e = err as Error;
+      if (e.name !== ErrorNames.EndpointFailed && e.name !== ErrorNames.LeaseLost) throw err;
+      settled = { status: 'failed', error: e.name, message: e.message };
     }
-  }
-
-  async removeWaiter(jobId: string, token: string): Promise<void> {
-    await this.store.removeWaiter(this.name, jobId, token, this.now());
+    if (settled.status === 'waiting') return settled;
+    // Claim it before answering, so a waker answering at the same moment does not answer it twice.
+    if (await this.store.removeWaiter(this.name, jobId, waiter.token, this.now())) {
+      const sender = senders[waiter.kind];
+      if (!sender) throw new Error(`no sender for waiter kind '${waiter.kind}'`);
+      if (settled.status === 'failed') await sender.fail(waiter.token, settled.error, settled.message);
+      else await sender.succeed(waiter.token, settled);
+    }
+    return settled;
   }
 
   /**
@@ -331,7 +330,7 @@ export class EndpointLifecycle {
    * execution is gone is removed too; any other send error is thrown so the bus delivers again.
    * Each waiter is claimed (removed) before it is answered, so concurrent deliveries answer it once; a
    * waker that dies between claim and send loses that wake-up, and the job's wait times out into a
-   * describe, as the design's fallback says.
+   * check, as the design's fallback says.
    */
   async handleStateChange(event: SageMakerEndpointStateChangeEvent, senders: WaiterSenders): Promise<string> {
     if (event.detail.EndpointName !== this.name) return 'not this endpoint';
@@ -339,10 +338,13 @@ export class EndpointLifecycle {
     if (status !== 'InService' && status !== 'Failed') return `ignored ${event.detail.EndpointStatus}`;
     const item = await this.store.get(this.name);
     if (item.state === 'Starting') {
-      try {
-        await this.foldStarting(item, undefined);
-      } catch (err) {
-        if (!(err instanceof EndpointFailedError)) throw err;
+      const sm = await this.control.describe(this.name);
+      if (sm.status === 'InService') await this.store.markInService(this.name, item.generation, this.now());
+      if (sm.status === 'Failed') {
+        await this.failStart(
+          item.generation,
+          sm.failureReason ?? 'SageMaker reported Failed without a reason',
+        );
       }
     }
     return this.settleWaiters(senders);
@@ -371,11 +373,7 @@ export class EndpointLifecycle {
       try {
         const sent =
           item.state === 'InService'
-            ? await sender.succeed(waiter.token, {
-                endpointName: this.name,
-                status: 'InService',
-                generation: item.generation,
-              })
+            ? await sender.succeed(waiter.token, { status: 'ready', generation: item.generation })
             : await sender.fail(
                 waiter.token,
                 ErrorNames.EndpointFailed,
@@ -394,7 +392,7 @@ export class EndpointLifecycle {
     if (errors.length > 0) {
       throw new AggregateError(
         errors,
-        `could not answer ${errors.length} waiter(s) of endpoint ${this.name}`,
+        `could not answer ${errors.length} waiter(s) of endpoint ${this.name}: ${errors.map(describeError).join('; ')}`,
       );
     }
     return `woke ${succeeded}, failed ${failed} waiter(s)`;

@@ -62,14 +62,26 @@ describe('the waker on the local bus', () => {
       for (const e of h.events.splice(seen)) bus.publish(e);
     }, 5);
     try {
+      const senders = { 'sfn-task-token': sfn.sender, 'durable-callback': durable.sender };
       const a = await lifecycle.acquire('sf-job');
       const b = await lifecycle.acquire('ldf-job');
       expect(
-        await lifecycle.registerWaiter('sf-job', a.generation, 'sfn-task-token', 'task-token-1'),
-      ).toMatchObject({ ready: false });
+        await lifecycle.registerWaiter(
+          'sf-job',
+          a.generation,
+          { kind: 'sfn-task-token', token: 'task-token-1' },
+          senders,
+        ),
+      ).toMatchObject({ status: 'waiting' });
       expect(
-        await lifecycle.registerWaiter('ldf-job', b.generation, 'durable-callback', 'callback-1'),
-      ).toMatchObject({ ready: false });
+        await lifecycle.registerWaiter(
+          'ldf-job',
+          b.generation,
+          { kind: 'durable-callback', token: 'callback-1' },
+          senders,
+        ),
+      ).toMatchObject({ status: 'waiting' });
+      expect(await lifecycle.startEndpoint(a.generation)).toBe('created');
       await expect
         .poll(() => [...sfn.sent, ...durable.sent], { timeout: 10_000 })
         .toEqual(['ok task-token-1', 'ok callback-1']);

@@ -1,6 +1,6 @@
-// The waker: the target of the `endpoint-state-changed` rule. One SageMaker state change may concern
-// several endpoint items (both orchestrators' items for a shared endpoint); each settles its own
-// waiters. A failure is rethrown after every item had its turn, so the bus delivers the event again.
+// The waker: the target of the `endpoint-state-changed` rule. Each endpoint item named by the event
+// settles its own waiters. A failure is rethrown after every item had its turn, so the bus delivers
+// the event again.
 import type { SageMakerEndpointStateChangeEvent } from '../aws-events.ts';
 import type { EndpointLifecycle } from './lifecycle.ts';
 import type { WaiterSenders } from './waiter-senders.ts';

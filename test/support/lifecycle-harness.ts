@@ -12,7 +12,13 @@ import { startSageMakerEmulator, type SageMakerEmulator } from '../../local/sage
 import type { SageMakerEndpointStateChangeEvent } from '../../shared/aws-events.ts';
 import type { Orchestrator } from '../../shared/keys.ts';
 import { EndpointStore } from '../../shared/endpoint-lifecycle/endpoint-store.ts';
-import { EndpointLifecycle, type LifecycleOptions } from '../../shared/endpoint-lifecycle/lifecycle.ts';
+import {
+  EndpointLifecycle,
+  type LifecycleOptions,
+  type Readiness,
+  type StopOutcome,
+} from '../../shared/endpoint-lifecycle/lifecycle.ts';
+import { isRetryable } from '../../shared/errors.ts';
 import { sageMakerControl } from '../../shared/endpoint-lifecycle/sagemaker-control.ts';
 
 const CREDENTIALS = { accessKeyId: 'AKIALIFECYCLE', secretAccessKey: 'lifecycle-secret' };
@@ -99,8 +105,6 @@ export async function startHarness(timings: Partial<Timings> = {}, scale = 1000)
         endpointConfigName: CONFIG_NAME,
         leaseTtlMs: 60_000,
         idleWindowMs: 200,
-        pollMs: 10,
-        deletionWaitMs: 10_000,
         ...options,
       });
     },
@@ -115,19 +119,99 @@ export async function startHarness(timings: Partial<Timings> = {}, scale = 1000)
   };
 }
 
-/** Polls checkReady until the endpoint serves (resolves) or the start failed (rejects). */
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Plays an orchestrator's part for one job, as both workflows do it: acquire (again while the endpoint
+ * stops), start when this job is the starter, then check until the endpoint serves, starting a new
+ * generation when the check hands the job a take-over. The waiting happens here, in the caller, as it
+ * does in the workflows; the lifecycle never waits. Resolves with the generation that serves; rejects
+ * with the first terminal error, or after `timeoutMs`.
+ */
+export async function acquireAndWait(
+  lifecycle: EndpointLifecycle,
+  jobId: string,
+  { timeoutMs = 10_000, intervalMs = 10 }: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  const retrying = async <T>(call: () => Promise<T>): Promise<T> => {
+    for (;;) {
+      try {
+        return await call();
+      } catch (err) {
+        if (!isRetryable(err) || Date.now() > deadline) throw err;
+        await pause(intervalMs);
+      }
+    }
+  };
+  const acquired = await retrying(() => lifecycle.acquire(jobId));
+  if (acquired.role === 'starter') await retrying(() => lifecycle.startEndpoint(acquired.generation));
+  return waitUntilReady(lifecycle, jobId, acquired.generation, { timeoutMs, intervalMs });
+}
+
+/** The check loop alone: checks until ready, starting a generation handed over by a take-over. */
 export async function waitUntilReady(
   lifecycle: EndpointLifecycle,
   jobId: string,
   generation: number,
-  timeoutMs = 10_000,
+  { timeoutMs = 10_000, intervalMs = 10 }: { timeoutMs?: number; intervalMs?: number } = {},
 ): Promise<number> {
   const deadline = Date.now() + timeoutMs;
+  let current = generation;
   for (;;) {
-    const readiness = await lifecycle.checkReady(jobId, generation);
-    if (readiness.ready) return readiness.generation;
-    if (Date.now() > deadline)
-      throw new Error(`job ${jobId}: endpoint not ready after ${timeoutMs} ms (${readiness.status})`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    let readiness: Readiness;
+    try {
+      readiness = await lifecycle.checkEndpoint(jobId, current);
+    } catch (err) {
+      if (!isRetryable(err) || Date.now() > deadline) throw err;
+      await pause(intervalMs);
+      continue;
+    }
+    if (readiness.status === 'ready') return readiness.generation;
+    current = readiness.generation;
+    if (readiness.status === 'start') {
+      for (;;) {
+        try {
+          await lifecycle.startEndpoint(current);
+          break;
+        } catch (err) {
+          if (!isRetryable(err) || Date.now() > deadline) throw err;
+          await pause(intervalMs);
+        }
+      }
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `job ${jobId}: endpoint not ready after ${timeoutMs} ms (${JSON.stringify(readiness)})`,
+      );
+    }
+    await pause(intervalMs);
   }
+}
+
+/** Begins a stop and, when it began, drives it to Stopped, waiting between checks as a workflow would. */
+export async function stopIfIdle(
+  lifecycle: EndpointLifecycle,
+  { timeoutMs = 10_000, intervalMs = 10 }: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<StopOutcome> {
+  const outcome = await lifecycle.beginStop();
+  if (outcome.outcome !== 'stopping') return outcome;
+  const deadline = Date.now() + timeoutMs;
+  while (!(await lifecycle.finishStop()).done) {
+    if (Date.now() > deadline)
+      throw new Error(`endpoint ${lifecycle.name}: still stopping after ${timeoutMs} ms`);
+    await pause(intervalMs);
+  }
+  return outcome;
+}
+
+/** A clock a test moves by hand, for what only needs time to pass (idle windows, lease expiry). */
+export function manualClock(start = Date.now()): { now: () => number; advance(ms: number): void } {
+  let t = start;
+  return {
+    now: () => t,
+    advance: (ms) => {
+      t += ms;
+    },
+  };
 }
