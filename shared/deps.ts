@@ -40,38 +40,42 @@ export interface Deps {
   log?: (line: string) => void;
 }
 
+export type ServiceName =
+  'dynamodb' | 's3' | 'sagemaker' | 'sagemakerRuntime' | 'eventbridge' | 'lambda' | 'sfn';
+
+/** For callers outside a deployed function (tests, benchmarks): explicit endpoints and credentials. */
 export interface ClientOverrides {
-  /** Extra settings for every client (tests pass endpoints and credentials here). */
-  client?: {
-    region?: string;
-    endpoint?: string;
-    credentials?: { accessKeyId: string; secretAccessKey: string };
-  };
+  endpoints?: Partial<Record<ServiceName, string>>;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
   now?: () => number;
   log?: (line: string) => void;
 }
 
 export function createDeps(config: Config, overrides: ClientOverrides = {}): Deps {
-  const base = { region: config.region, ...overrides.client };
+  const settings = (service: ServiceName) => ({
+    region: config.region,
+    ...(overrides.credentials ? { credentials: overrides.credentials } : {}),
+    ...(overrides.endpoints?.[service] ? { endpoint: overrides.endpoints[service] } : {}),
+  });
   const time = timeScale(config.timeScale);
   const toRealMs = (seconds: number): number => time.toRealMs(seconds);
   // SageMaker errors are mapped to named retryable errors and retried by the workflow, which owns
   // every wait: the SDK's own backoff would be a hidden, billed sleep inside the Lambda.
-  const sagemaker = new SageMakerClient({ ...base, maxAttempts: 1 });
-  const runtime = new SageMakerRuntimeClient({ ...base, maxAttempts: 1 });
+  const sagemaker = new SageMakerClient({ ...settings('sagemaker'), maxAttempts: 1 });
+  const runtime = new SageMakerRuntimeClient({ ...settings('sagemakerRuntime'), maxAttempts: 1 });
   return {
-    doc: DynamoDBDocumentClient.from(new DynamoDBClient(base), {
+    doc: DynamoDBDocumentClient.from(new DynamoDBClient(settings('dynamodb')), {
       marshallOptions: { removeUndefinedValues: true },
     }),
     tableName: config.tableName,
     sagemaker,
     runtime,
-    s3: new S3Client({ ...base, forcePathStyle: config.s3ForcePathStyle }),
-    events: new EventBridgeClient(base),
+    s3: new S3Client({ ...settings('s3'), forcePathStyle: config.s3ForcePathStyle }),
+    events: new EventBridgeClient(settings('eventbridge')),
     eventBusName: config.eventBusName,
     senders: {
-      'sfn-task-token': stepFunctionsSender(new SFNClient(base)),
-      'durable-callback': durableCallbackSender(new LambdaClient(base)),
+      'sfn-task-token': stepFunctionsSender(new SFNClient(settings('sfn'))),
+      'durable-callback': durableCallbackSender(new LambdaClient(settings('lambda'))),
     },
     endpointNameFor: (orchestrator) => endpointNameFor(config, orchestrator),
     endpointConfigName: config.endpointConfigName,
