@@ -36,6 +36,31 @@ export default tseslint.config(
     },
   },
   {
+    // Workflows own time: the domain code makes one attempt and returns, it never waits (a Lambda that
+    // sleeps is billed for it and hides what this project measures). Timers belong to local/.
+    files: ['shared/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-globals': [
+        'error',
+        ...['setTimeout', 'setInterval', 'setImmediate'].map((name) => ({
+          name,
+          message:
+            'shared/ never waits: return "not yet" or throw a named retryable error; the workflow waits.',
+        })),
+      ],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ['node:timers', 'node:timers/promises', 'timers', 'timers/promises'].map((name) => ({
+            name,
+            message: 'shared/ never waits; the workflow owns every timer.',
+          })),
+        },
+      ],
+    },
+  },
+  {
     // Command-line entry points and benchmarks talk to a person on the terminal.
     files: ['scripts/**', 'bench/**', 'local/cli/**', '**/*.cli.ts'],
     rules: { 'no-console': 'off' },

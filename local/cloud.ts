@@ -3,7 +3,7 @@
 import { DEFAULT_LOCAL_REGION, localClientConfig, type ClientConfig } from '../shared/aws.ts';
 import { createTable, startLocalDynamoDB, type LocalDynamoDB } from './dynamodb.ts';
 import { endpointStateRule, uploadRule } from '../shared/event-rules.ts';
-import { timeScale as makeTimeScale, type TimeScale } from '../shared/time-scale.ts';
+import { timeScale as makeTimeScale, type TimeScale } from './time-scale.ts';
 import { LocalEventBus } from './event-bus.ts';
 import { startLocalS3, type LocalS3 } from './s3.ts';
 import { toEventBridgeEvent } from './s3-events.ts';

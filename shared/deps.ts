@@ -18,7 +18,6 @@ import {
   type WaiterSenders,
 } from './endpoint-lifecycle/waiter-senders.ts';
 import type { Orchestrator } from './keys.ts';
-import { timeScale } from './time-scale.ts';
 
 export interface Deps {
   doc: DynamoDBDocumentClient;
@@ -54,11 +53,12 @@ export interface ClientOverrides {
 export function createDeps(config: Config, overrides: ClientOverrides = {}): Deps {
   const settings = (service: ServiceName) => ({
     region: config.region,
-    ...(overrides.credentials ? { credentials: overrides.credentials } : {}),
+    // A copy each: the SDK marks the credentials object it is given.
+    ...(overrides.credentials ? { credentials: { ...overrides.credentials } } : {}),
     ...(overrides.endpoints?.[service] ? { endpoint: overrides.endpoints[service] } : {}),
   });
-  const time = timeScale(config.timeScale);
-  const toRealMs = (seconds: number): number => time.toRealMs(seconds);
+  // TIME_SCALE simulated seconds pass per real second in the local cloud (1 on AWS).
+  const toRealMs = (seconds: number): number => (seconds * 1000) / config.timeScale;
   // SageMaker errors are mapped to named retryable errors and retried by the workflow, which owns
   // every wait: the SDK's own backoff would be a hidden, billed sleep inside the Lambda.
   const sagemaker = new SageMakerClient({ ...settings('sagemaker'), maxAttempts: 1 });

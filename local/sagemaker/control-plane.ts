@@ -4,7 +4,7 @@
 // InService only once its container answers GET /ping with 200, as SageMaker's health check requires.
 import type { SageMakerEndpointStateChangeEvent } from '../../shared/aws-events.ts';
 import { eventStatusOf } from '../../shared/aws-events.ts';
-import type { TimeScale } from '../../shared/time-scale.ts';
+import type { TimeScale } from '../time-scale.ts';
 import { LOCAL_ACCOUNT_ID } from '../s3-events.ts';
 import type { ContainerLauncher, RunningContainer } from './containers.ts';
 import {

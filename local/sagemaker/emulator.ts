@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { SageMakerEndpointStateChangeEvent } from '../../shared/aws-events.ts';
-import { timeScale as makeTimeScale, type TimeScale } from '../../shared/time-scale.ts';
+import { timeScale as makeTimeScale, type TimeScale } from '../time-scale.ts';
 import { closeServer, listenOnLoopback, readBody, sendAwsJson } from '../http-server.ts';
 import { noContainer, urlContainer, type ContainerLauncher } from './containers.ts';
 import { ControlPlane, DEFAULT_TIMINGS, type Timings } from './control-plane.ts';

@@ -1,6 +1,7 @@
 // One time scale for every service-side timer of the local cloud (endpoint start, Wait states,
 // durable waits and retries): `scale` simulated AWS seconds pass per real second, so a 5-minute
-// endpoint start at scale 60 takes 5 s. Counts never scale; only durations do.
+// endpoint start at scale 60 takes 5 s. Counts never scale; only durations do. These timers stand in
+// for AWS's own, so they live in local/; shared/ never waits, it only converts with TIME_SCALE.
 
 export interface TimeScale {
   /** Simulated seconds per real second (1 = real time). */
