@@ -1,6 +1,6 @@
 // The EventBridge rules of the project, defined once: the CDK stack deploys these patterns and the
 // local event bus routes with the very same ones, so local routing is the deployed routing.
-import { IMAGE_SUFFIX } from './keys.ts';
+import { IMAGE_SUFFIX, MASK_SUFFIX } from './keys.ts';
 
 export interface RuleDefinition {
   /** Stable name, also the local rule's name. */
@@ -22,6 +22,22 @@ export function uploadRule(bucketName: string): RuleDefinition {
       source: ['aws.s3'],
       'detail-type': ['Object Created'],
       detail: { bucket: { name: [bucketName] }, object: { key: [{ suffix: IMAGE_SUFFIX }] } },
+    },
+  };
+}
+
+/**
+ * S3 `Object Created` for a mask: wakes the jobs waiting for it (event wait mode). In poll mode nobody
+ * waits on it and the waker finds no waiter, at the price of one query.
+ */
+export function maskUploadRule(bucketName: string): RuleDefinition {
+  return {
+    name: 'mask-uploaded',
+    description: 'A mask upload wakes the jobs waiting for it',
+    eventPattern: {
+      source: ['aws.s3'],
+      'detail-type': ['Object Created'],
+      detail: { bucket: { name: [bucketName] }, object: { key: [{ suffix: MASK_SUFFIX }] } },
     },
   };
 }

@@ -1,0 +1,158 @@
+// What the system deploys, declared once as plain data (no CDK import): each function with its entry
+// module, environment and alias; the state machine's ASL file and substitutions; the SageMaker model
+// and endpoint config; the rules and their targets. The CDK stack builds AWS resources from it and the
+// local cloud's deployer (local/deploy-app.ts) runs the very same on the local stand-ins, so neither
+// hard-codes a handler path, a target or an environment variable the other lacks.
+import { configToEnv, type Config, type WaitMode } from '../shared/config.ts';
+import { endpointStateRule, maskUploadRule, uploadRule, type RuleDefinition } from '../shared/event-rules.ts';
+
+/** What differs between deployments: names, the wait mode, durations. */
+export interface AppSettings {
+  region: string;
+  tableName: string;
+  bucket: string;
+  eventBusName: string;
+  /** Base endpoint name; the orchestrators use `{name}-sf` and `{name}-ldf`. */
+  endpointName: string;
+  waitMode: WaitMode;
+  /** Seconds; see shared/config.ts for each. */
+  idleWindowSeconds?: number;
+  maskWaitSeconds?: number;
+  endpointWaitSeconds?: number;
+  pollSeconds?: number;
+  pollMaxSeconds?: number;
+  leaseTtlSeconds?: number;
+  /** Simulated seconds per real second: the local cloud's scale, 1 on AWS. */
+  timeScale?: number;
+  /** The local S3 needs path-style addresses; AWS does not. */
+  s3ForcePathStyle?: boolean;
+}
+
+export interface FunctionDefinition {
+  /** The function's name (locally) and logical id (CDK). */
+  name: string;
+  /** Module path from the repository root, and its exported handler. */
+  entry: string;
+  exportName: string;
+  /** Durable functions run behind an alias: Lambda invokes them only by a qualified ARN. */
+  durable?: { executionTimeoutSeconds: number; retentionPeriodDays: number };
+  alias?: string;
+  timeoutSeconds: number;
+  memoryMb: number;
+  environment: Record<string, string>;
+}
+
+export interface StateMachineDefinition {
+  name: string;
+  /** The ASL file (JSONPath) from the repository root. */
+  definitionFile: string;
+  /** `${Name}` in the ASL → a function's ARN, or a plain value. */
+  substitutions: Record<string, { functionArn: string } | { value: string }>;
+}
+
+export type TargetDefinition =
+  { id: string; function: string; qualifier?: string } | { id: string; stateMachine: string };
+
+export interface AppDefinition {
+  settings: AppSettings;
+  endpoint: { modelName: string; endpointConfigName: string; instanceType: 'ml.g5.xlarge'; image: string };
+  functions: FunctionDefinition[];
+  stateMachines: StateMachineDefinition[];
+  rules: { rule: RuleDefinition; targets: TargetDefinition[] }[];
+}
+
+export const FUNCTIONS = {
+  durable: 'durable-orchestrator',
+  sfnTasks: 'sfn-tasks',
+  waker: 'waker',
+} as const;
+export const STATE_MACHINE = 'sfn-orchestrator';
+export const ORCHESTRATOR_ALIAS = 'live';
+export const ENDPOINT_CONFIG_NAME = 'reconstruct-3d-config';
+
+export function appDefinition(settings: AppSettings): AppDefinition {
+  const config: Omit<Config, 'orchestrator'> = {
+    region: settings.region,
+    tableName: settings.tableName,
+    bucket: settings.bucket,
+    endpointName: settings.endpointName,
+    endpointConfigName: ENDPOINT_CONFIG_NAME,
+    waitMode: settings.waitMode,
+    idleWindowSeconds: settings.idleWindowSeconds ?? 600,
+    leaseTtlSeconds: settings.leaseTtlSeconds ?? 1800,
+    maskWaitSeconds: settings.maskWaitSeconds ?? 300,
+    endpointWaitSeconds: settings.endpointWaitSeconds ?? 1800,
+    pollSeconds: settings.pollSeconds ?? 5,
+    pollMaxSeconds: settings.pollMaxSeconds ?? 60,
+    stalledStartSeconds: 120,
+    timeScale: settings.timeScale ?? 1,
+    eventBusName: settings.eventBusName,
+    jobRetentionDays: 30,
+    s3ForcePathStyle: settings.s3ForcePathStyle ?? false,
+  };
+  const env = (orchestrator?: 'sf' | 'ldf'): Record<string, string> =>
+    configToEnv({ ...config, ...(orchestrator ? { orchestrator } : {}) });
+  return {
+    settings,
+    endpoint: {
+      modelName: 'reconstruct-3d',
+      endpointConfigName: ENDPOINT_CONFIG_NAME,
+      instanceType: 'ml.g5.xlarge',
+      image: 'reconstruct-3d',
+    },
+    functions: [
+      {
+        name: FUNCTIONS.durable,
+        entry: 'orchestrators/durable/handler.ts',
+        exportName: 'handler',
+        // A job's longest legitimate life: mask wait, endpoint wait, idle window, stop; a day bounds it.
+        durable: { executionTimeoutSeconds: 86_400, retentionPeriodDays: 7 },
+        alias: ORCHESTRATOR_ALIAS,
+        timeoutSeconds: 120,
+        memoryMb: 512,
+        environment: env('ldf'),
+      },
+      {
+        name: FUNCTIONS.sfnTasks,
+        entry: 'orchestrators/stepfunctions/handler.ts',
+        exportName: 'handler',
+        timeoutSeconds: 120,
+        memoryMb: 512,
+        environment: env('sf'),
+      },
+      {
+        name: FUNCTIONS.waker,
+        entry: 'orchestrators/waker/handler.ts',
+        exportName: 'handler',
+        timeoutSeconds: 60,
+        memoryMb: 256,
+        environment: env(),
+      },
+    ],
+    stateMachines: [
+      {
+        name: STATE_MACHINE,
+        definitionFile: 'orchestrators/stepfunctions/state-machine.asl.json',
+        substitutions: {
+          TasksFunctionArn: { functionArn: FUNCTIONS.sfnTasks },
+          EventBusName: { value: settings.eventBusName },
+        },
+      },
+    ],
+    rules: [
+      {
+        // One upload starts both orchestrators.
+        rule: uploadRule(settings.bucket),
+        targets: [
+          { id: 'durable-orchestrator', function: FUNCTIONS.durable, qualifier: ORCHESTRATOR_ALIAS },
+          { id: 'sfn-orchestrator', stateMachine: STATE_MACHINE },
+        ],
+      },
+      { rule: maskUploadRule(settings.bucket), targets: [{ id: 'waker', function: FUNCTIONS.waker }] },
+      {
+        rule: endpointStateRule(`${settings.endpointName}-`),
+        targets: [{ id: 'waker', function: FUNCTIONS.waker }],
+      },
+    ],
+  };
+}
