@@ -272,7 +272,11 @@ const routes: { method: string; path: RegExp; route: Route }[] = [
   },
 ];
 
+/** When each request arrived, for the checkpoint latency counter. */
+const arrivals = new WeakMap<IncomingMessage, number>();
+
 async function handle(lambda: LocalLambda, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  arrivals.set(req, performance.now());
   const url = new URL(req.url ?? '/', 'http://localhost');
   const body = await readBody(req);
   for (const { method, path, route } of routes) {

@@ -21,6 +21,8 @@ import {
 } from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localClientConfig } from '../../shared/aws.ts';
+import { countDurableHistory } from '../../shared/durable-history.ts';
+import { LocalEventBus } from '../event-bus.ts';
 import { timeScale } from '../../shared/time-scale.ts';
 import { LocalLambda } from './service.ts';
 
@@ -151,6 +153,11 @@ describe('durable executions', () => {
     expect(invocations).toBeGreaterThanOrEqual(7);
     expect(counters.replays).toBe(invocations - 1);
     expect(counters.checkpoints).toBeGreaterThan(0);
+    // The history alone (what a deployed function offers too) gives the same counts.
+    const counted = countDurableHistory(events);
+    expect(counted).toMatchObject({ status: 'SUCCEEDED', invocations, operations: counters.operations });
+    expect(counted.byType).toMatchObject({ Wait: 2, ChainedInvoke: 1 });
+    expect(counted.stepAttempts).toBe(counted.byType.Step! + 3); // flaky twice, the poll thrice
 
     const execution = await client.send(new GetDurableExecutionCommand({ DurableExecutionArn: arn }));
     expect(execution).toMatchObject({ Status: 'SUCCEEDED', DurableExecutionName: 'every-1', Version: '1' });
@@ -379,6 +386,29 @@ describe('durable executions', () => {
       ),
     ).rejects.toMatchObject({ name: 'InvalidParameterValueException' });
     await client.send(new StopDurableExecutionCommand({ DurableExecutionArn: arn }));
+  });
+});
+
+describe('event bus targets', () => {
+  it('starts an execution per event through the alias, and dead-letters an unqualified durable target', async () => {
+    const bus = new LocalEventBus({ region: 'us-east-1', retryDelayMs: 1 });
+    bus.putRule({ name: 'numbers', eventPattern: { source: ['test'] } });
+    bus.addTarget('numbers', 'double', lambda.busTarget('double:live'));
+    bus.addTarget('numbers', 'unqualified', lambda.busTarget('double'));
+    const event = bus.envelope({ source: 'test', detailType: 'Number', detail: { n: 4 } });
+    bus.publish(event);
+    await bus.idle();
+    const execution = lambda
+      .listExecutions()
+      .find((e) => e.spec.functionName === 'double' && e.spec.input.includes(event.id))!;
+    await execution.done;
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(bus.deadLetters()).toEqual([
+      expect.objectContaining({
+        target: 'unqualified',
+        error: expect.stringContaining('unqualified') as string,
+      }),
+    ]);
   });
 });
 
