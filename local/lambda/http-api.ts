@@ -182,11 +182,18 @@ const routes: { method: string; path: RegExp; route: Route }[] = [
   {
     method: 'POST',
     path: /^\/2025-12-01\/durable-executions\/([^/]+)\/checkpoint$/,
-    route: (lambda, [arn], _q, body) => {
+    route: (lambda, [arn], _q, body, req, res) => {
       const request = parseJson<{ CheckpointToken?: string; Updates?: []; ClientToken?: string }>(body, {});
-      return lambda
-        .execution(arn!)
-        .checkpoint(request.CheckpointToken, request.Updates ?? [], request.ClientToken, body.length);
+      const execution = lambda.execution(arn!);
+      const answer = execution.checkpoint(
+        request.CheckpointToken,
+        request.Updates ?? [],
+        request.ClientToken,
+        body.length,
+      );
+      const arrived = arrivals.get(req)!;
+      res.once('finish', () => execution.counters.checkpointMs.push(performance.now() - arrived));
+      return answer;
     },
   },
   {

@@ -2,6 +2,7 @@
 // durable), keeps durable executions and answers Lambda's HTTP API (see http-api.ts) so that the real
 // durable SDK, @aws-sdk/client-lambda and the AWS CLI all talk to it as to Lambda.
 import { randomUUID } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import type { ErrorObject } from '@aws-sdk/client-lambda';
 import { LOCAL_CREDENTIALS } from '../../shared/aws.ts';
@@ -37,7 +38,10 @@ export interface LocalLambdaOptions {
   staleTokenMessage?: string;
   /** Operations per durable invocation event before the SDK must page (default 1000). */
   eventPageSize?: number;
-  /** Sandboxes (worker threads) one function may run at once (default 16); more invocations queue. */
+  /**
+   * Sandboxes (worker threads) one function may run at once; more invocations queue. Default: twice
+   * the CPUs (each sandbox loads its own module graph, about 70 MiB with the SDK and tsx).
+   */
   maxConcurrency?: number;
   log?: (line: string) => void;
 }
@@ -90,6 +94,9 @@ export interface InvokeResult {
 
 export const DEFAULT_DURABLE: DurableSettings = { executionTimeoutSeconds: 86_400, retentionPeriodDays: 14 };
 const DEFAULT_TIMEOUT_SECONDS = 900;
+const DEFAULT_SANDBOXES = Math.max(2, availableParallelism() * 2);
+/** Real milliseconds an invocation may always run, whatever the time scale. */
+export const MIN_INVOCATION_TIMEOUT_MS = 60_000;
 const EXECUTION_NAME = /^[a-zA-Z0-9-_]{1,64}$/;
 
 export class LocalLambda {
@@ -167,7 +174,7 @@ export class LocalLambda {
     const sandboxes = new FunctionSandboxes(
       { entry, exportName },
       environment,
-      this.options.maxConcurrency ?? 16,
+      this.options.maxConcurrency ?? DEFAULT_SANDBOXES,
     );
     let durableExport: boolean;
     try {
@@ -346,7 +353,9 @@ export class LocalLambda {
       functionVersion: version,
       invokedFunctionArn,
       memoryLimitInMB: fn.memorySize,
-      timeoutMs: this.options.timeScale.toRealMs(fn.timeoutSeconds),
+      // Handler code runs at machine speed, not simulated speed: a compressed timeout would kill
+      // invocations that merely waited for a CPU, so it never drops below MIN_INVOCATION_TIMEOUT_MS.
+      timeoutMs: Math.max(this.options.timeScale.toRealMs(fn.timeoutSeconds), MIN_INVOCATION_TIMEOUT_MS),
     };
   }
 
