@@ -378,7 +378,7 @@ export class DurableExecution {
       op.Status = 'PENDING';
       op.StepDetails = {
         Attempt: attempt + 1,
-        NextAttemptTimestamp: new Date(now.getTime() + this.host.time.toRealMs(delay)),
+        NextAttemptTimestamp: new Date(now.getTime() + delay * 1000),
         ...(u.Payload !== undefined ? { Result: u.Payload } : {}),
         ...(u.Error ? { Error: u.Error } : {}),
       };
@@ -412,7 +412,10 @@ export class DurableExecution {
       this.end(op, 'CANCELLED', now);
       return this.record({ ...base, EventType: 'WaitCancelled', WaitCancelledDetails: {} });
     }
-    const scheduled = new Date(now.getTime() + this.host.time.toRealMs(seconds));
+    // When the wait would end on AWS. The SDK compares it with its remaining time to decide whether
+    // to suspend, so it stays unscaled: the SDK decides as it would on AWS, and the service's timer
+    // (on the time scale) ends the wait early and re-invokes.
+    const scheduled = new Date(now.getTime() + seconds * 1000);
     op.WaitDetails = { ScheduledEndTimestamp: scheduled };
     this.record({
       ...base,

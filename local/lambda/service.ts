@@ -95,8 +95,6 @@ export interface InvokeResult {
 export const DEFAULT_DURABLE: DurableSettings = { executionTimeoutSeconds: 86_400, retentionPeriodDays: 14 };
 const DEFAULT_TIMEOUT_SECONDS = 900;
 const DEFAULT_SANDBOXES = Math.max(2, availableParallelism() * 2);
-/** Real milliseconds an invocation may always run, whatever the time scale. */
-export const MIN_INVOCATION_TIMEOUT_MS = 60_000;
 const EXECUTION_NAME = /^[a-zA-Z0-9-_]{1,64}$/;
 
 export class LocalLambda {
@@ -353,9 +351,9 @@ export class LocalLambda {
       functionVersion: version,
       invokedFunctionArn,
       memoryLimitInMB: fn.memorySize,
-      // Handler code runs at machine speed, not simulated speed: a compressed timeout would kill
-      // invocations that merely waited for a CPU, so it never drops below MIN_INVOCATION_TIMEOUT_MS.
-      timeoutMs: Math.max(this.options.timeScale.toRealMs(fn.timeoutSeconds), MIN_INVOCATION_TIMEOUT_MS),
+      // Handler code runs at machine speed, so an invocation's own clock (its timeout and
+      // getRemainingTimeInMillis) is not scaled; only the durable timers between invocations are.
+      timeoutMs: fn.timeoutSeconds * 1000,
     };
   }
 
