@@ -600,6 +600,12 @@ export class DurableExecution {
     this.resolveDone();
   }
 
+  /** Cancels every timer (the service is stopping); the execution stays as it is. */
+  dispose(): void {
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+  }
+
   // ---- The invocation loop ----
 
   private async loop(): Promise<void> {

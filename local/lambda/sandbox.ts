@@ -48,32 +48,29 @@ class Sandbox {
   readonly worker: Worker;
   readonly ready: Promise<boolean>;
   private settle: ((outcome: InvocationOutcome) => void) | undefined;
+  private rejectReady: ((err: Error) => void) | undefined;
   dead = false;
 
-  constructor(setup: SandboxSetup, environment: Record<string, string>, onExit: () => void) {
+  constructor(
+    setup: SandboxSetup,
+    environment: Record<string, string>,
+    private readonly onExit: () => void,
+  ) {
     this.worker = new Worker(BOOTSTRAP, { eval: true, workerData: setup, env: { ...environment } });
     this.ready = new Promise((resolve, reject) => {
+      this.rejectReady = reject;
       this.worker.on('message', (reply: SandboxReply) => {
         if (reply.kind === 'ready') resolve(reply.durable);
-        else if (reply.kind === 'init-error') {
-          reject(new Error(`${reply.error.errorType}: ${reply.error.errorMessage}`));
-          this.kill('init failed');
-        } else {
+        else if (reply.kind === 'init-error')
+          this.kill(`${reply.error.errorType}: ${reply.error.errorMessage}`);
+        else {
           const settle = this.settle;
           this.settle = undefined;
           settle?.(reply.ok ? { ok: true, payload: reply.payload } : { ok: false, error: reply.error });
         }
       });
-      const die = (reason: string): void => {
-        if (this.dead) return;
-        this.dead = true;
-        reject(new Error(`the sandbox exited before it was ready: ${reason}`));
-        this.settle?.({ ok: false, error: { errorType: 'Runtime.ExitError', errorMessage: reason } });
-        this.settle = undefined;
-        onExit();
-      };
-      this.worker.on('error', (err) => die(`${err.name}: ${err.message}`));
-      this.worker.on('exit', (code) => die(`RequestId: the runtime exited with status ${code}`));
+      this.worker.on('error', (err) => this.die(`${err.name}: ${err.message}`));
+      this.worker.on('exit', (code) => this.die(`the runtime exited with status ${code}`));
     });
     this.ready.catch(() => undefined);
   }
@@ -85,12 +82,20 @@ class Sandbox {
     });
   }
 
+  /** Terminates the worker: its invocation (if any) ends with `reason`. */
   kill(reason: string): void {
-    if (this.dead) return;
+    if (this.die(reason)) void this.worker.terminate();
+  }
+
+  /** Marks the sandbox dead once; false when it already was. */
+  private die(reason: string): boolean {
+    if (this.dead) return false;
     this.dead = true;
+    this.rejectReady?.(new Error(reason));
     this.settle?.({ ok: false, error: { errorType: 'Runtime.ExitError', errorMessage: reason } });
     this.settle = undefined;
-    void this.worker.terminate();
+    this.onExit();
+    return true;
   }
 }
 

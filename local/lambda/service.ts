@@ -137,6 +137,7 @@ export class LocalLambda {
   }
 
   async stop(): Promise<void> {
+    for (const execution of this.executions.values()) execution.dispose();
     await Promise.all(this.registry.list().map((fn) => fn.sandboxes.stop()));
     if (this.url) await closeServer(this.server);
   }
