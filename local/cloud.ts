@@ -10,6 +10,7 @@ import { toEventBridgeEvent } from './s3-events.ts';
 import { inferenceServerContainer, type ContainerLauncher } from './sagemaker/containers.ts';
 import type { Timings } from './sagemaker/control-plane.ts';
 import { startSageMakerEmulator, type SageMakerEmulator } from './sagemaker/emulator.ts';
+import { LocalLambda } from './lambda/service.ts';
 
 export interface LocalCloudOptions {
   region?: string;
@@ -43,6 +44,8 @@ export interface LocalCloudDescription {
   /** SageMaker control plane and runtime (the same local server). */
   sagemaker: string;
   sagemakerRuntime: string;
+  /** The Lambda API (Invoke and the durable execution APIs) of the local Lambda. */
+  lambda: string;
   /** Simulated seconds per real second. */
   timeScale: number;
 }
@@ -53,9 +56,13 @@ export interface LocalCloud extends LocalCloudDescription {
   /** The local EventBridge bus: S3 object events arrive on it; rules route them to targets. */
   bus: LocalEventBus;
   sagemakerEmulator: SageMakerEmulator;
+  /** The local Lambda: deploy functions into it, invoke them, watch their durable executions. */
+  lambdaService: LocalLambda;
   time: TimeScale;
   /** Settings for an AWS SDK v3 client of the named local service. */
-  clientConfig(service: 'dynamodb' | 's3' | 'eventbridge' | 'sagemaker' | 'sagemakerRuntime'): ClientConfig;
+  clientConfig(
+    service: 'dynamodb' | 's3' | 'eventbridge' | 'sagemaker' | 'sagemakerRuntime' | 'lambda',
+  ): ClientConfig;
   describe(): LocalCloudDescription;
   stop(): Promise<void>;
 }
@@ -125,6 +132,23 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     stops.push(() => sagemakerEmulator.stop());
     log(`SageMaker       ${sagemakerEmulator.endpoint}  (time scale ${time.scale}x)`);
 
+    // Functions get the other services' endpoints, so SDK clients with default settings reach them.
+    const lambdaService = new LocalLambda({
+      region,
+      timeScale: time,
+      environment: {
+        AWS_ENDPOINT_URL_DYNAMODB: dynamoDb.endpoint,
+        AWS_ENDPOINT_URL_S3: s3Server.endpoint,
+        AWS_ENDPOINT_URL_EVENTBRIDGE: eventbridge,
+        AWS_ENDPOINT_URL_SAGEMAKER: sagemakerEmulator.endpoint,
+        AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: sagemakerEmulator.runtimeEndpoint,
+      },
+      log,
+    });
+    const lambda = await lambdaService.listen();
+    stops.push(() => lambdaService.stop());
+    log(`Lambda          ${lambda}`);
+
     const description: LocalCloudDescription = {
       region,
       tableName,
@@ -135,6 +159,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       eventBusName: bus.name,
       sagemaker: sagemakerEmulator.endpoint,
       sagemakerRuntime: sagemakerEmulator.runtimeEndpoint,
+      lambda,
       timeScale: time.scale,
     };
     return {
@@ -143,6 +168,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       dynamoDb,
       bus,
       sagemakerEmulator,
+      lambdaService,
       time,
       clientConfig: (service) => localClientConfig(description[service], region),
       describe: () => ({ ...description }),

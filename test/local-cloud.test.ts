@@ -2,7 +2,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { InvokeCommand, LambdaClient, ListFunctionsCommand } from '@aws-sdk/client-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
+import { localClientConfig } from '../shared/aws.ts';
 import { startLocalCloud } from '../local/cloud.ts';
 
 const children: ChildProcess[] = [];
@@ -11,8 +13,10 @@ afterEach(() => {
 });
 
 /** Starts `tsx local/cli/up.ts --json` and resolves with its JSON description. */
-async function up(): Promise<{ child: ChildProcess; description: Record<string, unknown> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'local/cli/up.ts', '--json'], {
+async function up(
+  args: string[] = [],
+): Promise<{ child: ChildProcess; description: Record<string, unknown> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'local/cli/up.ts', '--json', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
@@ -80,7 +84,7 @@ async function waitFor(what: string, ok: () => boolean, ms = 15_000): Promise<vo
 
 describe('npm run up', () => {
   it('prints where each part listens, on loopback only, and leaves nothing behind on Ctrl-C', async () => {
-    const { child, description } = await up();
+    const { child, description } = await up(['--function', 'hello=local/lambda/fixtures/plain.ts']);
     expect(description).toMatchObject({
       region: 'us-east-1',
       tableName: 'durable-vs-sfn',
@@ -90,13 +94,32 @@ describe('npm run up', () => {
       eventbridge: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/) as unknown,
       sagemaker: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/) as unknown,
       sagemakerRuntime: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/) as unknown,
+      lambda: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/) as unknown,
+      functions: [
+        {
+          functionName: 'hello',
+          durable: false,
+          qualifiedArn: expect.stringMatching(/:function:hello:live$/) as unknown,
+        },
+      ],
       eventBusName: 'default',
       timeScale: 60,
     });
     const dynamoPort = portOf(description.dynamodb);
-    for (const part of ['dynamodb', 's3', 'eventbridge', 'sagemaker']) {
+    for (const part of ['dynamodb', 's3', 'eventbridge', 'sagemaker', 'lambda']) {
       expect(listeners(portOf(description[part]))).toEqual(['127.0.0.1']);
     }
+    // The --function is served, with the local endpoints in its environment.
+    const lambda = new LambdaClient(localClientConfig(String(description.lambda)));
+    const listed = await lambda.send(new ListFunctionsCommand({}));
+    expect(listed.Functions?.map((f) => f.FunctionName)).toEqual(['hello']);
+    const answer = await lambda.send(new InvokeCommand({ FunctionName: 'hello:live', Payload: '{"n":2}' }));
+    expect(JSON.parse(Buffer.from(answer.Payload!).toString())).toMatchObject({
+      doubled: 4,
+      lambdaEndpoint: description.lambda,
+      dynamodbEndpoint: description.dynamodb,
+    });
+    lambda.destroy();
     expect(javaPids(dynamoPort)).toHaveLength(1);
 
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));

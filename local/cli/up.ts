@@ -1,27 +1,36 @@
 // `npm run up`: bring the local cloud up and keep it up until interrupted.
 import { parseArgs } from 'node:util';
 import { startLocalCloud, type LocalCloud } from '../cloud.ts';
+import { parseFunctionFlag } from '../lambda/function-flag.ts';
+import type { DeployedRef, DeploySpec } from '../lambda/service.ts';
 import { requireNode22 } from './preflight.ts';
 
-const HELP = `Usage: npm run up [-- --json] [--time-scale N] [--container-url URL] [--help]
+const HELP = `Usage: npm run up [-- --json] [--time-scale N] [--container-url URL]
+                  [--function NAME=path/to/module.ts[:export]]... [--help]
 
 Starts the local cloud on free ports of 127.0.0.1 and keeps it running until you press Ctrl-C:
   DynamoDB Local (the single table), S3 (the uploads bucket; its uploads go to the event bus),
   EventBridge (the local bus with the project's rules; PutEvents), and SageMaker (control plane
-  and runtime, endpoint state changes onto the bus).
+  and runtime, endpoint state changes onto the bus), and Lambda (Invoke and the durable execution APIs).
 It accepts any AWS access key and secret. Point a client at the printed endpoints, e.g.
   aws --endpoint-url <s3> s3 cp ./cat_image.png s3://uploads/users/u1/input/cat_image.png
   aws --endpoint-url <sagemaker> sagemaker list-endpoints
+  aws --endpoint-url <lambda> lambda list-durable-executions-by-function --function-name NAME
 
 Options:
   --json                once everything is ready, print one JSON object on stdout ({"dynamodb", "s3",
-                        "eventbridge", "sagemaker", "sagemakerRuntime", "region", "tableName", "bucket",
-                        "eventBusName", "timeScale"}); progress goes to stderr
+                        "eventbridge", "sagemaker", "sagemakerRuntime", "lambda", "region", "tableName",
+                        "bucket", "eventBusName", "timeScale", "functions"}); progress goes to stderr
   --time-scale N        simulated seconds per real second for service timers (default 60: a 5-minute
                         endpoint start takes 5 s)
   --container-url URL   a model server that is already running (GET /ping, POST /invocations) for every
                         SageMaker endpoint; by default each endpoint starts its own process of the
                         project's inference server (container/), reading and writing the local S3
+  --function NAME=path/to/module.ts[:export]
+                        serve your own handler (export default: handler) as Lambda function NAME, with
+                        version 1 and alias 'live'; durable when the export is wrapped by
+                        withDurableExecution (invoke it as NAME:live). Repeat for more functions. Each
+                        runs in its own worker thread, with the local endpoints in its environment
   --help                show this text
 
 Needs: Node 22 (installed by \`npm ci\`) and Java 17+ for DynamoDB Local.`;
@@ -34,6 +43,7 @@ async function main(): Promise<void> {
       help: { type: 'boolean' },
       'time-scale': { type: 'string' },
       'container-url': { type: 'string' },
+      function: { type: 'string', multiple: true },
     },
   });
   if (values.help) {
@@ -53,6 +63,13 @@ async function main(): Promise<void> {
     );
     process.exit(2);
   }
+  let functions: DeploySpec[];
+  try {
+    functions = (values.function ?? []).map(parseFunctionFlag);
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exit(2);
+  }
   // With --json, stdout carries exactly one JSON object; progress goes to stderr.
   const say = (line: string): void => void (json ? console.error(line) : console.log(line));
 
@@ -69,7 +86,15 @@ async function main(): Promise<void> {
     console.error(`Could not start the local cloud: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);
   }
-  if (json) console.log(JSON.stringify(cloud.describe()));
+  const deployed: DeployedRef[] = [];
+  try {
+    for (const spec of functions) deployed.push(await cloud.lambdaService.deploy(spec));
+  } catch (err) {
+    console.error(`Could not deploy a --function: ${err instanceof Error ? err.message : String(err)}`);
+    await cloud.stop().catch(() => undefined);
+    process.exit(2);
+  }
+  if (json) console.log(JSON.stringify({ ...cloud.describe(), functions: deployed }));
   else
     say(
       `Ready in ${((performance.now() - started) / 1000).toFixed(1)} s. Region ${cloud.region}. Ctrl-C to stop.`,

@@ -1,0 +1,491 @@
+// The local Lambda through the real @aws-sdk/client-lambda, with the real durable SDK inside each
+// handler talking to the service through its default client (AWS_ENDPOINT_URL_LAMBDA).
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  CheckpointDurableExecutionCommand,
+  GetDurableExecutionCommand,
+  GetDurableExecutionHistoryCommand,
+  GetDurableExecutionStateCommand,
+  GetFunctionCommand,
+  InvokeCommand,
+  LambdaClient,
+  ListDurableExecutionsByFunctionCommand,
+  ListFunctionsCommand,
+  SendDurableExecutionCallbackFailureCommand,
+  SendDurableExecutionCallbackHeartbeatCommand,
+  SendDurableExecutionCallbackSuccessCommand,
+  StopDurableExecutionCommand,
+  type Event as HistoryEvent,
+} from '@aws-sdk/client-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localClientConfig } from '../../shared/aws.ts';
+import { countDurableHistory } from '../../shared/durable-history.ts';
+import { LocalEventBus } from '../event-bus.ts';
+import { timeScale } from '../../shared/time-scale.ts';
+import { LocalLambda } from './service.ts';
+
+// 1000 simulated seconds per real second: a 30-second wait takes 30 ms.
+const SCALE = 1000;
+const fixture = (name: string): string => join(import.meta.dirname, 'fixtures', `${name}.ts`);
+
+let lambda: LocalLambda;
+let client: LambdaClient;
+
+beforeAll(async () => {
+  // A small event page makes every replay of the larger executions page through GetDurableExecutionState.
+  lambda = new LocalLambda({ region: 'us-east-1', timeScale: timeScale(SCALE), eventPageSize: 4 });
+  await lambda.listen();
+  await Promise.all([
+    lambda.deploy({ name: 'every', entry: fixture('every-operation'), alias: 'live' }),
+    lambda.deploy({ name: 'double', entry: fixture('double'), alias: 'live' }),
+    lambda.deploy({ name: 'callback', entry: fixture('callback'), alias: 'live' }),
+    lambda.deploy({
+      name: 'short',
+      entry: fixture('callback'),
+      alias: 'live',
+      durable: { executionTimeoutSeconds: 2000 },
+    }),
+    lambda.deploy({ name: 'crash', entry: fixture('crash'), alias: 'live' }),
+    lambda.deploy({ name: 'plain-a', entry: fixture('plain'), environment: { WHO: 'a' } }),
+    lambda.deploy({ name: 'plain-b', entry: fixture('plain'), environment: { WHO: 'b' } }),
+    lambda.deploy({ name: 'iso-a', entry: fixture('plain'), environment: { WHO: 'a' } }),
+  ]);
+  client = new LambdaClient(localClientConfig(lambda.endpoint));
+});
+
+afterAll(async () => {
+  client?.destroy();
+  await lambda?.stop();
+});
+
+const text = (bytes: Uint8Array | undefined): string => Buffer.from(bytes ?? []).toString('utf8');
+
+async function invoke(functionName: string, payload: unknown, name?: string, type?: 'Event') {
+  return client.send(
+    new InvokeCommand({
+      FunctionName: functionName,
+      Payload: JSON.stringify(payload),
+      ...(name ? { DurableExecutionName: name } : {}),
+      ...(type ? { InvocationType: type } : {}),
+    }),
+  );
+}
+
+async function history(arn: string): Promise<HistoryEvent[]> {
+  const events: HistoryEvent[] = [];
+  let marker: string | undefined;
+  do {
+    const page = await client.send(
+      new GetDurableExecutionHistoryCommand({ DurableExecutionArn: arn, MaxItems: 25, Marker: marker }),
+    );
+    events.push(...(page.Events ?? []));
+    marker = page.NextMarker;
+  } while (marker);
+  return events;
+}
+
+/** Polls the API until `check` holds; the test's own timeout bounds it. */
+async function until<T>(read: () => Promise<T>, check: (value: T) => boolean): Promise<T> {
+  for (;;) {
+    const value = await read();
+    if (check(value)) return value;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+const status = async (arn: string): Promise<string | undefined> =>
+  (await client.send(new GetDurableExecutionCommand({ DurableExecutionArn: arn }))).Status;
+
+async function callbackIdOf(arn: string): Promise<string> {
+  const events = await until(
+    () => history(arn),
+    (e) => e.some((x) => x.EventType === 'CallbackStarted'),
+  );
+  return events.find((e) => e.EventType === 'CallbackStarted')!.CallbackStartedDetails!.CallbackId!;
+}
+
+describe('durable executions', () => {
+  it('runs every SDK operation, replaying across invocations, and records it in the history', async () => {
+    const response = await invoke('every:live', { target: 'plain-a', items: [1, 2, 3] }, 'every-1');
+    expect(response.StatusCode).toBe(200);
+    expect(response.FunctionError).toBeUndefined();
+    expect(response.ExecutedVersion).toBe('1');
+    const arn = response.DurableExecutionArn!;
+    expect(arn).toMatch(
+      /^arn:aws:lambda:us-east-1:\d{12}:function:every:1\/durable-execution\/every-1\/[0-9a-f-]{36}$/,
+    );
+    expect(JSON.parse(text(response.Payload))).toMatchObject({
+      greeting: 'hello 3',
+      flaky: 2,
+      child: 2,
+      squares: [1, 4, 9],
+      branches: ['L', 'R'],
+      polls: 3,
+      invoked: { who: 'a', doubled: 42 },
+    });
+
+    const events = await history(arn);
+    const types = events.map((e) => e.EventType);
+    expect(types[0]).toBe('ExecutionStarted');
+    expect(types.at(-1)).toBe('ExecutionSucceeded');
+    for (const type of [
+      'StepFailed',
+      'WaitStarted',
+      'WaitSucceeded',
+      'ContextStarted',
+      'ContextSucceeded',
+      'ChainedInvokeSucceeded',
+    ]) {
+      expect(types).toContain(type);
+    }
+    expect(events.map((e) => e.EventId)).toEqual(events.map((_, i) => i + 1));
+    const flaky = events.find((e) => e.EventType === 'StepFailed' && e.Name === 'flaky')!;
+    expect(flaky.StepFailedDetails?.RetryDetails).toEqual({ CurrentAttempt: 1, NextAttemptDelaySeconds: 5 });
+    expect(
+      events.find((e) => e.Name === 'pause' && e.EventType === 'WaitStarted')?.WaitStartedDetails?.Duration,
+    ).toBe(30);
+    // The retry, two waits, two poll intervals and the chained invoke each end an invocation: 6 + 1.
+    const invocations = types.filter((t) => t === 'InvocationCompleted').length;
+    const counters = lambda.listExecutions().find((e) => e.arn === arn)!.counters;
+    expect(invocations).toBe(counters.invocations);
+    expect(invocations).toBe(7);
+    expect(counters.replays).toBe(invocations - 1);
+    expect(counters.checkpoints).toBeGreaterThan(0);
+    // The history alone (what a deployed function offers too) gives the same counts.
+    const counted = countDurableHistory(events);
+    expect(counted).toMatchObject({ status: 'SUCCEEDED', invocations, operations: counters.operations });
+    expect(counted.byType).toMatchObject({ Wait: 2, ChainedInvoke: 1 });
+    expect(counted.stepAttempts).toBe(counted.byType.Step! + 3); // flaky twice, the poll thrice
+
+    const execution = await client.send(new GetDurableExecutionCommand({ DurableExecutionArn: arn }));
+    expect(execution).toMatchObject({ Status: 'SUCCEEDED', DurableExecutionName: 'every-1', Version: '1' });
+    expect(execution.StartTimestamp).toBeInstanceOf(Date);
+    expect(JSON.parse(execution.Result!)).toMatchObject({ polls: 3 });
+    const listed = await client.send(
+      new ListDurableExecutionsByFunctionCommand({ FunctionName: 'every', Statuses: ['SUCCEEDED'] }),
+    );
+    expect(listed.DurableExecutions?.map((e) => e.DurableExecutionArn)).toContain(arn);
+  });
+
+  it('invokes a durable function from a durable function and records the child execution', async () => {
+    const response = await invoke('every:live', { target: 'double:live', items: [] }, 'every-durable-target');
+    expect(JSON.parse(text(response.Payload))).toMatchObject({ invoked: { doubled: 42 } });
+    const started = (await history(response.DurableExecutionArn!)).find(
+      (e) => e.EventType === 'ChainedInvokeStarted',
+    )!;
+    const childArn = started.ChainedInvokeStartedDetails!.DurableExecutionArn!;
+    expect(childArn).toContain(':function:double:1/durable-execution/');
+    expect(await status(childArn)).toBe('SUCCEEDED');
+  });
+
+  it('starts an execution once per name and refuses the same name with another input', async () => {
+    const first = await invoke('callback:live', { timeoutSeconds: 3600 }, 'once', 'Event');
+    const again = await invoke('callback:live', { timeoutSeconds: 3600 }, 'once', 'Event');
+    expect(first.StatusCode).toBe(202);
+    expect(again.DurableExecutionArn).toBe(first.DurableExecutionArn);
+    await expect(invoke('callback:live', { timeoutSeconds: 1 }, 'once', 'Event')).rejects.toMatchObject({
+      name: 'DurableExecutionAlreadyStartedException',
+      $metadata: { httpStatusCode: 409 },
+    });
+    const listed = await client.send(
+      new ListDurableExecutionsByFunctionCommand({ FunctionName: 'callback', DurableExecutionName: 'once' }),
+    );
+    expect(listed.DurableExecutions).toHaveLength(1);
+    await client.send(new StopDurableExecutionCommand({ DurableExecutionArn: first.DurableExecutionArn }));
+  });
+
+  it('refuses a durable function by its unqualified name', async () => {
+    await expect(invoke('every', {})).rejects.toMatchObject({
+      name: 'InvalidParameterValueException',
+      message: expect.stringContaining('unqualified') as string,
+    });
+    await expect(invoke('nope:live', {})).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+    await expect(invoke('every:nope', {})).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+  });
+
+  it('completes a callback once, with its result, through the API', async () => {
+    const { DurableExecutionArn: arn } = await invoke('callback:live', {}, 'cb-success', 'Event');
+    const callbackId = await callbackIdOf(arn!);
+    await client.send(new SendDurableExecutionCallbackHeartbeatCommand({ CallbackId: callbackId }));
+    await client.send(
+      new SendDurableExecutionCallbackSuccessCommand({
+        CallbackId: callbackId,
+        Result: Buffer.from('{"ok":true}'),
+      }),
+    );
+    await expect(
+      client.send(
+        new SendDurableExecutionCallbackSuccessCommand({ CallbackId: callbackId, Result: Buffer.from('1') }),
+      ),
+    ).rejects.toMatchObject({ name: 'CallbackTimeoutException' });
+    await until(
+      () => status(arn!),
+      (s) => s !== 'RUNNING',
+    );
+    const execution = await client.send(new GetDurableExecutionCommand({ DurableExecutionArn: arn }));
+    expect(execution.Status).toBe('SUCCEEDED');
+    expect(JSON.parse(execution.Result!)).toEqual({ answer: '{"ok":true}' });
+    await expect(
+      client.send(
+        new SendDurableExecutionCallbackSuccessCommand({
+          CallbackId: 'not a callback id!',
+          Result: Buffer.from('1'),
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'InvalidParameterValueException', message: 'Invalid callback ID.' });
+  });
+
+  it('fails the execution when the callback fails', async () => {
+    const { DurableExecutionArn: arn } = await invoke('callback:live', {}, 'cb-failure', 'Event');
+    const callbackId = await callbackIdOf(arn!);
+    await client.send(
+      new SendDurableExecutionCallbackFailureCommand({
+        CallbackId: callbackId,
+        Error: { ErrorType: 'Rejected', ErrorMessage: 'no' },
+      }),
+    );
+    await until(
+      () => status(arn!),
+      (s) => s !== 'RUNNING',
+    );
+    const events = await history(arn!);
+    expect(
+      events.find((e) => e.EventType === 'CallbackFailed')?.CallbackFailedDetails?.Error?.Payload,
+    ).toEqual({
+      ErrorType: 'Rejected',
+      ErrorMessage: 'no',
+    });
+    expect(events.at(-1)?.EventType).toBe('ExecutionFailed');
+  });
+
+  it('times a callback out, and times it out on a missing heartbeat', async () => {
+    const timed = await invoke('callback:live', { timeoutSeconds: 30 }, 'cb-timeout', 'Event');
+    await until(
+      () => status(timed.DurableExecutionArn!),
+      (s) => s !== 'RUNNING',
+    );
+    const timedEvents = await history(timed.DurableExecutionArn!);
+    expect(
+      timedEvents.find((e) => e.EventType === 'CallbackTimedOut')?.CallbackTimedOutDetails?.Error?.Payload
+        ?.ErrorMessage,
+    ).toBe('Callback timed out');
+    expect(timedEvents.at(-1)?.EventType).toBe('ExecutionFailed');
+
+    // Heartbeats every 0.25 s keep a callback with a 2 s (2000 simulated seconds) heartbeat timeout open for 3 s.
+    const beating = await invoke(
+      'callback:live',
+      { timeoutSeconds: 86_400, heartbeatSeconds: 2000 },
+      'cb-heartbeat',
+      'Event',
+    );
+    const arn = beating.DurableExecutionArn!;
+    const callbackId = await callbackIdOf(arn);
+    for (let i = 0; i < 12; i++) {
+      await client.send(new SendDurableExecutionCallbackHeartbeatCommand({ CallbackId: callbackId }));
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    expect(await status(arn)).toBe('RUNNING');
+    // Then silence: the heartbeat timeout closes it.
+    await until(
+      () => status(arn),
+      (s) => s !== 'RUNNING',
+    );
+    const events = await history(arn);
+    expect(
+      events.find((e) => e.EventType === 'CallbackTimedOut')?.CallbackTimedOutDetails?.Error?.Payload
+        ?.ErrorMessage,
+    ).toBe('Callback timed out on heartbeat');
+    await expect(
+      client.send(new SendDurableExecutionCallbackHeartbeatCommand({ CallbackId: callbackId })),
+    ).rejects.toMatchObject({ name: 'CallbackTimeoutException' });
+  }, 20_000);
+
+  it('ends an execution that outlives its execution timeout as TIMED_OUT', async () => {
+    // 2000 simulated seconds: 2 s here, during which the callback starts and nobody completes it.
+    const { DurableExecutionArn: arn } = await invoke('short:live', {}, 'too-long', 'Event');
+    await until(
+      () => status(arn!),
+      (s) => s !== 'RUNNING',
+    );
+    expect(await status(arn!)).toBe('TIMED_OUT');
+    const events = await history(arn!);
+    expect(events.at(-1)?.EventType).toBe('ExecutionTimedOut');
+    const callbackId = events.find((e) => e.EventType === 'CallbackStarted')?.CallbackStartedDetails
+      ?.CallbackId;
+    if (callbackId) {
+      await expect(
+        client.send(
+          new SendDurableExecutionCallbackSuccessCommand({
+            CallbackId: callbackId,
+            Result: Buffer.from('1'),
+          }),
+        ),
+      ).rejects.toMatchObject({ name: 'CallbackTimeoutException' });
+    }
+  });
+
+  it('stops an execution, once', async () => {
+    const { DurableExecutionArn: arn } = await invoke('callback:live', {}, 'to-stop', 'Event');
+    await callbackIdOf(arn!);
+    const stopped = await client.send(
+      new StopDurableExecutionCommand({
+        DurableExecutionArn: arn,
+        Error: { ErrorType: 'OperatorStop', ErrorMessage: 'stopped by a test' },
+      }),
+    );
+    expect(stopped.StopTimestamp).toBeInstanceOf(Date);
+    expect(await status(arn!)).toBe('STOPPED');
+    const last = (await history(arn!)).at(-1)!;
+    expect(last.EventType).toBe('ExecutionStopped');
+    expect(last.ExecutionStoppedDetails?.Error?.Payload?.ErrorType).toBe('OperatorStop');
+    await expect(
+      client.send(new StopDurableExecutionCommand({ DurableExecutionArn: arn })),
+    ).rejects.toMatchObject({
+      name: 'InvalidParameterValueException',
+    });
+    await expect(
+      client.send(new StopDurableExecutionCommand({ DurableExecutionArn: `${arn!}x` })),
+    ).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+  });
+
+  it('replays a step whose invocation was killed before its checkpoint', async () => {
+    const marker = join(mkdtempSync(join(tmpdir(), 'crash-')), 'marker');
+    const coldBefore = lambda.coldStarts('crash');
+    lambda.injectCrash({ functionName: 'crash', stepName: 'write', times: 1 });
+    const response = await invoke('crash:live', { marker }, 'crash-1');
+    expect(JSON.parse(text(response.Payload))).toEqual({ written: 'written', after: 'done' });
+    // The step's body ran twice: once in the killed invocation, once in its replay.
+    expect(readFileSync(marker, 'utf8')).toBe('ran\nran\n');
+    const events = await history(response.DurableExecutionArn!);
+    const failed = events.filter(
+      (e) => e.EventType === 'InvocationCompleted' && e.InvocationCompletedDetails?.Error,
+    );
+    expect(failed).toHaveLength(1);
+    expect(failed[0]!.InvocationCompletedDetails!.Error!.Payload!.ErrorType).toBe('Runtime.ExitError');
+    expect(events.filter((e) => e.EventType === 'StepSucceeded' && e.Name === 'write')).toHaveLength(1);
+    expect(lambda.coldStarts('crash')).toBeGreaterThan(coldBefore);
+  });
+
+  it('refuses a stale checkpoint token and reads state only with the live one', async () => {
+    const { DurableExecutionArn: arn } = await invoke('callback:live', {}, 'stale', 'Event');
+    await callbackIdOf(arn!);
+    await expect(
+      client.send(
+        new CheckpointDurableExecutionCommand({
+          DurableExecutionArn: arn,
+          CheckpointToken: 'c3RhbGU=',
+          Updates: [],
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'InvalidParameterValueException', message: 'Invalid Checkpoint Token' });
+    await expect(
+      client.send(
+        new GetDurableExecutionStateCommand({ DurableExecutionArn: arn, CheckpointToken: 'c3RhbGU=' }),
+      ),
+    ).rejects.toMatchObject({ name: 'InvalidParameterValueException' });
+    await client.send(new StopDurableExecutionCommand({ DurableExecutionArn: arn }));
+  });
+});
+
+describe('event bus targets', () => {
+  it('starts an execution per event through the alias, and dead-letters an unqualified durable target', async () => {
+    const bus = new LocalEventBus({ region: 'us-east-1', retryDelayMs: 1 });
+    bus.putRule({ name: 'numbers', eventPattern: { source: ['test'] } });
+    bus.addTarget('numbers', 'double', lambda.busTarget('double:live'));
+    bus.addTarget('numbers', 'unqualified', lambda.busTarget('double'));
+    const event = bus.envelope({ source: 'test', detailType: 'Number', detail: { n: 4 } });
+    bus.publish(event);
+    await bus.idle();
+    const execution = lambda
+      .listExecutions()
+      .find((e) => e.spec.functionName === 'double' && e.spec.input.includes(event.id))!;
+    await execution.done;
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(bus.deadLetters()).toEqual([
+      expect.objectContaining({
+        target: 'unqualified',
+        error: expect.stringContaining('unqualified') as string,
+      }),
+    ]);
+  });
+});
+
+describe('limits', () => {
+  it('refuses payloads over the Invoke and callback limits', async () => {
+    const big = 'x'.repeat(6 * 1024 * 1024);
+    await expect(invoke('plain-a', big)).rejects.toMatchObject({
+      name: 'RequestTooLargeException',
+      $metadata: { httpStatusCode: 413 },
+    });
+    await expect(invoke('plain-a', 'x'.repeat(1024 * 1024), undefined, 'Event')).rejects.toMatchObject({
+      name: 'RequestTooLargeException',
+    });
+    const { DurableExecutionArn: arn } = await invoke('callback:live', {}, 'big-callback', 'Event');
+    const callbackId = await callbackIdOf(arn!);
+    await expect(
+      client.send(
+        new SendDurableExecutionCallbackSuccessCommand({
+          CallbackId: callbackId,
+          Result: Buffer.alloc(256 * 1024 + 1, 120),
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'InvalidParameterValueException' });
+    await client.send(new StopDurableExecutionCommand({ DurableExecutionArn: arn }));
+  });
+});
+
+describe('plain functions', () => {
+  it('gives each function its own environment and module state', async () => {
+    const call = async (name: string) =>
+      JSON.parse(text((await invoke(name, {})).Payload)) as Record<string, unknown>;
+    const a1 = await call('iso-a');
+    const b1 = await call('plain-b');
+    const a2 = await call('iso-a');
+    expect(a1).toMatchObject({ who: 'a', calls: 1, lambdaEndpoint: lambda.endpoint });
+    expect(a1.seenLeak).toBeUndefined();
+    // b never sees what a wrote into its process.env, nor a's call count.
+    expect(b1).toMatchObject({ who: 'b', calls: 1 });
+    expect(b1.seenLeak).toBeUndefined();
+    // a's own sandbox stays warm: its module state and environment carry over.
+    expect(a2).toMatchObject({ who: 'a', calls: 2, seenLeak: 'a' });
+  });
+
+  it('reports a handler error as an unhandled function error', async () => {
+    const response = await invoke('plain-a', { fail: true });
+    expect(response.StatusCode).toBe(200);
+    expect(response.FunctionError).toBe('Unhandled');
+    expect(JSON.parse(text(response.Payload))).toMatchObject({
+      errorType: 'RangeError',
+      errorMessage: 'asked to fail',
+    });
+    await expect(
+      client.send(new InvokeCommand({ FunctionName: 'plain-a', Payload: Buffer.from('{not json') })),
+    ).rejects.toMatchObject({ name: 'InvalidRequestContentException' });
+  });
+
+  it('lists and describes the deployed functions', async () => {
+    const listed = await client.send(new ListFunctionsCommand({}));
+    expect(listed.Functions?.map((f) => f.FunctionName)).toEqual(
+      expect.arrayContaining(['every', 'plain-a']),
+    );
+    const every = await client.send(new GetFunctionCommand({ FunctionName: 'every' }));
+    expect(every.Configuration?.DurableConfig?.ExecutionTimeout).toBe(86_400);
+    const plain = await client.send(new GetFunctionCommand({ FunctionName: 'plain-a' }));
+    expect(plain.Configuration?.DurableConfig).toBeUndefined();
+  });
+
+  it('refuses a durable deploy of a plain export', async () => {
+    await expect(
+      lambda.deploy({
+        name: 'not-durable',
+        entry: fixture('plain'),
+        durable: { executionTimeoutSeconds: 2000 },
+      }),
+    ).rejects.toMatchObject({ name: 'InvalidParameterValueException' });
+    await expect(lambda.deploy({ name: 'missing', entry: fixture('nope') })).rejects.toMatchObject({
+      name: 'InvalidParameterValueException',
+    });
+  });
+});

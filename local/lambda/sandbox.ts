@@ -1,0 +1,182 @@
+// Execution environments for one function: worker threads, each with the function's own
+// environment variables and module state, each running one invocation at a time, reused while warm,
+// as Lambda reuses its sandboxes. Killing one (a crash, a timeout) loses only the invocation it runs.
+import { Worker } from 'node:worker_threads';
+
+export interface SandboxSetup {
+  entry: string;
+  exportName: string;
+}
+
+export interface InvocationContext {
+  awsRequestId: string;
+  functionName: string;
+  functionVersion: string;
+  invokedFunctionArn: string;
+  memoryLimitInMB: number;
+  timeoutMs: number;
+}
+
+export type SandboxRequest = { event: unknown; context: InvocationContext };
+
+export interface FunctionErrorObject {
+  errorType: string;
+  errorMessage: string;
+  trace?: string[];
+}
+
+export type SandboxReply =
+  | { kind: 'ready'; durable: boolean }
+  | { kind: 'init-error'; error: FunctionErrorObject }
+  | { kind: 'result'; ok: true; payload: string }
+  | { kind: 'result'; ok: false; error: FunctionErrorObject };
+
+/** What one invocation gave: the JSON of the handler's return value, or its error. */
+export type InvocationOutcome = { ok: true; payload: string } | { ok: false; error: FunctionErrorObject };
+
+/** A running invocation, so the service can kill its sandbox (crash injection). */
+export interface RunningInvocation {
+  kill(reason: string): void;
+}
+
+// tsx's loader hooks are registered inside each worker before the TypeScript entry is imported.
+const TSX_API = import.meta.resolve('tsx/esm/api');
+const WORKER = new URL('./sandbox-worker.ts', import.meta.url).href;
+const BOOTSTRAP = `import(${JSON.stringify(TSX_API)}).then((m) => { m.register(); return import(${JSON.stringify(WORKER)}); });`;
+
+class Sandbox {
+  readonly worker: Worker;
+  readonly ready: Promise<boolean>;
+  private settle: ((outcome: InvocationOutcome) => void) | undefined;
+  private rejectReady: ((err: Error) => void) | undefined;
+  dead = false;
+
+  constructor(
+    setup: SandboxSetup,
+    environment: Record<string, string>,
+    private readonly onExit: () => void,
+  ) {
+    this.worker = new Worker(BOOTSTRAP, { eval: true, workerData: setup, env: { ...environment } });
+    this.ready = new Promise((resolve, reject) => {
+      this.rejectReady = reject;
+      this.worker.on('message', (reply: SandboxReply) => {
+        if (reply.kind === 'ready') resolve(reply.durable);
+        else if (reply.kind === 'init-error')
+          this.kill(`${reply.error.errorType}: ${reply.error.errorMessage}`);
+        else {
+          const settle = this.settle;
+          this.settle = undefined;
+          settle?.(reply.ok ? { ok: true, payload: reply.payload } : { ok: false, error: reply.error });
+        }
+      });
+      this.worker.on('error', (err) => this.die(`${err.name}: ${err.message}`));
+      this.worker.on('exit', (code) => this.die(`the runtime exited with status ${code}`));
+    });
+    this.ready.catch(() => undefined);
+  }
+
+  run(request: SandboxRequest): Promise<InvocationOutcome> {
+    return new Promise((resolve) => {
+      this.settle = resolve;
+      this.worker.postMessage(request);
+    });
+  }
+
+  /** Terminates the worker: its invocation (if any) ends with `reason`. */
+  kill(reason: string): void {
+    if (this.die(reason)) void this.worker.terminate();
+  }
+
+  /** Marks the sandbox dead once; false when it already was. */
+  private die(reason: string): boolean {
+    if (this.dead) return false;
+    this.dead = true;
+    this.rejectReady?.(new Error(reason));
+    this.settle?.({ ok: false, error: { errorType: 'Runtime.ExitError', errorMessage: reason } });
+    this.settle = undefined;
+    this.onExit();
+    return true;
+  }
+}
+
+export class FunctionSandboxes {
+  private readonly idle: Sandbox[] = [];
+  private readonly all = new Set<Sandbox>();
+  private readonly queue: (() => void)[] = [];
+  private busy = 0;
+  /** Sandboxes started (cold starts), for the counters. */
+  coldStarts = 0;
+
+  constructor(
+    private readonly setup: SandboxSetup,
+    private readonly environment: Record<string, string>,
+    private readonly maxConcurrency: number,
+  ) {}
+
+  /** Loads the module once in a fresh sandbox, kept warm; says whether its export is durable. */
+  async probe(): Promise<boolean> {
+    const sandbox = this.start();
+    try {
+      const durable = await sandbox.ready;
+      this.idle.push(sandbox);
+      return durable;
+    } catch (err) {
+      sandbox.kill('probe failed');
+      throw err;
+    }
+  }
+
+  /** Runs one invocation in a warm or new sandbox; `onStart` receives a handle that can kill it. */
+  async invoke(
+    request: SandboxRequest,
+    onStart?: (running: RunningInvocation) => void,
+  ): Promise<InvocationOutcome> {
+    if (this.busy >= this.maxConcurrency) await new Promise<void>((resolve) => this.queue.push(resolve));
+    this.busy++;
+    let sandbox: Sandbox | undefined;
+    try {
+      sandbox = this.idle.pop() ?? this.start();
+      try {
+        await sandbox.ready;
+      } catch (err) {
+        return {
+          ok: false,
+          error: { errorType: 'Runtime.ImportModuleError', errorMessage: (err as Error).message },
+        };
+      }
+      const running = sandbox;
+      onStart?.({ kill: (reason) => running.kill(reason) });
+      const timer = setTimeout(
+        () => running.kill(`Task timed out after ${(request.context.timeoutMs / 1000).toFixed(2)} seconds`),
+        request.context.timeoutMs,
+      );
+      try {
+        return await running.run(request);
+      } finally {
+        clearTimeout(timer);
+      }
+    } finally {
+      if (sandbox && !sandbox.dead) this.idle.push(sandbox);
+      this.busy--;
+      this.queue.shift()?.();
+    }
+  }
+
+  private start(): Sandbox {
+    this.coldStarts++;
+    const sandbox = new Sandbox(this.setup, this.environment, () => {
+      this.all.delete(sandbox);
+      const at = this.idle.indexOf(sandbox);
+      if (at >= 0) this.idle.splice(at, 1);
+    });
+    this.all.add(sandbox);
+    return sandbox;
+  }
+
+  async stop(): Promise<void> {
+    const sandboxes = [...this.all];
+    this.all.clear();
+    this.idle.length = 0;
+    await Promise.all(sandboxes.map((s) => s.worker.terminate()));
+  }
+}
