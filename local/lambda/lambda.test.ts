@@ -23,7 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localClientConfig } from '../../shared/aws.ts';
 import { countDurableHistory } from '../../shared/durable-history.ts';
 import { LocalEventBus } from '../event-bus.ts';
-import { timeScale } from '../../shared/time-scale.ts';
+import { timeScale } from '../time-scale.ts';
 import { LocalLambda } from './service.ts';
 
 // 1000 simulated seconds per real second: a 30-second wait takes 30 ms.

@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import type { ErrorObject } from '@aws-sdk/client-lambda';
 import { LOCAL_CREDENTIALS } from '../../shared/aws.ts';
-import type { TimeScale } from '../../shared/time-scale.ts';
+import type { TimeScale } from '../time-scale.ts';
 import type { TargetHandler } from '../event-bus.ts';
 import { closeServer, listenOnLoopback } from '../http-server.ts';
 import { LOCAL_ACCOUNT_ID } from '../s3-events.ts';
