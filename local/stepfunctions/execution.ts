@@ -15,7 +15,7 @@ import {
   type StateInfo,
 } from './definition.ts';
 import { statesRuntime } from './errors.ts';
-import { HistoryBuilder, type EngineEvent } from './history.ts';
+import { GHOST_THREAD, HistoryBuilder, type EngineEvent } from './history.ts';
 import { parseTaskResource, type TaskResource } from './resource.ts';
 import type { TaskTokens } from './task-tokens.ts';
 
@@ -219,7 +219,10 @@ export class Execution {
         { ...this.history.data('output', JSON.parse(output ?? 'null')) },
         'root',
       );
-    if (status === 'FAILED') this.history.write('ExecutionFailed', errorDetails, 'root');
+    if (status === 'FAILED') {
+      this.history.flushFailures();
+      this.history.write('ExecutionFailed', errorDetails, 'root');
+    }
     if (status === 'TIMED_OUT') this.history.write('ExecutionTimedOut', {}, 'root');
     if (status === 'ABORTED') this.history.write('ExecutionAborted', errorDetails, 'root', { prev: 0 });
     this.controller.abort(new Error(`execution ${status}`));
@@ -265,6 +268,8 @@ export class Execution {
     await nextMacrotask(); // the engine's StateEntered reaches the history first
     if (this.status !== 'RUNNING') throw statesRuntime('the execution is closed');
     const thread = this.history.takeTaskThread(state.name);
+    // An iteration the engine starts after its Map failed: AWS never runs it, so neither do we.
+    if (thread === GHOST_THREAD) throw statesRuntime('the Map iteration was aborted');
     const def = state.definition;
     const resourceArn = typeof def.Resource === 'string' ? def.Resource : '';
     const resource = parseTaskResource(resourceArn);

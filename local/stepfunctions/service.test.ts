@@ -366,6 +366,83 @@ describe('executions', () => {
     expect(countStateTransitions(r.events)).toBe(3);
   });
 
+  it('writes a Map in the order and with the ids AWS records (MaxConcurrency 1)', async () => {
+    const r = await run(
+      {
+        StartAt: 'M',
+        States: {
+          M: {
+            Type: 'Map',
+            MaxConcurrency: 1,
+            ItemProcessor: { StartAt: 'I', States: { I: { Type: 'Pass', End: true } } },
+            End: true,
+          },
+        },
+      },
+      [1, 2],
+    );
+    // As recorded against AWS (research note sfn-wire.md 4.4, test_map_state).
+    expect(r.events.map((e) => `${e.id}<${e.previousEventId} ${e.type}`)).toEqual([
+      '1<0 ExecutionStarted',
+      '2<0 MapStateEntered',
+      '3<2 MapStateStarted',
+      '4<3 MapIterationStarted',
+      '5<4 PassStateEntered',
+      '6<5 PassStateExited',
+      '7<6 MapIterationSucceeded',
+      '8<6 MapIterationStarted',
+      '9<8 PassStateEntered',
+      '10<9 PassStateExited',
+      '11<10 MapIterationSucceeded',
+      '12<11 MapStateSucceeded',
+      '13<11 MapStateExited',
+      '14<13 ExecutionSucceeded',
+    ]);
+    expect(countStateTransitions(r.events)).toBe(3);
+  });
+
+  it('runs no Map iteration after one failed, though the engine would, and counts a Map retry', async () => {
+    const before = lambdaCalls.length;
+    const r = await run(
+      {
+        StartAt: 'M',
+        States: {
+          M: {
+            Type: 'Map',
+            MaxConcurrency: 1,
+            ItemProcessor: {
+              StartAt: 'Call',
+              States: {
+                Call: {
+                  Type: 'Task',
+                  Resource: 'arn:aws:states:::lambda:invoke',
+                  Parameters: { FunctionName: 'fails', 'Payload.$': '$' },
+                  End: true,
+                },
+              },
+            },
+            ItemsPath: '$.items',
+            Retry: [{ ErrorEquals: ['CustomError'], MaxAttempts: 1, IntervalSeconds: 5 }],
+            Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.err', Next: 'Done' }],
+            Next: 'Done',
+          },
+          Done: { Type: 'Pass', End: true },
+        },
+      },
+      { items: ['a', 'b', 'c'] },
+    );
+    expect([r.status, r.error, r.cause]).toEqual(['SUCCEEDED', undefined, undefined]);
+    // Two attempts, each stopping at its first failed iteration: two calls, not six.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(lambdaCalls.length - before).toBe(2);
+    const t = types(r.events);
+    expect(t.filter((x) => x === 'MapStateStarted')).toHaveLength(2);
+    expect(t.filter((x) => x === 'MapIterationStarted')).toHaveLength(2);
+    expect(t.filter((x) => x === 'MapStateFailed')).toHaveLength(1);
+    // Map, Call twice, Done: four states entered, plus the Map's retry.
+    expect(countStateTransitions(r.events)).toBe(5);
+  });
+
   it("names a Lambda function's error by its errorType, as AWS does", async () => {
     const r = await run({
       StartAt: 'Call',
