@@ -443,6 +443,70 @@ describe('executions', () => {
     expect(countStateTransitions(r.events)).toBe(5);
   });
 
+  it('spaces Retry attempts by IntervalSeconds and BackoffRate on the time scale', async () => {
+    const started = performance.now();
+    const r = await run({
+      StartAt: 'Call',
+      States: {
+        Call: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::lambda:invoke',
+          Parameters: { FunctionName: 'broken', Payload: {} },
+          Retry: [{ ErrorEquals: ['States.ALL'], MaxAttempts: 2, IntervalSeconds: 50, BackoffRate: 2 }],
+          End: true,
+        },
+      },
+    });
+    expect(r).toMatchObject({ status: 'FAILED', error: 'Lambda.ServiceException' });
+    const at = (type: string) => r.events.filter((e) => e.type === type).map((e) => e.timestamp!.getTime());
+    const [, second, third] = at('TaskScheduled');
+    const [first, firstRetry] = at('TaskFailed');
+    // 50 and 100 simulated seconds at 1000x: at least 50 and 100 ms, and nowhere near 150 s.
+    expect(second! - first!).toBeGreaterThanOrEqual(49);
+    expect(third! - firstRetry!).toBeGreaterThanOrEqual(99);
+    expect(performance.now() - started).toBeLessThan(30_000);
+    expect(countStateTransitions(r.events)).toBe(3);
+  });
+
+  it("times the execution out after the machine's TimeoutSeconds on the time scale", async () => {
+    const r = await run({
+      TimeoutSeconds: 5,
+      StartAt: 'W',
+      States: { W: { Type: 'Wait', Seconds: 86_400, End: true } },
+    });
+    expect(r.status).toBe('TIMED_OUT');
+    expect(types(r.events)).toEqual(['ExecutionStarted', 'WaitStateEntered', 'ExecutionTimedOut']);
+  });
+
+  it('pages the history, reverses it, and leaves execution data out on request', async () => {
+    const r = await run(
+      { StartAt: 'A', States: { A: { Type: 'Pass', Next: 'B' }, B: { Type: 'Pass', End: true } } },
+      { secret: 1 },
+    );
+    const first = await client.send(
+      new GetExecutionHistoryCommand({ executionArn: r.arn, maxResults: 4, reverseOrder: true }),
+    );
+    expect(first.events?.map((e) => e.id)).toEqual([6, 5, 4, 3]);
+    const rest = await client.send(
+      new GetExecutionHistoryCommand({
+        executionArn: r.arn,
+        maxResults: 4,
+        reverseOrder: true,
+        nextToken: first.nextToken,
+      }),
+    );
+    expect(rest.events?.map((e) => e.id)).toEqual([2, 1]);
+    expect(rest.nextToken).toBeUndefined();
+    const bare = await client.send(
+      new GetExecutionHistoryCommand({ executionArn: r.arn, includeExecutionData: false }),
+    );
+    expect(JSON.stringify(bare.events)).not.toContain('secret');
+    expect(bare.events?.[0]?.executionStartedEventDetails?.inputDetails).toEqual({ truncated: false });
+    await expect(
+      client.send(new GetExecutionHistoryCommand({ executionArn: r.arn, nextToken: 'bogus' })),
+    ).rejects.toMatchObject({ name: 'InvalidToken' });
+  });
+
   it("names a Lambda function's error by its errorType, as AWS does", async () => {
     const r = await run({
       StartAt: 'Call',
