@@ -5,6 +5,7 @@ import {
   CreateStateMachineCommand,
   DescribeExecutionCommand,
   GetExecutionHistoryCommand,
+  SendTaskSuccessCommand,
   SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
@@ -187,5 +188,39 @@ describe('Tasks into the local cloud', () => {
       detail: { job: 'job1' },
     });
     expect(JSON.parse(result.output!)).toEqual({ count: 1 });
+  });
+
+  it('waits on events:putEvents.waitForTaskToken until a bus target sends the token back', async () => {
+    cloud.bus.putRule({ name: 'sfn-test-ask', eventPattern: { source: ['test.ask'] } });
+    const answered: string[] = [];
+    cloud.bus.addTarget('sfn-test-ask', 'answer', async (event) => {
+      const { token } = event.detail as { token: string };
+      await sfn.send(
+        new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify({ answer: 42 }) }),
+      );
+      answered.push(event.id);
+    });
+    const arn = await create('ask', {
+      StartAt: 'Ask',
+      States: {
+        Ask: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::events:putEvents.waitForTaskToken',
+          Parameters: {
+            Entries: [{ Source: 'test.ask', DetailType: 'Question', Detail: { 'token.$': '$$.Task.Token' } }],
+          },
+          HeartbeatSeconds: 3600,
+          End: true,
+        },
+      },
+    });
+    const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: arn }));
+    const done = await outcome(executionArn!);
+    expect([done.status, done.output]).toEqual(['SUCCEEDED', '{"answer":42}']);
+    expect(answered).toHaveLength(1);
+    const { events = [] } = await sfn.send(new GetExecutionHistoryCommand({ executionArn }));
+    const submitted = events.find((e) => e.type === 'TaskSubmitted')?.taskSubmittedEventDetails;
+    expect(submitted).toMatchObject({ resourceType: 'events', resource: 'putEvents.waitForTaskToken' });
+    expect(JSON.parse(submitted!.output!)).toMatchObject({ FailedEntryCount: 0 });
   });
 });
