@@ -90,6 +90,17 @@ async function run(
   return finished(executionArn!);
 }
 
+/** A machine of one Task state, run to its end. */
+function runOneTask(Resource: string, Parameters?: object, input: unknown = {}) {
+  return run(
+    {
+      StartAt: 'T',
+      States: { T: { Type: 'Task', Resource, ...(Parameters ? { Parameters } : {}), End: true } },
+    },
+    input,
+  );
+}
+
 async function finished(arn: string) {
   await sfn.execution(arn)!.done;
   const d = await client.send(new DescribeExecutionCommand({ executionArn: arn }));
@@ -508,28 +519,10 @@ describe('executions', () => {
   });
 
   it("names a Lambda function's error by its errorType, as AWS does", async () => {
-    const r = await run({
-      StartAt: 'Call',
-      States: {
-        Call: {
-          Type: 'Task',
-          Resource: 'arn:aws:states:::lambda:invoke',
-          Parameters: { FunctionName: 'fails', Payload: {} },
-          End: true,
-        },
-      },
-    });
+    const r = await runOneTask('arn:aws:states:::lambda:invoke', { FunctionName: 'fails', Payload: {} });
     expect(r).toMatchObject({ status: 'FAILED', error: 'CustomError' });
     expect(JSON.parse(r.cause!)).toMatchObject({ errorMessage: 'it broke' });
-    const ok = await run(
-      {
-        StartAt: 'Call',
-        States: {
-          Call: { Type: 'Task', Resource: 'arn:aws:lambda:us-east-1:000000000000:function:echo', End: true },
-        },
-      },
-      { hi: 1 },
-    );
+    const ok = await runOneTask('arn:aws:lambda:us-east-1:000000000000:function:echo', undefined, { hi: 1 });
     expect(ok).toMatchObject({ status: 'SUCCEEDED', output: { echoed: { hi: 1 } } });
     expect(types(ok.events)).toEqual([
       'ExecutionStarted',
@@ -571,17 +564,7 @@ describe('executions', () => {
     expect(r).toMatchObject({ status: 'FAILED', error: 'States.Runtime' });
     expect(r.cause).toContain("No local adapter for the Task resource 'arn:aws:states:::sqs:sendMessage'");
     // DynamoDB has no endpoint in this service: also refused, not sent to the SDK's default AWS endpoint.
-    const d = await run({
-      StartAt: 'G',
-      States: {
-        G: {
-          Type: 'Task',
-          Resource: 'arn:aws:states:::aws-sdk:dynamodb:getItem',
-          Parameters: { TableName: 't', Key: {} },
-          End: true,
-        },
-      },
-    });
+    const d = await runOneTask('arn:aws:states:::aws-sdk:dynamodb:getItem', { TableName: 't', Key: {} });
     expect(d).toMatchObject({ status: 'FAILED', error: 'States.Runtime' });
     expect(d.cause).toContain('no dynamodb endpoint');
     // A fresh client must connect: the spy sees connections, and only to loopback.
