@@ -332,6 +332,29 @@ describe('executions', () => {
     expect(r.events.map((e) => e.id)).toEqual(r.events.map((_, i) => i + 1));
   });
 
+  it('gives the ASL the Context Object of the execution and its state machine', async () => {
+    const r = await run(
+      {
+        StartAt: 'Ctx',
+        States: {
+          Ctx: {
+            Type: 'Pass',
+            Parameters: {
+              'id.$': '$$.Execution.Id',
+              'name.$': '$$.Execution.Name',
+              'input.$': '$$.Execution.Input',
+              'machine.$': '$$.StateMachine.Name',
+            },
+            End: true,
+          },
+        },
+      },
+      { a: 1 },
+    );
+    const name = r.arn.split(':').at(-1);
+    expect(r.output).toEqual({ id: r.arn, name, input: { a: 1 }, machine: r.arn.split(':').at(-2) });
+  });
+
   it('writes the history of a known machine as AWS does and counts its billed transitions', async () => {
     const r = await run(
       {
