@@ -11,6 +11,7 @@ import { inferenceServerContainer, type ContainerLauncher } from './sagemaker/co
 import type { Timings } from './sagemaker/control-plane.ts';
 import { startSageMakerEmulator, type SageMakerEmulator } from './sagemaker/emulator.ts';
 import { LocalLambda } from './lambda/service.ts';
+import { startLocalStepFunctions, type LocalStepFunctions } from './stepfunctions/service.ts';
 
 export interface LocalCloudOptions {
   region?: string;
@@ -46,6 +47,8 @@ export interface LocalCloudDescription {
   sagemakerRuntime: string;
   /** The Lambda API (Invoke and the durable execution APIs) of the local Lambda. */
   lambda: string;
+  /** The Step Functions API of the local Step Functions service. */
+  stepfunctions: string;
   /** Simulated seconds per real second. */
   timeScale: number;
 }
@@ -58,10 +61,13 @@ export interface LocalCloud extends LocalCloudDescription {
   sagemakerEmulator: SageMakerEmulator;
   /** The local Lambda: deploy functions into it, invoke them, watch their durable executions. */
   lambdaService: LocalLambda;
+  /** The local Step Functions service; its Tasks call the other local services. */
+  stepFunctions: LocalStepFunctions;
   time: TimeScale;
   /** Settings for an AWS SDK v3 client of the named local service. */
   clientConfig(
-    service: 'dynamodb' | 's3' | 'eventbridge' | 'sagemaker' | 'sagemakerRuntime' | 'lambda',
+    service:
+      'dynamodb' | 's3' | 'eventbridge' | 'sagemaker' | 'sagemakerRuntime' | 'lambda' | 'stepfunctions',
   ): ClientConfig;
   describe(): LocalCloudDescription;
   stop(): Promise<void>;
@@ -133,21 +139,37 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     log(`SageMaker       ${sagemakerEmulator.endpoint}  (time scale ${time.scale}x)`);
 
     // Functions get the other services' endpoints, so SDK clients with default settings reach them.
-    const lambdaService = new LocalLambda({
-      region,
-      timeScale: time,
-      environment: {
-        AWS_ENDPOINT_URL_DYNAMODB: dynamoDb.endpoint,
-        AWS_ENDPOINT_URL_S3: s3Server.endpoint,
-        AWS_ENDPOINT_URL_EVENTBRIDGE: eventbridge,
-        AWS_ENDPOINT_URL_SAGEMAKER: sagemakerEmulator.endpoint,
-        AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: sagemakerEmulator.runtimeEndpoint,
-      },
-      log,
-    });
+    // Step Functions is added once it listens: its Tasks invoke the functions, and the functions
+    // answer its task tokens.
+    const functionEnvironment: Record<string, string> = {
+      AWS_ENDPOINT_URL_DYNAMODB: dynamoDb.endpoint,
+      AWS_ENDPOINT_URL_S3: s3Server.endpoint,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: eventbridge,
+      AWS_ENDPOINT_URL_SAGEMAKER: sagemakerEmulator.endpoint,
+      AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: sagemakerEmulator.runtimeEndpoint,
+    };
+    const lambdaService = new LocalLambda({ region, timeScale: time, environment: functionEnvironment, log });
     const lambda = await lambdaService.listen();
     stops.push(() => lambdaService.stop());
     log(`Lambda          ${lambda}`);
+
+    // Step Functions' Tasks call the services above, and only those (never real AWS).
+    const stepFunctions = await startLocalStepFunctions({
+      region,
+      timeScale: time,
+      endpoints: {
+        dynamodb: dynamoDb.endpoint,
+        s3: s3Server.endpoint,
+        eventbridge,
+        sagemaker: sagemakerEmulator.endpoint,
+        sagemakerRuntime: sagemakerEmulator.runtimeEndpoint,
+        lambda,
+      },
+      log,
+    });
+    stops.push(() => stepFunctions.stop());
+    functionEnvironment.AWS_ENDPOINT_URL_SFN = stepFunctions.endpoint;
+    log(`Step Functions  ${stepFunctions.endpoint}`);
 
     const description: LocalCloudDescription = {
       region,
@@ -160,6 +182,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       sagemaker: sagemakerEmulator.endpoint,
       sagemakerRuntime: sagemakerEmulator.runtimeEndpoint,
       lambda,
+      stepfunctions: stepFunctions.endpoint,
       timeScale: time.scale,
     };
     return {
@@ -169,6 +192,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       bus,
       sagemakerEmulator,
       lambdaService,
+      stepFunctions,
       time,
       clientConfig: (service) => localClientConfig(description[service], region),
       describe: () => ({ ...description }),

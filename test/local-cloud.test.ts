@@ -102,11 +102,12 @@ describe('npm run up', () => {
           qualifiedArn: expect.stringMatching(/:function:hello:live$/) as unknown,
         },
       ],
+      stepfunctions: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/) as unknown,
       eventBusName: 'default',
       timeScale: 60,
     });
     const dynamoPort = portOf(description.dynamodb);
-    for (const part of ['dynamodb', 's3', 'eventbridge', 'sagemaker', 'lambda']) {
+    for (const part of ['dynamodb', 's3', 'eventbridge', 'sagemaker', 'lambda', 'stepfunctions']) {
       expect(listeners(portOf(description[part]))).toEqual(['127.0.0.1']);
     }
     // The --function is served, with the local endpoints in its environment.

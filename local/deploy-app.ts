@@ -1,0 +1,145 @@
+// The local cloud's deployer: runs the one app definition (infra/app-definition.ts) on the local
+// stand-ins, as the CDK stack does on AWS: the SageMaker model and endpoint config, every function in
+// the local Lambda (durable ones behind their alias), the state machine from its ASL file with the
+// definition substitutions (through the real SFN API), and the rules with their targets on the bus.
+import { readFileSync } from 'node:fs';
+import {
+  CreateEndpointConfigCommand,
+  CreateModelCommand,
+  SageMakerClient,
+} from '@aws-sdk/client-sagemaker';
+import { CreateStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
+import type { AppDefinition, TargetDefinition } from '../infra/app-definition.ts';
+import type { LocalCloud } from './cloud.ts';
+import { LOCAL_ACCOUNT_ID } from './s3-events.ts';
+import { stateMachineTarget } from './stepfunctions/bus-target.ts';
+
+export interface DeployedApp {
+  /** Function name → the ARN a target invokes (the alias ARN for durable functions). */
+  functions: Record<string, string>;
+  stateMachines: Record<string, string>;
+  /** Removes the rules' targets and closes the clients (the functions and machines stay). */
+  undeploy(): void;
+}
+
+export interface DeployOptions {
+  /** Only these targets of the rules (by target id); default all. The scenario tests run one orchestrator. */
+  targets?: (target: TargetDefinition) => boolean;
+  log?: (line: string) => void;
+}
+
+export async function deployApp(
+  cloud: LocalCloud,
+  app: AppDefinition,
+  options: DeployOptions = {},
+): Promise<DeployedApp> {
+  const log = options.log ?? (() => undefined);
+  const sagemaker = new SageMakerClient(cloud.clientConfig('sagemaker'));
+  const sfn = new SFNClient(cloud.clientConfig('stepfunctions'));
+  const cleanups: (() => void)[] = [() => sagemaker.destroy(), () => sfn.destroy()];
+  try {
+    await createIfAbsent(() =>
+      sagemaker.send(
+        new CreateModelCommand({
+          ModelName: app.endpoint.modelName,
+          PrimaryContainer: { Image: app.endpoint.image },
+        }),
+      ),
+    );
+    await createIfAbsent(() =>
+      sagemaker.send(
+        new CreateEndpointConfigCommand({
+          EndpointConfigName: app.endpoint.endpointConfigName,
+          ProductionVariants: [
+            {
+              VariantName: 'AllTraffic',
+              ModelName: app.endpoint.modelName,
+              InstanceType: app.endpoint.instanceType,
+              InitialInstanceCount: 1,
+            },
+          ],
+        }),
+      ),
+    );
+
+    const functions: Record<string, string> = {};
+    const plainArns: Record<string, string> = {};
+    for (const fn of app.functions) {
+      const deployed = await cloud.lambdaService.deploy({
+        name: fn.name,
+        entry: fn.entry,
+        exportName: fn.exportName,
+        environment: fn.environment,
+        ...(fn.durable ? { durable: fn.durable } : {}),
+        ...(fn.alias ? { alias: fn.alias } : {}),
+        timeoutSeconds: fn.timeoutSeconds,
+        memorySize: fn.memoryMb,
+      });
+      functions[fn.name] = deployed.qualifiedArn;
+      plainArns[fn.name] = deployed.functionArn;
+    }
+
+    const stateMachines: Record<string, string> = {};
+    for (const machine of app.stateMachines) {
+      const definition = substitute(readFileSync(machine.definitionFile, 'utf8'), machine.substitutions, plainArns);
+      const out = await sfn.send(
+        new CreateStateMachineCommand({
+          name: machine.name,
+          definition,
+          roleArn: `arn:aws:iam::${LOCAL_ACCOUNT_ID}:role/${machine.name}`,
+        }),
+      );
+      stateMachines[machine.name] = out.stateMachineArn!;
+      log(`state machine   ${machine.name}  ${machine.definitionFile}`);
+    }
+
+    for (const { rule, targets } of app.rules) {
+      cloud.bus.putRule(rule);
+      for (const target of targets.filter(options.targets ?? (() => true))) {
+        if ('function' in target) {
+          const arn = functions[target.function];
+          if (!arn) throw new Error(`rule ${rule.name}: no function '${target.function}' in the app definition`);
+          cleanups.push(cloud.bus.addTarget(rule.name, target.id, cloud.lambdaService.busTarget(arn)));
+        } else {
+          const arn = stateMachines[target.stateMachine];
+          if (!arn) throw new Error(`rule ${rule.name}: no state machine '${target.stateMachine}' in the app definition`);
+          const sm = stateMachineTarget(arn, cloud.clientConfig('stepfunctions'));
+          cleanups.push(cloud.bus.addTarget(rule.name, target.id, sm.handler), () => sm.destroy());
+        }
+        log(`rule            ${rule.name} → ${target.id}`);
+      }
+    }
+    return {
+      functions,
+      stateMachines,
+      undeploy: () => cleanups.splice(0).forEach((c) => c()),
+    };
+  } catch (err) {
+    cleanups.forEach((c) => c());
+    throw err;
+  }
+}
+
+/** `${Name}` → the function's ARN or the value, as CloudFormation's DefinitionSubstitutions do. */
+export function substitute(
+  text: string,
+  substitutions: AppDefinition['stateMachines'][number]['substitutions'],
+  functionArns: Record<string, string>,
+): string {
+  return text.replace(/\$\{([A-Za-z0-9_]+)\}/g, (match, name: string) => {
+    const sub = substitutions[name];
+    if (!sub) throw new Error(`the ASL uses ${match}, which the app definition does not substitute`);
+    if ('value' in sub) return sub.value;
+    const arn = functionArns[sub.functionArn];
+    if (!arn) throw new Error(`substitution ${name}: no function '${sub.functionArn}'`);
+    return arn;
+  });
+}
+
+async function createIfAbsent(create: () => Promise<unknown>): Promise<void> {
+  try {
+    await create();
+  } catch (err) {
+    if (!/already exist/i.test((err as Error).message)) throw err;
+  }
+}
