@@ -12,16 +12,27 @@ const WRAPPERS = new Set([
   'CallbackExternalError',
 ]);
 
-/** The job's Failure for any error the workflow caught. */
+/**
+ * The job's Failure for any error the workflow caught: the innermost cause with a name of its own.
+ * A failure that crossed a child context (a callback's submitter) has lost its name in the SDK's
+ * serialization; then the outermost error type and the message are what is left.
+ */
 export function failureOfDurable(err: unknown): Failure {
+  const typeOf = (e: unknown): unknown => {
+    const o = e as { errorType?: unknown; name?: unknown } | null;
+    return typeof o?.errorType === 'string' ? o.errorType : o?.name;
+  };
   let node: unknown = err;
   for (let depth = 0; depth < 5; depth++) {
-    const e = node as { name?: unknown; errorType?: unknown; cause?: unknown } | null;
-    const type = typeof e?.errorType === 'string' ? e.errorType : e?.name;
-    if (typeof type !== 'string' || !WRAPPERS.has(type) || !(e?.cause instanceof Error)) break;
-    node = e.cause;
+    const type = typeOf(node);
+    if (typeof type !== 'string' || !WRAPPERS.has(type)) return failureOf(node);
+    const cause = (node as { cause?: unknown }).cause;
+    if (!(cause instanceof Error)) break;
+    node = cause;
   }
-  return failureOf(node);
+  const outer = failureOf(err);
+  const type = typeOf(err);
+  return { error: typeof type === 'string' ? type : outer.error, message: outer.message };
 }
 
 /** Throws a Failure again as the named error it was (for failures carried through durable state). */

@@ -41,7 +41,12 @@ export interface Scenario {
     failEventAfterRegistration?: number;
   };
   /** Errors (by name) thrown by the first calls of an activity, one per call. */
-  errors?: Partial<Record<'acquireEndpoint' | 'startEndpoint' | 'invoke' | 'beginStop', ErrorName[]>>;
+  errors?: Partial<
+    Record<
+      'acquireEndpoint' | 'startEndpoint' | 'registerEndpointWaiter' | 'invoke' | 'beginStop',
+      ErrorName[]
+    >
+  >;
   /** The stop: what beginStop answers and on which finishStop look the deletion is done. */
   stop?: { outcome: 'stopping' | 'kept'; doneAtLook?: number };
 }
@@ -190,6 +195,7 @@ export class FakeActivities implements Activities {
 
   registerEndpointWaiter(_job: JobContext, generation: number, waiter: WaiterRef): Promise<Registration> {
     this.calls.push(`registerEndpointWaiter(${generation})`);
+    this.throwScripted('registerEndpointWaiter');
     const index = this.endpointRegistrations++;
     const to = { ...waiter, index, operation: 'wait-for-endpoint' as const };
     let settled: Registration;

@@ -1,7 +1,7 @@
 // Runs the workflow under the durable SDK's LocalDurableTestRunner with a scripted FakeActivities,
 // delivering the fake's callback answers through the runner's public callback API, and sums up what
 // the execution did: operation names in order, billed operations, metrics. Test support only.
-import { withDurableExecution, type DurableExecutionHandler } from '@aws/durable-execution-sdk-js';
+import { withDurableExecution, type DurableLogger } from '@aws/durable-execution-sdk-js';
 import {
   LocalDurableTestRunner,
   WaitingOperationStatus,
@@ -34,12 +34,17 @@ export const UPLOAD = {
 export interface Run {
   fake: FakeActivities;
   result: TestResult<JobResult>;
-  output: JobResult;
+  /** The result of an execution that succeeded. */
+  output?: JobResult;
+  /** The error of an execution that failed (a FAILED job fails its execution with the job's error). */
+  error?: { errorType?: string; errorMessage?: string };
   /** Operation names in order, children of a waitForCallback as `name/CALLBACK` and `name/STEP`. */
   ops: string[];
   /** What the operations bill: a step per attempt (each poll, each retry), every other operation once. */
   billed: number;
   metrics: [MetricName, number][];
+  /** What the workflow logged through ctx.logger (replay-aware: a replay logs nothing again). */
+  logs: string[];
 }
 
 /** Delivers a waiter's answer through the runner's callback API, checking it is that callback's id. */
@@ -62,22 +67,18 @@ function deliverThrough(runner: LocalDurableTestRunner<JobResult>, pending: Prom
   };
 }
 
-export async function run(
-  scenario: Scenario,
-  settings: WorkflowSettings = POLL,
-  wrap: (h: DurableExecutionHandler<unknown, JobResult>) => DurableExecutionHandler<unknown, JobResult> = (
-    h,
-  ) => h,
-): Promise<Run> {
+export async function run(scenario: Scenario, settings: WorkflowSettings = POLL): Promise<Run> {
   const fake = new FakeActivities(scenario);
   const metrics: [MetricName, number][] = [];
+  const logs: string[] = [];
   const workflow = createWorkflow({
     activities: fake,
     settings,
     metrics: { record: (name, value) => metrics.push([name, value]), flush: () => undefined },
+    logger: recordingLogger(logs),
   });
   const runner = new LocalDurableTestRunner<JobResult>({
-    handlerFunction: withDurableExecution(wrap(workflow)),
+    handlerFunction: withDurableExecution(workflow),
   });
   const pending: Promise<void>[] = [];
   fake.deliver = deliverThrough(runner, pending);
@@ -93,8 +94,27 @@ export async function run(
     (n, o) => n + (o.getType() === 'STEP' ? (o.getStepDetails()?.attempt ?? 1) : 1),
     0,
   );
-  expect(result.getStatus()).toBe('SUCCEEDED');
-  return { fake, result, output: result.getResult()!, ops, billed, metrics };
+  const status = result.getStatus();
+  expect(['SUCCEEDED', 'FAILED']).toContain(status);
+  return {
+    fake,
+    result,
+    ...(status === 'SUCCEEDED' ? { output: result.getResult() } : { error: result.getError() }),
+    ops,
+    billed,
+    metrics,
+    logs,
+  };
+}
+
+/** A DurableLogger that keeps each line's level and message. */
+export function recordingLogger(lines: string[]): DurableLogger {
+  const keep =
+    (level: string) =>
+    (...params: unknown[]) => {
+      lines.push(`${level} ${params.map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join(' ')}`);
+    };
+  return { info: keep('INFO'), warn: keep('WARN'), error: keep('ERROR'), debug: keep('DEBUG') };
 }
 
 export const metricCount = (r: Run, name: MetricName) => r.metrics.filter(([n]) => n === name).length;

@@ -34,7 +34,9 @@ describe('durable workflow, replay', () => {
       REAL,
     );
     // Every wait, poll and retry suspended the execution and the next invocation replayed it.
-    expect(first.result.getInvocations().length).toBeGreaterThan(3);
+    expect(first.result.getInvocations().length).toBeGreaterThan(5);
+    // ctx.logger is replay-aware: a line logged before a suspension is not logged again.
+    expect(first.logs.filter((line) => line.includes('job job-1 COMPLETED'))).toHaveLength(1);
     expect(first.fake.calls).toEqual([
       'admit',
       'checkMask',
@@ -75,6 +77,36 @@ describe('durable workflow, replay', () => {
       'EndpointStopped',
     ] as const)
       expect(metricCount(first, name)).toBe(1);
+  });
+
+  it("event mode and a failed job replay alike: the execution fails once, with the job's error", async () => {
+    const r = await run(
+      {
+        maskAtLook: Infinity,
+        maskEventAfterRegistration: 1,
+        endpoint: { state: 'Stopped', failEventAfterRegistration: 1 },
+      },
+      { ...REAL, waitMode: 'event', pollMaxSeconds: 30 },
+    );
+    expect(r.result.getInvocations().length).toBeGreaterThan(2);
+    expect(r.error?.errorType).toBe('EndpointFailedError');
+    expect(r.fake.calls).toEqual([
+      'admit',
+      'checkMask',
+      'registerMaskWaiter',
+      'acquireEndpoint',
+      'startEndpoint(2)',
+      'checkEndpoint(2)',
+      'registerEndpointWaiter(2)',
+      'checkEndpoint(2)',
+      'reportFailure',
+      'recordOutcome',
+      'releaseLease',
+      'notify',
+      'beginStop',
+    ]);
+    expect(metricCount(r, 'JobFailed')).toBe(1);
+    expect(r.logs.filter((line) => line.startsWith('ERROR job job-1 failed'))).toHaveLength(1);
   });
 
   it('the runner rejects a workflow whose operations change between replays (so the runs above prove it)', async () => {

@@ -5,11 +5,22 @@
 // on real timers (the runner's worker keeps them real), for one second each.
 import { LocalDurableTestRunner } from '@aws/durable-execution-sdk-js-testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { attemptsOf, EVENT, EVENT_NO_WAKE, metricCount, POLL, run } from './run-workflow.ts';
+import { attemptsOf, EVENT, EVENT_NO_WAKE, metricCount, POLL, run, type Run } from './run-workflow.ts';
 import { OP } from './workflow.ts';
 
 beforeAll(() => LocalDurableTestRunner.setupTestEnvironment({ skipTime: true }));
 afterAll(() => LocalDurableTestRunner.teardownTestEnvironment());
+
+/** The job FAILED with `name`: reported, recorded and notified with it, and its execution failed with it. */
+function expectFailed(r: Run, name: string): void {
+  expect(r.error?.errorType).toBe(name);
+  expect(r.fake.reports.map((f) => f.error)).toEqual([name]);
+  expect(r.fake.outcomes.map((o) => o.outcome)).toEqual([{ status: 'FAILED', failure: r.fake.reports[0] }]);
+  expect(r.fake.notified).toEqual([{ status: 'FAILED', failure: r.fake.reports[0] }]);
+}
+
+/** A waitForCallback: its context, its callback and its submitter step. */
+const callback = (name: string) => [name, `${name}/CALLBACK`, `${name}/STEP`];
 
 const WARM_TAIL = ['invoke', 'recordOutcome', 'releaseLease', 'notify', 'beginStop'];
 const JOB_TAIL = [OP.invoke, OP.record, OP.release, OP.notify, OP.idle, OP.beginStop];
@@ -18,7 +29,7 @@ describe('durable workflow, poll mode', () => {
   it('warm endpoint: one look for the mask, one check, infer, record, release, notify, idle stop kept', async () => {
     const r = await run({});
     expect(r.output).toMatchObject({ status: 'COMPLETED', outputKey: 'users/user-1/output/ldf/chair.ply' });
-    expect(r.output.stop).toEqual({ outcome: 'kept', reason: 'used within the idle window' });
+    expect(r.output?.stop).toEqual({ outcome: 'kept', reason: 'used within the idle window' });
     expect(r.fake.calls).toEqual(['admit', 'checkMask', 'acquireEndpoint', 'checkEndpoint(1)', ...WARM_TAIL]);
     expect(r.ops).toEqual([OP.admit, OP.waitForMask, OP.acquire, OP.waitForEndpoint, ...JOB_TAIL]);
     expect(r.billed).toBe(10);
@@ -44,7 +55,7 @@ describe('durable workflow, poll mode', () => {
 
   it('cold endpoint: the starter starts it and polls with capped backoff until InService', async () => {
     const r = await run({ endpoint: { state: 'Stopped', readyAtCheck: 4 } });
-    expect(r.output.status).toBe('COMPLETED');
+    expect(r.output?.status).toBe('COMPLETED');
     expect(r.fake.calls.slice(0, 8)).toEqual([
       'admit',
       'checkMask',
@@ -63,7 +74,7 @@ describe('durable workflow, poll mode', () => {
 
   it('take-over: a check hands this job a new generation; it starts it and keeps waiting', async () => {
     const r = await run({ endpoint: { state: 'Stopped', takeOverAtCheck: 2, readyAtCheck: 3 } });
-    expect(r.output.status).toBe('COMPLETED');
+    expect(r.output?.status).toBe('COMPLETED');
     expect(r.fake.calls.filter((c) => c.startsWith('start') || c.startsWith('check'))).toEqual([
       'checkMask',
       'startEndpoint(2)',
@@ -86,7 +97,7 @@ describe('durable workflow, poll mode', () => {
 
   it('mask late: looks again with backoff until it is there, and stamps MASK_READY from that look', async () => {
     const r = await run({ maskAtLook: 3 });
-    expect(r.output.status).toBe('COMPLETED');
+    expect(r.output?.status).toBe('COMPLETED');
     expect(r.fake.count('checkMask')).toBe(3);
     expect(attemptsOf(r, OP.waitForMask)).toBe(3);
     const phases = r.fake.outcomes[0]!.phases;
@@ -95,21 +106,19 @@ describe('durable workflow, poll mode', () => {
 
   it('mask never arriving: bounded by maskWaitSeconds, fails with MaskTimeoutError, never touches the endpoint', async () => {
     const r = await run({ maskAtLook: Infinity });
-    expect(r.output).toMatchObject({ status: 'FAILED', failure: { error: 'MaskTimeoutError' } });
+    expectFailed(r, 'MaskTimeoutError');
     // 60 s of waiting at 5, 10, 20, 20 and the 5 s left: six looks.
     expect(r.fake.count('checkMask')).toBe(6);
     expect(r.fake.calls.slice(-3)).toEqual(['reportFailure', 'recordOutcome', 'notify']);
     expect(r.fake.count('acquireEndpoint') + r.fake.count('releaseLease')).toBe(0);
-    expect(r.fake.reports).toEqual([r.output.failure]);
-    expect(r.fake.outcomes[0]?.outcome).toEqual({ status: 'FAILED', failure: r.output.failure });
     expect(r.ops).toEqual([OP.admit, OP.waitForMask, OP.reportFailure, OP.record, OP.notify]);
-    expect(r.output.stop).toBeUndefined();
+    expect(r.output?.stop).toBeUndefined();
   });
 
   it('endpoint failing to start: EndpointFailedError, the lease released, the idle stop still tried', async () => {
     const r = await run({ endpoint: { state: 'Stopped', failAtCheck: 2 } });
-    expect(r.output).toMatchObject({ status: 'FAILED', failure: { error: 'EndpointFailedError' } });
-    expect(r.output.failure?.message).toContain('scripted FailureReason');
+    expectFailed(r, 'EndpointFailedError');
+    expect(r.error?.errorMessage).toContain('scripted FailureReason');
     expect(r.fake.count('invoke')).toBe(0);
     expect(r.fake.calls.slice(-5)).toEqual([
       'reportFailure',
@@ -124,7 +133,7 @@ describe('durable workflow, poll mode', () => {
 
   it('endpoint never InService: bounded by endpointWaitSeconds, EndpointTimeoutError', async () => {
     const r = await run({ endpoint: { state: 'Stopped' } }, { ...POLL, endpointWaitSeconds: 60 });
-    expect(r.output).toMatchObject({ status: 'FAILED', failure: { error: 'EndpointTimeoutError' } });
+    expectFailed(r, 'EndpointTimeoutError');
     expect(r.fake.count('checkEndpoint')).toBe(6);
     expect(r.fake.count('releaseLease')).toBe(1);
   });
@@ -137,7 +146,7 @@ describe('durable workflow, poll mode', () => {
         startEndpoint: ['CapacityError'],
       },
     });
-    expect(r.output.status).toBe('COMPLETED');
+    expect(r.output?.status).toBe('COMPLETED');
     expect(attemptsOf(r, OP.acquire)).toBe(3);
     expect(attemptsOf(r, OP.start)).toBe(2);
     expect(r.fake.count('startEndpoint')).toBe(2);
@@ -145,7 +154,7 @@ describe('durable workflow, poll mode', () => {
 
   it('inference throttled then succeeding: retried, the lease renewed before each retry', async () => {
     const r = await run({ errors: { invoke: ['ThrottledError', 'EndpointNotReadyError'] } });
-    expect(r.output.status).toBe('COMPLETED');
+    expect(r.output?.status).toBe('COMPLETED');
     expect(r.fake.calls.slice(4, 9)).toEqual(['invoke', 'renewLease', 'invoke', 'renewLease', 'invoke']);
     expect(attemptsOf(r, OP.invoke)).toBe(3);
     expect(r.metrics).toContainEqual(['InferenceRetries', 2]);
@@ -153,21 +162,21 @@ describe('durable workflow, poll mode', () => {
 
   it('inference failing for good: a terminal name is not retried; the job fails with it', async () => {
     const r = await run({ errors: { invoke: ['InferenceError'] } });
-    expect(r.output).toMatchObject({ status: 'FAILED', failure: { error: 'InferenceError' } });
+    expectFailed(r, 'InferenceError');
     expect(r.fake.count('invoke')).toBe(1);
     expect(r.fake.calls).toContain('releaseLease');
   });
 
   it('inference throttled on every attempt: gives up after six attempts with ThrottledError', async () => {
     const r = await run({ errors: { invoke: Array<'ThrottledError'>(6).fill('ThrottledError') } });
-    expect(r.output).toMatchObject({ status: 'FAILED', failure: { error: 'ThrottledError' } });
+    expectFailed(r, 'ThrottledError');
     expect(r.fake.count('invoke')).toBe(6);
     expect(r.fake.count('renewLease')).toBe(5);
   });
 
   it('idle stop: begins the stop, then waits for the deletion to finish', async () => {
     const r = await run({ stop: { outcome: 'stopping', doneAtLook: 3 } });
-    expect(r.output.stop).toEqual({ outcome: 'stopped', generation: 1 });
+    expect(r.output?.stop).toEqual({ outcome: 'stopped', generation: 1 });
     expect(r.fake.calls.slice(-4)).toEqual(['beginStop', 'finishStop', 'finishStop', 'finishStop']);
     expect(r.ops.slice(-3)).toEqual([OP.idle, OP.beginStop, OP.finishStop]);
     expect(metricCount(r, 'EndpointStopped')).toBe(1);
@@ -183,48 +192,45 @@ describe('durable workflow, poll mode', () => {
 });
 
 describe('durable workflow, event mode', () => {
-  it('warm endpoint: each registration answers its own callback', async () => {
+  it('warm endpoint: one look at each, as in poll mode; nothing to wait for', async () => {
     const r = await run({}, EVENT);
-    expect(r.output.status).toBe('COMPLETED');
-    expect(r.fake.calls).toEqual([
-      'admit',
-      'registerMaskWaiter',
+    expect(r.output?.status).toBe('COMPLETED');
+    expect(r.fake.calls).toEqual(['admit', 'checkMask', 'acquireEndpoint', 'checkEndpoint(1)', ...WARM_TAIL]);
+    expect(r.ops).toEqual([OP.admit, OP.checkMask, OP.acquire, OP.checkEndpoint, ...JOB_TAIL]);
+    expect(r.billed).toBe(10);
+  });
+
+  it('cold endpoint: the waker answers the callback when SageMaker reports InService', async () => {
+    const r = await run({ endpoint: { state: 'Stopped', readyEventAfterRegistration: 1 } }, EVENT);
+    expect(r.output?.status).toBe('COMPLETED');
+    expect(r.fake.calls.slice(2, 7)).toEqual([
       'acquireEndpoint',
-      'registerEndpointWaiter(1)',
-      ...WARM_TAIL,
+      'startEndpoint(2)',
+      'checkEndpoint(2)',
+      'registerEndpointWaiter(2)',
+      'invoke',
     ]);
-    const callback = (name: string) => [name, `${name}/CALLBACK`, `${name}/STEP`];
     expect(r.ops).toEqual([
       OP.admit,
-      ...callback(OP.waitForMask),
+      OP.checkMask,
       OP.acquire,
+      OP.start,
+      OP.checkEndpoint,
       ...callback(OP.waitForEndpoint),
       ...JOB_TAIL,
     ]);
     expect(r.billed).toBe(14);
   });
 
-  it('cold endpoint: the waker answers the callback when SageMaker reports InService', async () => {
-    const r = await run({ endpoint: { state: 'Stopped', readyEventAfterRegistration: 1 } }, EVENT);
-    expect(r.output.status).toBe('COMPLETED');
-    expect(r.fake.calls.slice(2, 6)).toEqual([
-      'acquireEndpoint',
-      'startEndpoint(2)',
-      'registerEndpointWaiter(2)',
-      'invoke',
-    ]);
-    expect(r.fake.count('checkEndpoint')).toBe(0);
-    expect(r.billed).toBe(15);
-  });
-
-  it('take-over: the registration hands over a new generation; the job starts it and waits again', async () => {
+  it("take-over: the registration's own check hands over a generation; the job starts it and waits again", async () => {
     const r = await run(
-      { endpoint: { state: 'Stopped', takeOverAtCheck: 1, readyEventAfterRegistration: 2 } },
+      { endpoint: { state: 'Stopped', takeOverAtCheck: 2, readyEventAfterRegistration: 2 } },
       EVENT,
     );
-    expect(r.output.status).toBe('COMPLETED');
-    expect(r.fake.calls.filter((c) => /^(start|register.*Endpoint)/.test(c))).toEqual([
+    expect(r.output?.status).toBe('COMPLETED');
+    expect(r.fake.calls.filter((c) => /^(start|check|register)\w*\(/.test(c))).toEqual([
       'startEndpoint(2)',
+      'checkEndpoint(2)',
       'registerEndpointWaiter(2)',
       'startEndpoint(3)',
       'registerEndpointWaiter(3)',
@@ -233,32 +239,45 @@ describe('durable workflow, event mode', () => {
 
   it('mask late: its own Object Created event wakes the job, no polling at all', async () => {
     const r = await run({ maskAtLook: Infinity, maskEventAfterRegistration: 1 }, EVENT);
-    expect(r.output.status).toBe('COMPLETED');
-    expect(r.fake.count('registerMaskWaiter')).toBe(1);
-    expect(r.fake.count('checkMask')).toBe(0);
+    expect(r.output?.status).toBe('COMPLETED');
+    expect(r.fake.calls.slice(0, 4)).toEqual(['admit', 'checkMask', 'registerMaskWaiter', 'acquireEndpoint']);
+    expect(r.ops.slice(0, 6)).toEqual([OP.admit, OP.checkMask, ...callback(OP.waitForMask), OP.acquire]);
     // Woken by a callback, the mask phase is stamped by the next activity.
     const phases = r.fake.outcomes[0]!.phases;
     expect(phases.MASK_READY).toBe(phases.ENDPOINT_ACQUIRED);
   });
 
+  it('mask landing between the look and the registration: the registration answers its own waiter', async () => {
+    const r = await run({ maskAtLook: 2 }, EVENT);
+    expect(r.output?.status).toBe('COMPLETED');
+    expect(r.fake.calls.slice(0, 4)).toEqual(['admit', 'checkMask', 'registerMaskWaiter', 'acquireEndpoint']);
+  });
+
   it('mask late and its event lost: the callback times out into one check, which finds it', async () => {
-    const r = await run({ maskAtLook: 2 }, { ...EVENT_NO_WAKE, maskWaitSeconds: 60 });
-    expect(r.output.status).toBe('COMPLETED');
-    expect(r.fake.calls.slice(0, 3)).toEqual(['admit', 'registerMaskWaiter', 'checkMask']);
-    expect(r.ops.slice(0, 5)).toEqual([
+    const r = await run({ maskAtLook: 3 }, { ...EVENT_NO_WAKE, maskWaitSeconds: 60 });
+    expect(r.output?.status).toBe('COMPLETED');
+    expect(r.fake.calls.slice(0, 5)).toEqual([
+      'admit',
+      'checkMask',
+      'registerMaskWaiter',
+      'checkMask',
+      'acquireEndpoint',
+    ]);
+    expect(r.ops.slice(0, 7)).toEqual([
       OP.admit,
-      OP.waitForMask,
-      `${OP.waitForMask}/CALLBACK`,
-      `${OP.waitForMask}/STEP`,
       OP.checkMask,
+      ...callback(OP.waitForMask),
+      OP.checkMask,
+      OP.acquire,
     ]);
   });
 
   it('mask never arriving: timeouts and checks until maskWaitSeconds, then MaskTimeoutError', async () => {
     const r = await run({ maskAtLook: Infinity }, EVENT_NO_WAKE);
-    expect(r.output).toMatchObject({ status: 'FAILED', failure: { error: 'MaskTimeoutError' } });
+    expectFailed(r, 'MaskTimeoutError');
     expect(r.fake.calls).toEqual([
       'admit',
+      'checkMask',
       'registerMaskWaiter',
       'checkMask',
       'registerMaskWaiter',
@@ -271,14 +290,44 @@ describe('durable workflow, event mode', () => {
 
   it('endpoint failing to start: the waker fails the callback; one check names the error', async () => {
     const r = await run({ endpoint: { state: 'Stopped', failEventAfterRegistration: 1 } }, EVENT);
-    expect(r.output).toMatchObject({ status: 'FAILED', failure: { error: 'EndpointFailedError' } });
-    expect(r.fake.calls.slice(3, 6)).toEqual([
+    expectFailed(r, 'EndpointFailedError');
+    expect(r.fake.calls.slice(3, 7)).toEqual([
       'startEndpoint(2)',
+      'checkEndpoint(2)',
       'registerEndpointWaiter(2)',
       'checkEndpoint(2)',
     ]);
     expect(r.fake.count('invoke')).toBe(0);
     expect(r.fake.calls).toContain('releaseLease');
+  });
+
+  it('endpoint never InService and no event: timeouts and checks until endpointWaitSeconds', async () => {
+    const r = await run({ endpoint: { state: 'Stopped' } }, { ...EVENT_NO_WAKE, endpointWaitSeconds: 2 });
+    expectFailed(r, 'EndpointTimeoutError');
+    expect(r.fake.calls.filter((c) => /^(check|register)\w*Endpoint/.test(c))).toEqual([
+      'checkEndpoint(2)',
+      'registerEndpointWaiter(2)',
+      'checkEndpoint(2)',
+      'registerEndpointWaiter(2)',
+      'checkEndpoint(2)',
+    ]);
+  });
+
+  it('a registration that fails for good: one check, then the job fails with what is left of the error', async () => {
+    const r = await run(
+      { endpoint: { state: 'Stopped' }, errors: { registerEndpointWaiter: ['LeaseLostError'] } },
+      EVENT,
+    );
+    // The SDK serializes a submitter's failure through its child context: the name is gone, the
+    // message stays.
+    expectFailed(r, 'CallbackSubmitterError');
+    expect(r.error?.errorMessage).toBe('scripted LeaseLostError from registerEndpointWaiter');
+    expect(r.fake.calls.filter((c) => /(start|check|register)Endpoint/.test(c))).toEqual([
+      'startEndpoint(2)',
+      'checkEndpoint(2)',
+      'registerEndpointWaiter(2)',
+      'checkEndpoint(2)',
+    ]);
   });
 });
 

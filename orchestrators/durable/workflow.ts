@@ -41,10 +41,13 @@ export type StopResult =
   | { outcome: 'kept'; reason: string }
   | { outcome: 'error'; failure: Failure };
 
-/** The execution's result: the job's ending, and what the idle stop did. */
+/**
+ * The result of an execution that succeeded: a completed job (with what the idle stop did), a rejected
+ * upload, or a duplicate delivery. An execution whose job FAILED fails with the job's error instead.
+ */
 export interface JobResult {
   jobId: string;
-  status: 'COMPLETED' | 'FAILED' | 'REJECTED' | 'DUPLICATE';
+  status: 'COMPLETED' | 'REJECTED' | 'DUPLICATE';
   outputKey?: string;
   failure?: Failure;
   stop?: StopResult;
@@ -155,28 +158,34 @@ export function createWorkflow(options: WorkflowOptions): DurableExecutionHandle
       if (!state.done) throw timedOut();
       return state.value;
     }
+    // Event mode: look once; only a mask that is not there yet is waited for, by its own event.
+    let mask = await ctx.step(OP.checkMask, () => a.checkMask(job), stepRetry);
     let waited = 0;
-    for (;;) {
+    let registration: Error | undefined;
+    while (!mask.present) {
       const timeout = Math.min(wholeSeconds(s.pollMaxSeconds), Math.floor(s.maskWaitSeconds - waited));
       if (timeout < 1) throw timedOut();
       try {
         await ctx.waitForCallback(
           OP.waitForMask,
           async (callbackId) => {
-            // Stores the waiter on the job; answers it at once when the mask is already there.
+            // Stores the waiter on the job, then looks again: a mask that landed just before the
+            // waiter was stored has its waiter answered here, since its event found nobody waiting.
             await a.registerMaskWaiter(job, { kind: 'durable-callback', token: callbackId });
           },
           { timeout: { seconds: timeout }, ...stepRetry },
         );
         return undefined;
       } catch (err) {
-        if (durableErrorType(err) === 'CallbackSubmitterError') throw err;
-        if (durableErrorType(err) === 'CallbackTimeoutError') waited += timeout;
+        if (durableErrorType(err) === 'CallbackSubmitterError') registration = err as Error;
+        waited += timeout;
       }
-      // No wake-up in time (a lost event, a waker that died): look once.
-      const mask = await ctx.step(OP.checkMask, () => a.checkMask(job), stepRetry);
-      if (mask.present) return mask.at;
+      // No wake-up in time (an event lost between the waker's claim and its send), or no waiter
+      // stored: look once.
+      mask = await ctx.step(OP.checkMask, () => a.checkMask(job), stepRetry);
+      if (!mask.present && registration !== undefined) throw registration;
     }
+    return mask.at;
   }
 
   async function startEndpoint(ctx: Ctx, job: JobContext, generation: number): Promise<void> {
@@ -206,9 +215,8 @@ export function createWorkflow(options: WorkflowOptions): DurableExecutionHandle
       new EndpointTimeoutError(
         `endpoint ${job.endpointName} did not reach InService within ${s.endpointWaitSeconds} s`,
       );
-    for (;;) {
-      let readiness: Readiness & { at?: string };
-      if (s.waitMode === 'poll') {
+    if (s.waitMode === 'poll') {
+      for (;;) {
         const current = generation;
         const state = await pollUntil(ctx, OP.waitForEndpoint, s.endpointWaitSeconds - waited, async () => {
           const found = await a.checkEndpoint(job, current);
@@ -216,39 +224,48 @@ export function createWorkflow(options: WorkflowOptions): DurableExecutionHandle
         });
         if (state.error) raise(state.error);
         if (!state.done || !state.value) throw timedOut();
+        if (state.value.status === 'ready') return state.value.at;
+        // `start`: this job took over a start that cannot finish.
         waited += state.waited;
-        readiness = state.value;
-      } else {
-        const timeout = Math.min(wholeSeconds(s.pollMaxSeconds), Math.floor(s.endpointWaitSeconds - waited));
-        if (timeout < 1) throw timedOut();
-        const current = generation;
-        let answer: unknown;
-        try {
-          answer = await ctx.waitForCallback<unknown>(
-            OP.waitForEndpoint,
-            async (callbackId) => {
-              // Registers, re-checks, and answers the callback itself when that check settles it.
-              await a.registerEndpointWaiter(job, current, { kind: 'durable-callback', token: callbackId });
-            },
-            { timeout: { seconds: timeout }, serdes: jsonSerdes, ...stepRetry },
-          );
-        } catch (err) {
-          if (durableErrorType(err) === 'CallbackSubmitterError') throw err;
-          if (durableErrorType(err) === 'CallbackTimeoutError') waited += timeout;
-        }
-        // No answer in time, or a failure sent by the waker: one check says which, with the error's
-        // own name (a callback failure keeps only its message across replays).
-        readiness = readinessOf(answer) ?? (await checkEndpoint(ctx, job, current));
-      }
-      if (readiness.status === 'ready') return readiness.at;
-      if (readiness.status === 'start') {
-        ctx.logger.info(`took over the start of ${job.endpointName}, generation ${readiness.generation}`);
-        generation = readiness.generation;
-        await startEndpoint(ctx, job, generation);
-      } else {
-        generation = readiness.generation;
+        generation = await takeOver(ctx, job, state.value.generation);
       }
     }
+    // Event mode: look once; only an endpoint that is not serving yet is waited for, by its event.
+    let readiness: Readiness & { at?: string } = await checkEndpoint(ctx, job, generation);
+    let registration: Error | undefined;
+    for (;;) {
+      if (readiness.status === 'ready') return readiness.at;
+      generation =
+        readiness.status === 'start' ? await takeOver(ctx, job, readiness.generation) : readiness.generation;
+      const timeout = Math.min(wholeSeconds(s.pollMaxSeconds), Math.floor(s.endpointWaitSeconds - waited));
+      if (timeout < 1) throw timedOut();
+      const current = generation;
+      let answer: unknown;
+      try {
+        answer = await ctx.waitForCallback<unknown>(
+          OP.waitForEndpoint,
+          async (callbackId) => {
+            // Registers, checks again, and answers the callback itself when that check settles it.
+            await a.registerEndpointWaiter(job, current, { kind: 'durable-callback', token: callbackId });
+          },
+          { timeout: { seconds: timeout }, serdes: jsonSerdes, ...stepRetry },
+        );
+      } catch (err) {
+        if (durableErrorType(err) === 'CallbackSubmitterError') registration = err as Error;
+        waited += timeout;
+      }
+      // No answer in time, a failure sent by the waker, or no waiter stored: one check says which,
+      // under the error's own name (a callback failure keeps only its message across replays).
+      readiness = readinessOf(answer) ?? (await checkEndpoint(ctx, job, current));
+      if (readiness.status === 'waiting' && registration !== undefined) throw registration;
+    }
+  }
+
+  /** This job took over a start that cannot finish: it starts the new generation and waits for that. */
+  async function takeOver(ctx: Ctx, job: JobContext, generation: number): Promise<number> {
+    ctx.logger.info(`took over the start of ${job.endpointName}, generation ${generation}`);
+    await startEndpoint(ctx, job, generation);
+    return generation;
   }
 
   function checkEndpoint(ctx: Ctx, job: JobContext, generation: number) {
@@ -397,14 +414,18 @@ export function createWorkflow(options: WorkflowOptions): DurableExecutionHandle
       },
       bookkeeping,
     );
-    const result: JobResult =
-      ended.status === 'COMPLETED'
-        ? { jobId: job.jobId, status: 'COMPLETED', outputKey: ended.result.output_s3_key }
-        : { jobId: job.jobId, status: 'FAILED', failure: ended.failure };
     ctx.logger.info(`job ${job.jobId} ${ended.status}`);
     // Only a job that used the endpoint may be the last one to use it.
-    if (!acquiring) return result;
-    return { ...result, stop: await stopIfIdle(ctx) };
+    const stop = acquiring ? await stopIfIdle(ctx) : undefined;
+    // A failed job fails its execution with the job's own error (as the state machine's does), so
+    // the service's execution list tells failed jobs apart; the job item says the same.
+    if (ended.status !== 'COMPLETED') raise(ended.failure);
+    return {
+      jobId: job.jobId,
+      status: 'COMPLETED',
+      outputKey: ended.result.output_s3_key,
+      ...(stop === undefined ? {} : { stop }),
+    };
   };
 }
 
