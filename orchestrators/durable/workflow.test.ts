@@ -6,7 +6,8 @@
 import { LocalDurableTestRunner } from '@aws/durable-execution-sdk-js-testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attemptsOf, EVENT, EVENT_NO_WAKE, metricCount, POLL, run, type Run } from './run-workflow.ts';
-import { OP } from './workflow.ts';
+import { waitedBeforeLook } from './backoff.ts';
+import { OP, type WorkflowSettings } from './workflow.ts';
 
 beforeAll(() => LocalDurableTestRunner.setupTestEnvironment({ skipTime: true }));
 afterAll(() => LocalDurableTestRunner.teardownTestEnvironment());
@@ -350,5 +351,47 @@ describe('durable workflow, admission', () => {
     expect(r.output).toEqual({ jobId: 'job-1', status: 'DUPLICATE' });
     expect(r.fake.calls).toEqual(['admit']);
     expect(r.metrics).toEqual([['JobDuplicate', 1]]);
+  });
+});
+
+describe('durable workflow, what a job bills (durable operations, each poll and retry counted)', () => {
+  // The defaults of shared/config.ts; a 300 s endpoint start and a 60 s deletion, as the emulator's.
+  const DEFAULTS: WorkflowSettings = {
+    ...POLL,
+    pollSeconds: 5,
+    pollMaxSeconds: 60,
+    endpointWaitSeconds: 1800,
+  };
+  const lookFinding = (seconds: number) => {
+    for (let n = 1; ; n++)
+      if (waitedBeforeLook(DEFAULTS, DEFAULTS.endpointWaitSeconds, n) >= seconds) return n;
+  };
+
+  it('poll: 10 warm, 19 cold (a 300 s start found on the 9th look), 5 more for the job that stops it', async () => {
+    expect((await run({}, DEFAULTS)).billed).toBe(10);
+    const cold = await run({ endpoint: { state: 'Stopped', readyAtCheck: lookFinding(300) } }, DEFAULTS);
+    expect(attemptsOf(cold, OP.waitForEndpoint)).toBe(9);
+    expect(cold.billed).toBe(19);
+    const stopping = await run({ stop: { outcome: 'stopping', doneAtLook: lookFinding(60) } }, DEFAULTS);
+    expect(stopping.billed).toBe(15);
+  });
+
+  it('event: 10 warm, 14 cold when InService comes within one callback timeout', async () => {
+    expect((await run({}, { ...DEFAULTS, waitMode: 'event' })).billed).toBe(10);
+    const cold = await run(
+      { endpoint: { state: 'Stopped', readyEventAfterRegistration: 1 } },
+      { ...DEFAULTS, waitMode: 'event' },
+    );
+    expect(cold.billed).toBe(14);
+  });
+
+  it('event: each callback timeout before InService adds a check and a new callback (4 operations)', async () => {
+    // A 300 s start under 60 s timeouts is four timeouts; here four one-second ones, on real time.
+    const r = await run(
+      { endpoint: { state: 'Stopped', readyEventAfterRegistration: 5 } },
+      { ...DEFAULTS, waitMode: 'event', pollMaxSeconds: 1 },
+    );
+    expect(r.fake.count('registerEndpointWaiter')).toBe(5);
+    expect(r.billed).toBe(14 + 4 * 4);
   });
 });
