@@ -40,16 +40,20 @@ export interface Scenario {
     /** Event mode: SageMaker's Failed event fails the waiter right after the n-th registration. */
     failEventAfterRegistration?: number;
   };
-  /** Errors (by name) thrown by the first calls of an activity, one per call. */
-  errors?: Partial<
-    Record<
-      'acquireEndpoint' | 'startEndpoint' | 'registerEndpointWaiter' | 'invoke' | 'beginStop',
-      ErrorName[]
-    >
-  >;
+  /** Errors (by name) thrown by the first calls of an activity, one per call; 'Error' is an unnamed one. */
+  errors?: Partial<Record<ScriptedActivity, (ErrorName | 'Error')[]>>;
   /** The stop: what beginStop answers and on which finishStop look the deletion is done. */
   stop?: { outcome: 'stopping' | 'kept'; doneAtLook?: number };
 }
+
+type ScriptedActivity =
+  | 'acquireEndpoint'
+  | 'startEndpoint'
+  | 'registerEndpointWaiter'
+  | 'invoke'
+  | 'reportFailure'
+  | 'notify'
+  | 'beginStop';
 
 /** How an answer reaches a waiting execution: the test delivers it through the runner's callback API. */
 export type Deliver = (
@@ -91,7 +95,7 @@ export class FakeActivities implements Activities {
   private clock = 0;
   private state: 'Stopped' | 'Starting' | 'InService' | 'Failed';
   private generation = 1;
-  private readonly errors: Record<string, ErrorName[]>;
+  private readonly errors: Record<string, (ErrorName | 'Error')[]>;
 
   constructor(private readonly scenario: Scenario = {}) {
     this.state = scenario.endpoint?.state ?? 'InService';
@@ -108,8 +112,9 @@ export class FakeActivities implements Activities {
     return at(++this.clock);
   }
 
-  private throwScripted(activity: keyof NonNullable<Scenario['errors']>): void {
+  private throwScripted(activity: ScriptedActivity): void {
     const next = this.errors[activity]?.shift();
+    if (next === 'Error') throw new Error(`scripted unnamed error from ${activity}`);
     if (next) throw new DomainError(next, `scripted ${next} from ${activity}`);
   }
 
@@ -253,6 +258,7 @@ export class FakeActivities implements Activities {
 
   reportFailure(job: JobContext, failure: Failure): Promise<{ errorKey: string | null }> {
     this.calls.push('reportFailure');
+    this.throwScripted('reportFailure');
     this.reports.push(failure);
     return Promise.resolve({ errorKey: job.errorKey });
   }
@@ -265,6 +271,7 @@ export class FakeActivities implements Activities {
 
   notify(_job: JobContext, outcome: JobOutcome): Promise<void> {
     this.calls.push('notify');
+    this.throwScripted('notify');
     this.notified.push(outcome);
     return Promise.resolve();
   }

@@ -190,6 +190,28 @@ describe('durable workflow, poll mode', () => {
     expect(r.output).toMatchObject({ status: 'COMPLETED', stop: { outcome: 'error' } });
     expect(r.fake.count('beginStop')).toBe(6);
   });
+
+  it('a notification that fails for good is logged; the recorded job and the stop go on', async () => {
+    const r = await run({ errors: { notify: Array<'Error'>(6).fill('Error') } });
+    expect(r.output?.status).toBe('COMPLETED');
+    expect(r.fake.count('notify')).toBe(6);
+    expect(r.fake.calls.slice(-2)).toEqual(['notify', 'beginStop']);
+    expect(r.logs.filter((l) => l.startsWith('ERROR notify failed for good'))).toHaveLength(1);
+  });
+
+  it('an error report that cannot be written does not keep the failed job from being recorded', async () => {
+    const r = await run({
+      errors: { invoke: ['InferenceError'], reportFailure: Array<'Error'>(6).fill('Error') },
+    });
+    expect(r.error?.errorType).toBe('InferenceError');
+    expect(r.fake.outcomes.map((o) => o.outcome)).toEqual([
+      {
+        status: 'FAILED',
+        failure: { error: 'InferenceError', message: 'scripted InferenceError from invoke' },
+      },
+    ]);
+    expect(r.fake.calls).toContain('releaseLease');
+  });
 });
 
 describe('durable workflow, event mode', () => {

@@ -296,6 +296,14 @@ export function createWorkflow(options: WorkflowOptions): DurableExecutionHandle
     }
   }
 
+  async function bestEffort(ctx: Ctx, name: string, fn: () => Promise<void>): Promise<void> {
+    try {
+      await ctx.step(name, fn, bookkeeping);
+    } catch (err) {
+      ctx.logger.error(`${name} failed for good`, failureOfDurable(err));
+    }
+  }
+
   function emitJobMetrics(outcome: JobOutcome, phases: Phases, inferenceAttempts: number): void {
     const between = (from: keyof Phases, to: keyof Phases): number | undefined => {
       const start = phases[from];
@@ -389,31 +397,36 @@ export function createWorkflow(options: WorkflowOptions): DurableExecutionHandle
       const completed = outcome;
       await ctx.step(OP.record, () => a.recordOutcome(job, completed, phases), bookkeeping);
     } catch (err) {
-      // The step returns the failure it wrote, so later code uses the checkpointed one.
-      const failure = await ctx.step(
-        OP.reportFailure,
-        async () => {
-          const found = failureOfDurable(err);
-          await a.reportFailure(job, found);
-          return found;
-        },
-        bookkeeping,
-      );
+      // The step returns the failure it wrote, so later code uses the checkpointed one. An artifact
+      // that cannot be written must not keep the job from being recorded.
+      let failure: Failure;
+      try {
+        failure = await ctx.step(
+          OP.reportFailure,
+          async () => {
+            const found = failureOfDurable(err);
+            await a.reportFailure(job, found);
+            return found;
+          },
+          bookkeeping,
+        );
+      } catch (reportErr) {
+        failure = failureOfDurable(err);
+        ctx.logger.error('could not write the error report', failureOfDurable(reportErr));
+      }
       ctx.logger.error(`job ${job.jobId} failed`, failure);
       outcome = { status: 'FAILED', failure };
       const failed = outcome;
       await ctx.step(OP.record, () => a.recordOutcome(job, failed, phases), bookkeeping);
     }
-    if (acquiring) await ctx.step(OP.release, () => a.releaseLease(job), bookkeeping);
+    // The job is recorded: a release or a notification that fails for good is logged, and the
+    // execution goes on to its ending (an unreleased lease expires; the stop guard ignores it then).
+    if (acquiring) await bestEffort(ctx, OP.release, () => a.releaseLease(job));
     const ended = outcome;
-    await ctx.step(
-      OP.notify,
-      async () => {
-        await a.notify(job, ended);
-        emitJobMetrics(ended, phases, inferenceAttempts);
-      },
-      bookkeeping,
-    );
+    await bestEffort(ctx, OP.notify, async () => {
+      await a.notify(job, ended);
+      emitJobMetrics(ended, phases, inferenceAttempts);
+    });
     ctx.logger.info(`job ${job.jobId} ${ended.status}`);
     // Only a job that used the endpoint may be the last one to use it.
     const stop = acquiring ? await stopIfIdle(ctx) : undefined;
