@@ -1,0 +1,428 @@
+// One execution of a state machine: the real ASL run by aws-local-stepfunctions, every Task served
+// by the one adapter, every timer on the time scale, and the history written as Step Functions
+// writes it. The service owns the bookkeeping (status, dates, the terminal history events); the
+// engine owns the control flow (Choice, Map, Parallel, Retry, Catch, paths, intrinsics).
+import { setImmediate as nextMacrotask } from 'node:timers/promises';
+import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
+import { JSONPath } from 'jsonpath-plus';
+import type { TimeScale } from '../../shared/time-scale.ts';
+import type { TaskAdapter } from './adapter.ts';
+import {
+  engineDefinition,
+  type Json,
+  type JsonObject,
+  type ParsedDefinition,
+  type StateInfo,
+} from './definition.ts';
+import { statesRuntime } from './errors.ts';
+import { HistoryBuilder, type EngineEvent } from './history.ts';
+import { parseTaskResource, type TaskResource } from './resource.ts';
+import type { TaskTokens } from './task-tokens.ts';
+
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+
+export interface ExecutionSettings {
+  executionArn: string;
+  stateMachineArn: string;
+  stateMachineName: string;
+  name: string;
+  roleArn: string;
+  region: string;
+  input: string;
+  definition: ParsedDefinition;
+  adapter: TaskAdapter;
+  tokens: TaskTokens;
+  time: TimeScale;
+  log: (line: string) => void;
+}
+
+/** What `$$.Task.Token` evaluates to inside the engine; each Task swaps in its own fresh token. */
+const TOKEN_PLACEHOLDER = '__local_sfn_task_token__';
+
+/**
+ * The engine's own States.Timeout class: a Task error is exempt from `States.TaskFailed` only when it
+ * is an instance of it, so the service's timeouts (on the time scale) must be too. The class is not
+ * exported; one 1 ms engine timeout yields it.
+ */
+const EngineTimeoutError = await (async () => {
+  const probe = new StateMachine(
+    {
+      StartAt: 'T',
+      States: {
+        T: { Type: 'Task', Resource: 'arn:aws:states:::local:probe', TimeoutSeconds: 0.001, End: true },
+      },
+    },
+    { validationOptions: { noValidate: true } },
+  );
+  const run = probe.run(
+    {},
+    { overrides: { taskResourceLocalHandlers: { T: () => new Promise<never>(() => undefined) } } },
+  );
+  try {
+    await run.result;
+  } catch (err) {
+    if (err instanceof ExecutionError && err.cause instanceof Error)
+      return err.cause.constructor as new () => Error;
+  }
+  throw new Error(
+    'aws-local-stepfunctions did not time out its probe Task; the local service cannot time Tasks out',
+  );
+})();
+
+function isTimeout(error: unknown): boolean {
+  return error instanceof EngineTimeoutError;
+}
+
+function timeoutError(name: 'States.Timeout' | 'States.HeartbeatTimeout'): Error {
+  const error = new EngineTimeoutError();
+  error.name = name;
+  error.message = '';
+  return error;
+}
+
+export class Execution {
+  status: ExecutionStatus = 'RUNNING';
+  readonly startDate = new Date();
+  stopDate?: Date;
+  output?: string;
+  error?: string;
+  cause?: string;
+  readonly history: HistoryBuilder;
+  /** Resolves once the execution is closed. */
+  readonly done: Promise<void>;
+  private includeData = true;
+  private closeDone!: () => void;
+  private readonly controller = new AbortController();
+  private abortEngine: () => void = () => undefined;
+
+  constructor(readonly settings: ExecutionSettings) {
+    this.history = new HistoryBuilder(settings.definition.states, () => this.includeData);
+    this.done = new Promise((resolve) => (this.closeDone = resolve));
+  }
+
+  /** Starts the run; returns at once. */
+  start(): void {
+    const { settings } = this;
+    const input = JSON.parse(settings.input) as Json;
+    this.history.write(
+      'ExecutionStarted',
+      { ...this.history.data('input', input), roleArn: settings.roleArn },
+      'root',
+      { advance: false },
+    );
+    const handlers: Record<string, (input: Json) => Promise<Json>> = {};
+    for (const state of settings.definition.states.values()) {
+      if (state.type === 'Task') handlers[state.name] = (i) => this.runTask(state, i);
+      if (state.type === 'Wait') handlers[state.name] = (i) => this.runWait(state, i);
+    }
+    const machine = new StateMachine(
+      engineDefinition(settings.definition.text, settings.time.scale) as never,
+      {
+        validationOptions: { noValidate: true },
+      },
+    );
+    const run = machine.run(input, {
+      overrides: { taskResourceLocalHandlers: handlers },
+      context: {
+        Execution: {
+          Id: settings.executionArn,
+          Name: settings.name,
+          RoleArn: settings.roleArn,
+          StartTime: this.startDate.toISOString(),
+        },
+        StateMachine: { Id: settings.stateMachineArn, Name: settings.stateMachineName },
+        Task: { Token: TOKEN_PLACEHOLDER },
+      },
+    });
+    this.abortEngine = run.abort;
+    void this.follow(run.eventLogs as AsyncGenerator<EngineEvent>);
+    run.result.then(
+      (output: unknown) =>
+        this.settle(() => this.finish('SUCCEEDED', { output: JSON.stringify(output ?? null) })),
+      (err: unknown) => this.settle(() => this.failed(err)),
+    );
+    if (settings.definition.timeoutSeconds !== undefined) {
+      settings.time.sleep(settings.definition.timeoutSeconds, this.controller.signal).then(
+        () => this.finish('TIMED_OUT', {}),
+        () => undefined,
+      );
+    }
+  }
+
+  /** StopExecution: ABORTED, with the request's error and cause. */
+  stop(error?: string, cause?: string): void {
+    if (this.status !== 'RUNNING') return;
+    this.finish('ABORTED', {
+      ...(error === undefined ? {} : { error }),
+      ...(cause === undefined ? {} : { cause }),
+    });
+  }
+
+  /** GetExecutionHistory's includeExecutionData=false leaves inputs and outputs out. */
+  historyEvents(includeData: boolean): unknown[] {
+    if (includeData) return this.history.events;
+    return this.history.events.map((event) => {
+      const copy: Record<string, unknown> = { ...event };
+      for (const [key, value] of Object.entries(copy)) {
+        if (key.endsWith('EventDetails') && value && typeof value === 'object') {
+          const details = { ...(value as Record<string, unknown>) };
+          for (const field of ['input', 'output', 'parameters']) delete details[field];
+          copy[key] = details;
+        }
+      }
+      return copy;
+    });
+  }
+
+  private async follow(events: AsyncGenerator<EngineEvent>): Promise<void> {
+    for await (const event of events) {
+      // After the close, the engine may still report queued Map iterations: they are not history.
+      if (this.status !== 'RUNNING') break;
+      this.history.onEngineEvent(event);
+    }
+  }
+
+  /** Lets the engine's event log (delivered through promises) catch up before the result is written. */
+  private settle(write: () => void): void {
+    void nextMacrotask()
+      .then(() => nextMacrotask())
+      .then(write);
+  }
+
+  private failed(err: unknown): void {
+    const cause =
+      err instanceof ExecutionError && err.cause instanceof Error
+        ? err.cause
+        : err instanceof Error
+          ? err
+          : new Error(String(err));
+    // The engine's placeholders for a Fail state without Error or Cause: AWS writes neither.
+    const error = cause.name === 'FailStateError' ? undefined : cause.name;
+    const text = cause.message === 'Execution failed because of a Fail state' ? undefined : cause.message;
+    this.finish('FAILED', { ...(error ? { error } : {}), ...(text ? { cause: text } : {}) });
+  }
+
+  private finish(
+    status: Exclude<ExecutionStatus, 'RUNNING'>,
+    details: { output?: string; error?: string; cause?: string },
+  ): void {
+    if (this.status !== 'RUNNING') return;
+    this.status = status;
+    this.stopDate = new Date();
+    if (details.output !== undefined) this.output = details.output;
+    if (details.error !== undefined) this.error = details.error;
+    if (details.cause !== undefined) this.cause = details.cause;
+    const { output, ...errorDetails } = details;
+    if (status === 'SUCCEEDED')
+      this.history.write(
+        'ExecutionSucceeded',
+        { ...this.history.data('output', JSON.parse(output ?? 'null')) },
+        'root',
+      );
+    if (status === 'FAILED') this.history.write('ExecutionFailed', errorDetails, 'root');
+    if (status === 'TIMED_OUT') this.history.write('ExecutionTimedOut', {}, 'root');
+    if (status === 'ABORTED') this.history.write('ExecutionAborted', errorDetails, 'root', { prev: 0 });
+    this.controller.abort(new Error(`execution ${status}`));
+    this.abortEngine();
+    this.settings.log(
+      `execution ${this.settings.name} ${status}${details.error ? ` (${details.error})` : ''}`,
+    );
+    this.closeDone();
+  }
+
+  /** A Wait state, on the time scale (the engine's copy has it as a Task served here). */
+  private async runWait(state: StateInfo, input: Json): Promise<Json> {
+    const def = state.definition;
+    let seconds: number;
+    if (typeof def.Seconds === 'number') seconds = def.Seconds;
+    else if (typeof def.SecondsPath === 'string') {
+      const value = readPath(def.SecondsPath, input);
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+        throw statesRuntime(
+          `The SecondsPath parameter of state '${state.name}' does not reference a non-negative integer: ${JSON.stringify(value ?? null)}`,
+        );
+      }
+      seconds = value;
+    } else {
+      const text =
+        typeof def.Timestamp === 'string'
+          ? def.Timestamp
+          : readPath(typeof def.TimestampPath === 'string' ? def.TimestampPath : '$', input);
+      const at = typeof text === 'string' ? Date.parse(text) : NaN;
+      if (Number.isNaN(at))
+        throw statesRuntime(
+          `The timestamp of state '${state.name}' is not a valid timestamp: ${JSON.stringify(text ?? null)}`,
+        );
+      seconds = Math.max(0, (at - Date.now()) / 1000);
+    }
+    await this.settings.time.sleep(seconds, this.controller.signal);
+    return input;
+  }
+
+  /** A Task state: the adapter's call, its token, timeout and heartbeat, and its history events. */
+  private async runTask(state: StateInfo, parameters: Json): Promise<Json> {
+    if (this.status !== 'RUNNING') throw statesRuntime('the execution is closed');
+    await nextMacrotask(); // the engine's StateEntered reaches the history first
+    if (this.status !== 'RUNNING') throw statesRuntime('the execution is closed');
+    const thread = this.history.takeTaskThread(state.name);
+    const def = state.definition;
+    const resourceArn = typeof def.Resource === 'string' ? def.Resource : '';
+    const resource = parseTaskResource(resourceArn);
+    const lambdaFunction = resource?.kind === 'lambda-function';
+    const names = {
+      resourceType: resource?.resourceType ?? 'unknown',
+      resource: resource?.resource ?? resourceArn,
+    };
+    const timeoutSeconds = seconds(def, 'TimeoutSeconds', parameters);
+    const heartbeatSeconds = seconds(def, 'HeartbeatSeconds', parameters);
+    const token = resource?.pattern === 'waitForTaskToken' ? this.settings.tokens.issue() : undefined;
+    const effective = token === undefined ? parameters : replacePlaceholder(parameters, token);
+    const timing = {
+      ...(timeoutSeconds === undefined ? {} : { timeoutInSeconds: timeoutSeconds }),
+      ...(heartbeatSeconds === undefined || lambdaFunction ? {} : { heartbeatInSeconds: heartbeatSeconds }),
+    };
+    if (lambdaFunction) {
+      this.history.write(
+        'LambdaFunctionScheduled',
+        { resource: resourceArn, ...this.history.data('input', effective), ...timing },
+        thread,
+      );
+      this.history.write('LambdaFunctionStarted', undefined, thread);
+    } else {
+      this.history.write(
+        'TaskScheduled',
+        { ...names, region: this.settings.region, parameters: JSON.stringify(effective), ...timing },
+        thread,
+      );
+      this.history.write('TaskStarted', names, thread);
+    }
+
+    const task = new AbortController();
+    const cancel = (): void => task.abort(new Error('the Task ended'));
+    this.controller.signal.addEventListener('abort', cancel, { once: true });
+    const timers: NodeJS.Timeout[] = [];
+    const limits: Promise<never>[] = [];
+    if (timeoutSeconds !== undefined) {
+      limits.push(
+        new Promise((_, reject) =>
+          timers.push(
+            setTimeout(
+              () => reject(timeoutError('States.Timeout')),
+              this.settings.time.toRealMs(timeoutSeconds),
+            ),
+          ),
+        ),
+      );
+    }
+    try {
+      const result = await Promise.race([
+        this.callTask(resource, resourceArn, effective, token, heartbeatSeconds, task.signal, thread, names),
+        ...limits,
+      ]);
+      if (lambdaFunction)
+        this.history.write('LambdaFunctionSucceeded', this.history.data('output', result), thread);
+      else this.history.write('TaskSucceeded', { ...names, ...this.history.data('output', result) }, thread);
+      return result;
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      if (this.status === 'RUNNING') {
+        const timedOut = isTimeout(error);
+        const details = {
+          ...(error.name ? { error: timedOut ? 'States.Timeout' : error.name } : {}),
+          ...(error.message && !timedOut ? { cause: error.message } : {}),
+        };
+        const type = lambdaFunction
+          ? timedOut
+            ? 'LambdaFunctionTimedOut'
+            : 'LambdaFunctionFailed'
+          : timedOut
+            ? 'TaskTimedOut'
+            : 'TaskFailed';
+        this.history.write(type, lambdaFunction ? details : { ...names, ...details }, thread);
+      }
+      throw error;
+    } finally {
+      timers.forEach(clearTimeout);
+      if (token !== undefined) this.settings.tokens.close(token);
+      this.controller.signal.removeEventListener('abort', cancel);
+      cancel();
+    }
+  }
+
+  private async callTask(
+    resource: TaskResource | undefined,
+    resourceArn: string,
+    parameters: Json,
+    token: string | undefined,
+    heartbeatSeconds: number | undefined,
+    signal: AbortSignal,
+    thread: string,
+    names: { resourceType: string; resource: string },
+  ): Promise<Json> {
+    if (!resource) {
+      throw statesRuntime(
+        `No local adapter for the Task resource '${resourceArn}': the local Step Functions service never calls real AWS`,
+      );
+    }
+    if (token === undefined) return this.settings.adapter.call(resource, parameters, signal);
+    // .waitForTaskToken: the call only hands the token over; SendTask* completes the Task.
+    let heartbeatTimer: NodeJS.Timeout | undefined;
+    let rejectHeartbeat: (error: Error) => void = () => undefined;
+    const heartbeatLost = new Promise<never>((_, reject) => (rejectHeartbeat = reject));
+    const beat = (): void => {
+      if (heartbeatSeconds === undefined) return;
+      clearTimeout(heartbeatTimer);
+      heartbeatTimer = setTimeout(
+        () => rejectHeartbeat(timeoutError('States.HeartbeatTimeout')),
+        this.settings.time.toRealMs(heartbeatSeconds),
+      );
+    };
+    const outcome = this.settings.tokens.wait(token, beat);
+    outcome.catch(() => undefined);
+    try {
+      beat();
+      const submitted = await Promise.race([
+        this.settings.adapter.call(resource, parameters, signal),
+        heartbeatLost,
+      ]);
+      this.history.write('TaskSubmitted', { ...names, ...this.history.data('output', submitted) }, thread);
+      return await Promise.race([outcome, heartbeatLost]);
+    } finally {
+      clearTimeout(heartbeatTimer);
+    }
+  }
+}
+
+/** TimeoutSeconds/HeartbeatSeconds or their Path form, read from the Task's effective input. */
+function seconds(
+  def: JsonObject,
+  field: 'TimeoutSeconds' | 'HeartbeatSeconds',
+  input: Json,
+): number | undefined {
+  const fixed = def[field];
+  if (typeof fixed === 'number') return fixed;
+  const path = def[`${field}Path`];
+  if (typeof path !== 'string') return undefined;
+  const value = readPath(path, input);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw statesRuntime(
+      `The ${field}Path parameter does not reference a positive integer: ${JSON.stringify(value ?? null)}`,
+    );
+  }
+  return value;
+}
+
+function readPath(path: string, input: Json): unknown {
+  return JSONPath<unknown>({ path, json: input as object, wrap: false });
+}
+
+function replacePlaceholder(value: Json, token: string): Json {
+  if (value === TOKEN_PLACEHOLDER) return token;
+  if (Array.isArray(value)) return value.map((item) => replacePlaceholder(item, token));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, replacePlaceholder(item, token)]),
+    );
+  }
+  return value;
+}

@@ -1,0 +1,545 @@
+// The local Step Functions service through the real @aws-sdk/client-sfn: the API, the ASL features
+// the engine runs, Task tokens, timeouts, stops and the history Step Functions would record.
+import { createServer, type Server } from 'node:http';
+import {
+  CreateStateMachineCommand,
+  DescribeExecutionCommand,
+  DescribeStateMachineCommand,
+  GetExecutionHistoryCommand,
+  ListExecutionsCommand,
+  ListStateMachinesCommand,
+  SendTaskFailureCommand,
+  SendTaskHeartbeatCommand,
+  SendTaskSuccessCommand,
+  SFNClient,
+  StartExecutionCommand,
+  StopExecutionCommand,
+  type HistoryEvent,
+} from '@aws-sdk/client-sfn';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localClientConfig } from '../../shared/aws.ts';
+import { countStateTransitions } from '../../shared/sfn-history.ts';
+import { timeScale } from '../../shared/time-scale.ts';
+import { closeServer, listenOnLoopback, readBody } from '../http-server.ts';
+import { startLocalStepFunctions, type LocalStepFunctions } from './service.ts';
+
+const ROLE = 'arn:aws:iam::000000000000:role/test';
+let sfn: LocalStepFunctions & { endpoint: string };
+let client: SFNClient;
+let lambdaServer: Server;
+const lambdaCalls: { name: string; payload: unknown }[] = [];
+
+/** A tiny stand-in for the Lambda Invoke REST call: echo, fail with an errorType, or answer 500. */
+async function startLambda(): Promise<string> {
+  lambdaServer = createServer((req, res) => {
+    void readBody(req).then((body) => {
+      const name = decodeURIComponent(/functions\/([^/]+)\/invocations/.exec(req.url ?? '')?.[1] ?? '');
+      const payload: unknown = JSON.parse(body.toString('utf8') || 'null');
+      lambdaCalls.push({ name, payload });
+      if (name === 'fails') {
+        res.writeHead(200, { 'x-amz-function-error': 'Unhandled', 'content-type': 'application/json' });
+        res.end(JSON.stringify({ errorType: 'CustomError', errorMessage: 'it broke' }));
+      } else if (name === 'broken') {
+        res.writeHead(500, { 'x-amzn-errortype': 'ServiceException', 'content-type': 'application/json' });
+        res.end(JSON.stringify({ message: 'service down' }));
+      } else {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ echoed: payload }));
+      }
+    });
+  });
+  return listenOnLoopback(lambdaServer);
+}
+
+beforeAll(async () => {
+  const lambda = await startLambda();
+  sfn = await startLocalStepFunctions({ timeScale: timeScale(1000), endpoints: { lambda } });
+  client = new SFNClient(localClientConfig(sfn.endpoint));
+});
+
+afterAll(async () => {
+  client?.destroy();
+  await sfn?.stop();
+  if (lambdaServer) await closeServer(lambdaServer);
+});
+
+let counter = 0;
+async function machine(definition: object, name = `m${++counter}`): Promise<string> {
+  const out = await client.send(
+    new CreateStateMachineCommand({ name, definition: JSON.stringify(definition), roleArn: ROLE }),
+  );
+  return out.stateMachineArn!;
+}
+
+async function run(
+  definition: object,
+  input: unknown = {},
+): Promise<{
+  arn: string;
+  status: string;
+  output?: unknown;
+  error?: string;
+  cause?: string;
+  events: HistoryEvent[];
+}> {
+  const stateMachineArn = await machine(definition);
+  const { executionArn } = await client.send(
+    new StartExecutionCommand({ stateMachineArn, input: JSON.stringify(input) }),
+  );
+  return finished(executionArn!);
+}
+
+async function finished(arn: string) {
+  await sfn.execution(arn)!.done;
+  const d = await client.send(new DescribeExecutionCommand({ executionArn: arn }));
+  const { events = [] } = await client.send(
+    new GetExecutionHistoryCommand({ executionArn: arn, maxResults: 1000 }),
+  );
+  return {
+    arn,
+    status: d.status!,
+    ...(d.output ? { output: JSON.parse(d.output) as unknown } : {}),
+    ...(d.error ? { error: d.error } : {}),
+    ...(d.cause ? { cause: d.cause } : {}),
+    events,
+  };
+}
+
+const types = (events: HistoryEvent[]): string[] => events.map((e) => e.type!);
+
+describe('the state machine API', () => {
+  it('creates, describes and lists state machines; the same definition again is idempotent', async () => {
+    const definition = { StartAt: 'P', States: { P: { Type: 'Pass', End: true } } };
+    const arn = await machine(definition, 'api-a');
+    expect(arn).toBe('arn:aws:states:us-east-1:000000000000:stateMachine:api-a');
+    expect(await machine(definition, 'api-a')).toBe(arn);
+    const d = await client.send(new DescribeStateMachineCommand({ stateMachineArn: arn }));
+    expect(d).toMatchObject({
+      name: 'api-a',
+      status: 'ACTIVE',
+      definition: JSON.stringify(definition),
+      type: 'STANDARD',
+    });
+    expect(d.creationDate).toBeInstanceOf(Date);
+    await expect(
+      client.send(
+        new CreateStateMachineCommand({
+          name: 'api-a',
+          definition: JSON.stringify(definition, null, 2),
+          roleArn: ROLE,
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'StateMachineAlreadyExists' });
+    const list = await client.send(new ListStateMachinesCommand({}));
+    expect(list.stateMachines?.map((m) => m.name)).toContain('api-a');
+    await expect(
+      client.send(
+        new DescribeStateMachineCommand({
+          stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:nope',
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'StateMachineDoesNotExist' });
+  });
+
+  it('answers InvalidDefinition like AWS for a definition asl-validator rejects', async () => {
+    const error = (await machine({ StartAt: 'A' }).catch((e: unknown) => e)) as Error;
+    expect(error.name).toBe('InvalidDefinition');
+    expect(error.message).toMatch(/^Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED/);
+    await expect(
+      machine({ StartAt: 'A', States: { A: { Type: 'Pass', Next: 'Nowhere' } } }),
+    ).rejects.toMatchObject({ name: 'InvalidDefinition' });
+  });
+
+  it.each([
+    ['QueryLanguage', { QueryLanguage: 'JSONata', StartAt: 'A', States: { A: { Type: 'Pass', End: true } } }],
+    ['Assign', { StartAt: 'A', States: { A: { Type: 'Pass', Assign: { x: 1 }, End: true } } }],
+    [
+      'Arguments',
+      {
+        StartAt: 'A',
+        States: {
+          A: {
+            Type: 'Task',
+            Resource: 'arn:aws:states:::lambda:invoke',
+            Arguments: { FunctionName: 'f' },
+            End: true,
+          },
+        },
+      },
+    ],
+    ['Output', { StartAt: 'A', States: { A: { Type: 'Pass', Output: { y: 1 }, End: true } } }],
+    [
+      'ItemReader',
+      {
+        StartAt: 'M',
+        States: {
+          M: {
+            Type: 'Map',
+            ItemReader: { Resource: 'arn:aws:states:::s3:getObject', Parameters: { Bucket: 'b', Key: 'k' } },
+            ItemProcessor: {
+              ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' },
+              StartAt: 'I',
+              States: { I: { Type: 'Pass', End: true } },
+            },
+            End: true,
+          },
+        },
+      },
+    ],
+    [
+      'variable',
+      { StartAt: 'A', States: { A: { Type: 'Pass', Parameters: { 'v.$': '$myVar' }, End: true } } },
+    ],
+    [
+      '.sync',
+      {
+        StartAt: 'A',
+        States: {
+          A: {
+            Type: 'Task',
+            Resource: 'arn:aws:states:::states:startExecution.sync:2',
+            Parameters: { StateMachineArn: 'x' },
+            End: true,
+          },
+        },
+      },
+    ],
+  ])('refuses %s by name, since the local engine would silently ignore it', async (feature, definition) => {
+    const error = await machine(definition).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'InvalidDefinition' });
+    expect((error as Error).message).toContain('UNSUPPORTED_FEATURE');
+    expect((error as Error).message).toContain(feature);
+  });
+});
+
+describe('executions', () => {
+  it('starts idempotently by name while running, and refuses a different input', async () => {
+    const stateMachineArn = await machine({
+      StartAt: 'W',
+      States: { W: { Type: 'Wait', Seconds: 3600, End: true } },
+    });
+    const first = await client.send(
+      new StartExecutionCommand({ stateMachineArn, name: 'once', input: '{"a":1}' }),
+    );
+    const again = await client.send(
+      new StartExecutionCommand({ stateMachineArn, name: 'once', input: '{"a":1}' }),
+    );
+    expect(again.executionArn).toBe(first.executionArn);
+    await expect(
+      client.send(new StartExecutionCommand({ stateMachineArn, name: 'once', input: '{"a":2}' })),
+    ).rejects.toMatchObject({ name: 'ExecutionAlreadyExists' });
+    await client.send(
+      new StopExecutionCommand({ executionArn: first.executionArn!, error: 'Bored', cause: 'enough' }),
+    );
+    const stopped = await finished(first.executionArn!);
+    expect(stopped).toMatchObject({ status: 'ABORTED', error: 'Bored', cause: 'enough' });
+    expect(types(stopped.events)).toEqual(['ExecutionStarted', 'WaitStateEntered', 'ExecutionAborted']);
+    expect(stopped.events[2]).toMatchObject({
+      previousEventId: 0,
+      executionAbortedEventDetails: { error: 'Bored', cause: 'enough' },
+    });
+    // Closed: the same name and input is now a conflict, as on AWS.
+    await expect(
+      client.send(new StartExecutionCommand({ stateMachineArn, name: 'once', input: '{"a":1}' })),
+    ).rejects.toMatchObject({ name: 'ExecutionAlreadyExists' });
+    const list = await client.send(new ListExecutionsCommand({ stateMachineArn }));
+    expect(list.executions?.map((e) => [e.name, e.status])).toEqual([['once', 'ABORTED']]);
+    await expect(
+      client.send(new StartExecutionCommand({ stateMachineArn, input: 'not json' })),
+    ).rejects.toMatchObject({ name: 'InvalidExecutionInput' });
+  });
+
+  it('runs Choice, Pass, Wait, Parallel and Map with paths and intrinsics; Wait runs on the time scale', async () => {
+    const started = performance.now();
+    const r = await run(
+      {
+        StartAt: 'Pick',
+        States: {
+          Pick: {
+            Type: 'Choice',
+            Choices: [{ Variable: '$.n', NumericGreaterThan: 1, Next: 'Pause' }],
+            Default: 'Never',
+          },
+          Never: { Type: 'Fail', Error: 'Wrong' },
+          Pause: { Type: 'Wait', Seconds: 60, Next: 'Both' },
+          Both: {
+            Type: 'Parallel',
+            Branches: [
+              {
+                StartAt: 'Double',
+                States: {
+                  Double: { Type: 'Pass', Parameters: { 'v.$': 'States.MathAdd($.n, $.n)' }, End: true },
+                },
+              },
+              {
+                StartAt: 'Each',
+                States: {
+                  Each: {
+                    Type: 'Map',
+                    ItemsPath: '$.items',
+                    MaxConcurrency: 1,
+                    ItemProcessor: {
+                      StartAt: 'Wrap',
+                      States: { Wrap: { Type: 'Pass', Parameters: { 'i.$': '$' }, End: true } },
+                    },
+                    End: true,
+                  },
+                },
+              },
+            ],
+            ResultPath: '$.out',
+            End: true,
+          },
+        },
+      },
+      { n: 2, items: ['a', 'b'] },
+    );
+    expect(r.status).toBe('SUCCEEDED');
+    expect(r.output).toEqual({ n: 2, items: ['a', 'b'], out: [{ v: 4 }, [{ i: 'a' }, { i: 'b' }]] });
+    // 60 simulated seconds at 1000x: 60 ms, not a minute.
+    expect(performance.now() - started).toBeLessThan(10_000);
+    const t = types(r.events);
+    for (const expected of [
+      'ChoiceStateEntered',
+      'WaitStateExited',
+      'ParallelStateStarted',
+      'ParallelStateSucceeded',
+      'MapStateStarted',
+      'MapIterationStarted',
+      'MapIterationSucceeded',
+      'MapStateSucceeded',
+      'MapStateExited',
+      'PassStateEntered',
+      'ExecutionSucceeded',
+    ]) {
+      expect(t).toContain(expected);
+    }
+    expect(r.events.find((e) => e.type === 'MapStateStarted')?.mapStateStartedEventDetails).toEqual({
+      length: 2,
+    });
+    expect(r.events.map((e) => e.id)).toEqual(r.events.map((_, i) => i + 1));
+  });
+
+  it('writes the history of a known machine as AWS does and counts its billed transitions', async () => {
+    const r = await run(
+      {
+        StartAt: 'Call',
+        States: {
+          Call: {
+            Type: 'Task',
+            Resource: 'arn:aws:states:::lambda:invoke',
+            Parameters: { FunctionName: 'broken', 'Payload.$': '$' },
+            Retry: [{ ErrorEquals: ['Lambda.ServiceException'], MaxAttempts: 1, IntervalSeconds: 2 }],
+            Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.err', Next: 'Handle' }],
+            Next: 'Handle',
+          },
+          Handle: { Type: 'Pass', End: true },
+        },
+      },
+      { x: 1 },
+    );
+    expect(r.status).toBe('SUCCEEDED');
+    expect(r.events.map((e) => [e.id, e.previousEventId, e.type])).toEqual([
+      [1, 0, 'ExecutionStarted'],
+      [2, 0, 'TaskStateEntered'],
+      [3, 2, 'TaskScheduled'],
+      [4, 3, 'TaskStarted'],
+      [5, 4, 'TaskFailed'],
+      [6, 5, 'TaskScheduled'],
+      [7, 6, 'TaskStarted'],
+      [8, 7, 'TaskFailed'],
+      [9, 8, 'TaskStateExited'],
+      [10, 9, 'PassStateEntered'],
+      [11, 10, 'PassStateExited'],
+      [12, 11, 'ExecutionSucceeded'],
+    ]);
+    expect(r.events[2]?.taskScheduledEventDetails).toMatchObject({
+      resourceType: 'lambda',
+      resource: 'invoke',
+      region: 'us-east-1',
+      parameters: JSON.stringify({ FunctionName: 'broken', Payload: { x: 1 } }),
+    });
+    expect(r.events[4]?.taskFailedEventDetails).toMatchObject({ error: 'Lambda.ServiceException' });
+    expect(r.output).toMatchObject({ x: 1, err: { Error: 'Lambda.ServiceException' } });
+    // Two states entered plus one retry: three billed transitions.
+    expect(countStateTransitions(r.events)).toBe(3);
+  });
+
+  it("names a Lambda function's error by its errorType, as AWS does", async () => {
+    const r = await run({
+      StartAt: 'Call',
+      States: {
+        Call: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::lambda:invoke',
+          Parameters: { FunctionName: 'fails', Payload: {} },
+          End: true,
+        },
+      },
+    });
+    expect(r).toMatchObject({ status: 'FAILED', error: 'CustomError' });
+    expect(JSON.parse(r.cause!)).toMatchObject({ errorMessage: 'it broke' });
+    const ok = await run(
+      {
+        StartAt: 'Call',
+        States: {
+          Call: { Type: 'Task', Resource: 'arn:aws:lambda:us-east-1:000000000000:function:echo', End: true },
+        },
+      },
+      { hi: 1 },
+    );
+    expect(ok).toMatchObject({ status: 'SUCCEEDED', output: { echoed: { hi: 1 } } });
+    expect(types(ok.events)).toEqual([
+      'ExecutionStarted',
+      'TaskStateEntered',
+      'LambdaFunctionScheduled',
+      'LambdaFunctionStarted',
+      'LambdaFunctionSucceeded',
+      'TaskStateExited',
+      'ExecutionSucceeded',
+    ]);
+  });
+
+  it('fails a Task with no adapter loudly, never calling out (no endpoint but loopback exists)', async () => {
+    const r = await run({
+      StartAt: 'Q',
+      States: {
+        Q: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::sqs:sendMessage',
+          Parameters: { QueueUrl: 'https://sqs.us-east-1.amazonaws.com/1/q', MessageBody: 'x' },
+          Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Swallowed' }],
+          End: true,
+        },
+        Swallowed: { Type: 'Succeed' },
+      },
+    });
+    expect(r).toMatchObject({ status: 'FAILED', error: 'States.Runtime' });
+    expect(r.cause).toContain("No local adapter for the Task resource 'arn:aws:states:::sqs:sendMessage'");
+    // DynamoDB has no endpoint in this service: also refused, not sent to the SDK's default AWS endpoint.
+    const d = await run({
+      StartAt: 'G',
+      States: {
+        G: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::aws-sdk:dynamodb:getItem',
+          Parameters: { TableName: 't', Key: {} },
+          End: true,
+        },
+      },
+    });
+    expect(d).toMatchObject({ status: 'FAILED', error: 'States.Runtime' });
+    expect(d.cause).toContain('no dynamodb endpoint');
+  });
+
+  it('times a Task out after TimeoutSeconds on the time scale (States.Timeout, not caught by States.TaskFailed)', async () => {
+    const r = await run({
+      StartAt: 'Slow',
+      States: {
+        Slow: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+          Parameters: { FunctionName: 'echo', Payload: { 'token.$': '$$.Task.Token' } },
+          TimeoutSeconds: 30,
+          Catch: [
+            { ErrorEquals: ['States.TaskFailed'], Next: 'Wrong' },
+            { ErrorEquals: ['States.Timeout'], Next: 'TimedOut' },
+          ],
+          End: true,
+        },
+        Wrong: { Type: 'Fail', Error: 'Wrong' },
+        TimedOut: { Type: 'Succeed' },
+      },
+    });
+    expect(r.status).toBe('SUCCEEDED');
+    expect(r.output).toMatchObject({ Error: 'States.Timeout' });
+    expect(types(r.events)).toContain('TaskTimedOut');
+    expect(
+      r.events.find((e) => e.type === 'TaskScheduled')?.taskScheduledEventDetails?.timeoutInSeconds,
+    ).toBe(30);
+  });
+});
+
+describe('task tokens', () => {
+  async function startWaiting(extra: object = { End: true }, more: object = {}) {
+    const before = lambdaCalls.length;
+    const stateMachineArn = await machine({
+      StartAt: 'Ask',
+      States: {
+        Ask: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+          Parameters: { FunctionName: 'echo', Payload: { 'token.$': '$$.Task.Token', 'job.$': '$.job' } },
+          ...extra,
+        },
+        ...more,
+      },
+    });
+    const { executionArn } = await client.send(
+      new StartExecutionCommand({ stateMachineArn, input: '{"job":"j1"}' }),
+    );
+    await expect.poll(() => lambdaCalls.length).toBe(before + 1);
+    const payload = lambdaCalls.at(-1)?.payload as { token: string; job: string };
+    expect(payload.job).toBe('j1');
+    return { executionArn: executionArn!, token: payload.token };
+  }
+
+  it('completes a .waitForTaskToken Task with SendTaskSuccess', async () => {
+    const { executionArn, token } = await startWaiting();
+    expect(token).toMatch(/^local-sfn-token-/);
+    await client.send(new SendTaskSuccessCommand({ taskToken: token, output: '{"done":true}' }));
+    const r = await finished(executionArn);
+    expect(r).toMatchObject({ status: 'SUCCEEDED', output: { done: true } });
+    expect(types(r.events)).toEqual([
+      'ExecutionStarted',
+      'TaskStateEntered',
+      'TaskScheduled',
+      'TaskStarted',
+      'TaskSubmitted',
+      'TaskSucceeded',
+      'TaskStateExited',
+      'ExecutionSucceeded',
+    ]);
+    await expect(
+      client.send(new SendTaskSuccessCommand({ taskToken: token, output: '{}' })),
+    ).rejects.toMatchObject({ name: 'TaskTimedOut' });
+    await expect(
+      client.send(new SendTaskSuccessCommand({ taskToken: 'nonsense', output: '{}' })),
+    ).rejects.toMatchObject({ name: 'InvalidToken' });
+  });
+
+  it('fails it with SendTaskFailure, under the given error name', async () => {
+    const { executionArn, token } = await startWaiting();
+    await client.send(
+      new SendTaskFailureCommand({ taskToken: token, error: 'Mask.Missing', cause: 'no mask' }),
+    );
+    expect(await finished(executionArn)).toMatchObject({
+      status: 'FAILED',
+      error: 'Mask.Missing',
+      cause: 'no mask',
+    });
+  });
+
+  it('times it out when heartbeats stop (States.HeartbeatTimeout, matched by States.Timeout too)', async () => {
+    const { executionArn, token } = await startWaiting(
+      {
+        HeartbeatSeconds: 100,
+        Catch: [{ ErrorEquals: ['States.Timeout'], ResultPath: '$.err', Next: 'Lost' }],
+        Next: 'Lost',
+      },
+      { Lost: { Type: 'Pass', End: true } },
+    );
+    // Heartbeats keep it alive past several heartbeat periods (100 simulated s = 100 ms here).
+    for (let i = 0; i < 3; i++) {
+      await client.send(new SendTaskHeartbeatCommand({ taskToken: token }));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(sfn.execution(executionArn)?.status).toBe('RUNNING');
+    const r = await finished(executionArn);
+    expect(r.status).toBe('SUCCEEDED');
+    expect(r.output).toMatchObject({ err: { Error: 'States.HeartbeatTimeout' } });
+    expect(r.events.find((e) => e.type === 'TaskTimedOut')?.taskTimedOutEventDetails).toMatchObject({
+      error: 'States.Timeout',
+    });
+  }, 20_000);
+});
