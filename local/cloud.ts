@@ -10,6 +10,7 @@ import { toEventBridgeEvent } from './s3-events.ts';
 import { inferenceServerContainer, type ContainerLauncher } from './sagemaker/containers.ts';
 import type { Timings } from './sagemaker/control-plane.ts';
 import { startSageMakerEmulator, type SageMakerEmulator } from './sagemaker/emulator.ts';
+import { startLocalStepFunctions, type LocalStepFunctions } from './stepfunctions/service.ts';
 
 export interface LocalCloudOptions {
   region?: string;
@@ -43,6 +44,8 @@ export interface LocalCloudDescription {
   /** SageMaker control plane and runtime (the same local server). */
   sagemaker: string;
   sagemakerRuntime: string;
+  /** The Step Functions API of the local Step Functions service. */
+  stepfunctions: string;
   /** Simulated seconds per real second. */
   timeScale: number;
 }
@@ -53,9 +56,13 @@ export interface LocalCloud extends LocalCloudDescription {
   /** The local EventBridge bus: S3 object events arrive on it; rules route them to targets. */
   bus: LocalEventBus;
   sagemakerEmulator: SageMakerEmulator;
+  /** The local Step Functions service; its Tasks call the other local services. */
+  stepFunctions: LocalStepFunctions;
   time: TimeScale;
   /** Settings for an AWS SDK v3 client of the named local service. */
-  clientConfig(service: 'dynamodb' | 's3' | 'eventbridge' | 'sagemaker' | 'sagemakerRuntime'): ClientConfig;
+  clientConfig(
+    service: 'dynamodb' | 's3' | 'eventbridge' | 'sagemaker' | 'sagemakerRuntime' | 'stepfunctions',
+  ): ClientConfig;
   describe(): LocalCloudDescription;
   stop(): Promise<void>;
 }
@@ -125,6 +132,22 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     stops.push(() => sagemakerEmulator.stop());
     log(`SageMaker       ${sagemakerEmulator.endpoint}  (time scale ${time.scale}x)`);
 
+    // Step Functions' Tasks call the services above, and only those (never real AWS).
+    const stepFunctions = await startLocalStepFunctions({
+      region,
+      timeScale: time,
+      endpoints: {
+        dynamodb: dynamoDb.endpoint,
+        s3: s3Server.endpoint,
+        eventbridge,
+        sagemaker: sagemakerEmulator.endpoint,
+        sagemakerRuntime: sagemakerEmulator.runtimeEndpoint,
+      },
+      log,
+    });
+    stops.push(() => stepFunctions.stop());
+    log(`Step Functions  ${stepFunctions.endpoint}`);
+
     const description: LocalCloudDescription = {
       region,
       tableName,
@@ -135,6 +158,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       eventBusName: bus.name,
       sagemaker: sagemakerEmulator.endpoint,
       sagemakerRuntime: sagemakerEmulator.runtimeEndpoint,
+      stepfunctions: stepFunctions.endpoint,
       timeScale: time.scale,
     };
     return {
@@ -143,6 +167,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       dynamoDb,
       bus,
       sagemakerEmulator,
+      stepFunctions,
       time,
       clientConfig: (service) => localClientConfig(description[service], region),
       describe: () => ({ ...description }),

@@ -90,11 +90,12 @@ describe('npm run up', () => {
       eventbridge: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/) as unknown,
       sagemaker: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/) as unknown,
       sagemakerRuntime: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/) as unknown,
+      stepfunctions: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/) as unknown,
       eventBusName: 'default',
       timeScale: 60,
     });
     const dynamoPort = portOf(description.dynamodb);
-    for (const part of ['dynamodb', 's3', 'eventbridge', 'sagemaker']) {
+    for (const part of ['dynamodb', 's3', 'eventbridge', 'sagemaker', 'stepfunctions']) {
       expect(listeners(portOf(description[part]))).toEqual(['127.0.0.1']);
     }
     expect(javaPids(dynamoPort)).toHaveLength(1);

@@ -7,16 +7,18 @@ const HELP = `Usage: npm run up [-- --json] [--time-scale N] [--container-url UR
 
 Starts the local cloud on free ports of 127.0.0.1 and keeps it running until you press Ctrl-C:
   DynamoDB Local (the single table), S3 (the uploads bucket; its uploads go to the event bus),
-  EventBridge (the local bus with the project's rules; PutEvents), and SageMaker (control plane
-  and runtime, endpoint state changes onto the bus).
+  EventBridge (the local bus with the project's rules; PutEvents), SageMaker (control plane
+  and runtime, endpoint state changes onto the bus), and Step Functions (the SFN API; its Tasks
+  call the local services above, never AWS).
 It accepts any AWS access key and secret. Point a client at the printed endpoints, e.g.
   aws --endpoint-url <s3> s3 cp ./cat_image.png s3://uploads/users/u1/input/cat_image.png
   aws --endpoint-url <sagemaker> sagemaker list-endpoints
+  aws --endpoint-url <stepfunctions> stepfunctions list-state-machines
 
 Options:
   --json                once everything is ready, print one JSON object on stdout ({"dynamodb", "s3",
-                        "eventbridge", "sagemaker", "sagemakerRuntime", "region", "tableName", "bucket",
-                        "eventBusName", "timeScale"}); progress goes to stderr
+                        "eventbridge", "sagemaker", "sagemakerRuntime", "stepfunctions", "region",
+                        "tableName", "bucket", "eventBusName", "timeScale"}); progress goes to stderr
   --time-scale N        simulated seconds per real second for service timers (default 60: a 5-minute
                         endpoint start takes 5 s)
   --container-url URL   a model server that is already running (GET /ping, POST /invocations) for every

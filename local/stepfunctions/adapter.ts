@@ -113,10 +113,9 @@ export class TaskAdapter {
   >();
 
   constructor(private readonly options: TaskAdapterOptions) {
+    this.options = { ...options, endpoints: { ...options.endpoints } };
     for (const [name, url] of Object.entries(options.endpoints) as [string, string | undefined][]) {
-      if (url !== undefined && !/^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?\/?$/.test(url)) {
-        throw new Error(`the Task adapter only calls loopback endpoints; ${name} is '${url}'`);
-      }
+      if (url !== undefined) assertLoopback(name, url);
     }
   }
 
@@ -162,6 +161,13 @@ export class TaskAdapter {
       signal,
     );
     return resource.service === 'dynamodb' ? withSdkMetadata(output) : output;
+  }
+
+  /** Adds a service endpoint once it is known (the Step Functions service's own, the local Lambda). */
+  setEndpoint(name: keyof AdapterEndpoints, url: string): void {
+    assertLoopback(name, url);
+    this.options.endpoints[name] = url;
+    this.clients.clear();
   }
 
   /** Stops every client the adapter made. */
@@ -282,6 +288,12 @@ export class TaskAdapter {
       this.clients.set(name, entry);
     }
     return entry;
+  }
+}
+
+function assertLoopback(name: string, url: string): void {
+  if (!/^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?\/?$/.test(url)) {
+    throw new Error(`the Task adapter only calls loopback endpoints; ${name} is '${url}'`);
   }
 }
 

@@ -1,6 +1,7 @@
 // The local Step Functions service through the real @aws-sdk/client-sfn: the API, the ASL features
 // the engine runs, Task tokens, timeouts, stops and the history Step Functions would record.
 import { createServer, type Server } from 'node:http';
+import { Socket } from 'node:net';
 import {
   CreateStateMachineCommand,
   DescribeExecutionCommand,
@@ -16,7 +17,7 @@ import {
   StopExecutionCommand,
   type HistoryEvent,
 } from '@aws-sdk/client-sfn';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { localClientConfig } from '../../shared/aws.ts';
 import { countStateTransitions } from '../../shared/sfn-history.ts';
 import { timeScale } from '../../shared/time-scale.ts';
@@ -400,7 +401,19 @@ describe('executions', () => {
     ]);
   });
 
-  it('fails a Task with no adapter loudly, never calling out (no endpoint but loopback exists)', async () => {
+  it('fails a Task with no adapter loudly and opens no connection beyond loopback', async () => {
+    const hosts: unknown[] = [];
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- called with the socket as `this` below
+    const original = Socket.prototype.connect as (this: Socket, ...a: unknown[]) => Socket;
+    const connect = vi.spyOn(Socket.prototype, 'connect').mockImplementation(function (
+      this: Socket,
+      ...args: unknown[]
+    ) {
+      // Node passes either (options, cb) or its normalized [options, cb] array.
+      const first = (Array.isArray(args[0]) ? (args[0] as unknown[])[0] : args[0]) as { host?: string };
+      hosts.push(first.host);
+      return original.apply(this, args);
+    });
     const r = await run({
       StartAt: 'Q',
       States: {
@@ -430,6 +443,13 @@ describe('executions', () => {
     });
     expect(d).toMatchObject({ status: 'FAILED', error: 'States.Runtime' });
     expect(d.cause).toContain('no dynamodb endpoint');
+    // A fresh client must connect: the spy sees connections, and only to loopback.
+    const fresh = new SFNClient(localClientConfig(sfn.endpoint));
+    await fresh.send(new ListStateMachinesCommand({}));
+    fresh.destroy();
+    connect.mockRestore();
+    expect(hosts.length).toBeGreaterThan(0);
+    expect(new Set(hosts)).toEqual(new Set(['127.0.0.1']));
   });
 
   it('times a Task out after TimeoutSeconds on the time scale (States.Timeout, not caught by States.TaskFailed)', async () => {

@@ -69,7 +69,10 @@ export class LocalStepFunctions {
   /** Serves the API on a free port of 127.0.0.1; resolves with the endpoint URL. */
   async listen(): Promise<string> {
     this.server = createServer((req, res) => void this.handle(req, res));
-    return listenOnLoopback(this.server);
+    const endpoint = await listenOnLoopback(this.server);
+    // `aws-sdk:sfn:*` Tasks call this very service.
+    this.adapter.setEndpoint('stepfunctions', endpoint);
+    return endpoint;
   }
 
   /** Stops every running execution (ABORTED) and the server. */
