@@ -9,7 +9,7 @@ import {
   DescribeEndpointCommand,
   SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   CreateStateMachineCommand,
   DescribeExecutionCommand,
@@ -45,6 +45,7 @@ let deps: Deps;
 let target: StateMachineTarget;
 let stateMachineArn: string;
 let invocations = 0;
+const onStart: ((executionArn: string) => void)[] = [];
 
 beforeAll(async () => {
   // The model server: answers like the container, without computing a mesh.
@@ -155,7 +156,12 @@ beforeAll(async () => {
     ...cloud.clientConfig('stepfunctions'),
     endpoint: sfnService.endpoint,
   });
-  cloud.bus.addTarget(uploadRule(cloud.bucket).name, 'sf-jobs', target.handler);
+  // The rule's target, as deployed; the test learns which execution each upload started.
+  cloud.bus.addTarget(uploadRule(cloud.bucket).name, 'sf-jobs', async (event) => {
+    await target.handler(event);
+    const executionArn = target.started.get(event.id);
+    if (executionArn) onStart.shift()?.(executionArn);
+  });
   s3 = new S3Client(cloud.clientConfig('s3'));
 });
 
@@ -169,28 +175,24 @@ afterAll(async () => {
   if (model) await closeServer(model);
 });
 
-async function upload(name: string): Promise<string> {
-  const before = new Set(target.started.values());
-  for (const kind of ['mask', 'image'])
+/** Uploads the job's files (image last, as its event starts the job); resolves with the execution it started. */
+async function upload(userId: string, name: string, kinds = ['mask', 'image']): Promise<string> {
+  const started = new Promise<string>((resolve) => onStart.push(resolve));
+  for (const kind of kinds)
     await s3.send(
       new PutObjectCommand({
         Bucket: cloud.bucket,
-        Key: `users/u1/input/${name}_${kind}.png`,
+        Key: `users/${userId}/input/${name}_${kind}.png`,
         Body: `${name} ${kind}`,
       }),
     );
-  for (let i = 0; i < 200; i++) {
-    const started = [...target.started.values()].find((arn) => !before.has(arn));
-    if (started) return started;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error(`the upload of ${name} started no execution`);
+  return started;
 }
 
 describe('the state machine on the local Step Functions service, real activities', () => {
   it('an upload starts it; the cold job starts the endpoint, completes, and the idle stop deletes the endpoint', async () => {
     invocations = 0;
-    const executionArn = await upload('chair');
+    const executionArn = await upload('u1', 'chair');
     await sfnService.execution(executionArn)!.done;
     const execution = await sfn.send(new DescribeExecutionCommand({ executionArn }));
     expect(execution.error ?? '', execution.cause).toBe('');
@@ -251,5 +253,25 @@ describe('the state machine on the local Step Functions service, real activities
     expect(jobs.map((j) => j.reason)).toContain(
       'the event is not an S3 Object Created event with detail.bucket.name and detail.object.key',
     );
+  });
+
+  it('a mask that never arrives fails the job: MaskTimeoutError, FAILED under sf#, and its _error.json', async () => {
+    const executionArn = await upload('u2', 'lamp', ['image']);
+    await sfnService.execution(executionArn)!.done;
+    const execution = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+    expect(execution).toMatchObject({ status: 'FAILED', error: 'MaskTimeoutError' });
+    expect(execution.cause).toBe('the mask users/u2/input/lamp_mask.png did not arrive within 300 seconds');
+    const {
+      jobs: [job],
+    } = await jobStoreOf(deps).listByUser('sf', 'u2');
+    expect(job).toMatchObject({ status: 'FAILED', reason: `MaskTimeoutError: ${execution.cause}` });
+    const report = await s3.send(
+      new GetObjectCommand({ Bucket: cloud.bucket, Key: 'users/u2/output/sf/lamp_error.json' }),
+    );
+    expect(JSON.parse(await report.Body!.transformToString())).toMatchObject({
+      orchestrator: 'sf',
+      status: 'FAILED',
+      error: { error: 'MaskTimeoutError', message: execution.cause },
+    });
   });
 });
