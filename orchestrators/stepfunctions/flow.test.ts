@@ -238,27 +238,53 @@ describe('event mode specifics', () => {
 });
 
 describe('state transitions per job (the billed unit), pinned', () => {
-  it('warm and cold jobs in each wait mode', async () => {
-    const table: Record<string, { transitions: number; lambda: number; describe: number }> = {};
-    for (const mode of MODES) {
-      for (const [label, options] of [
-        ['warm, endpoint kept', { endpoint: 'warm', idle: false }],
-        ['cold (300 s start), endpoint stopped', { endpoint: 'cold', createSeconds: 300, idle: true }],
-      ] as const) {
+  const paths: [string, WorldOptions][] = [
+    ['warm, endpoint kept', { endpoint: 'warm', idle: false }],
+    ['warm, then stops the endpoint', { endpoint: 'warm', idle: true }],
+    ['cold (300 s start), then stops the endpoint', { endpoint: 'cold', createSeconds: 300, idle: true }],
+    ['rejected', { upload: 'rejected' }],
+    ['duplicate delivery', { upload: 'duplicate' }],
+    ['mask 12 s late, warm, kept', { maskArrivesAt: 12, idle: false }],
+    ['mask never', { maskArrivesAt: null }],
+    ['start failed after 300 s, kept', { endpoint: 'cold', startFailure: 'no capacity', idle: false }],
+    ['take-over after 120 s, kept', { endpoint: 'takeover', idle: false }],
+    ['warm, inference throttled twice, kept', { invoke: ['throttled', 'throttled', 'ok'], idle: false }],
+    ['warm, inference failed, kept', { invoke: ['failed'], idle: false }],
+  ];
+
+  it('for every path in each wait mode: transitions, task Lambda invocations, native DescribeEndpoint calls', async () => {
+    const table: Record<string, string> = {};
+    for (const [label, options] of paths) {
+      for (const mode of MODES) {
         const { result } = await run(mode, options);
-        table[`${mode}: ${label}`] = {
-          transitions: result.transitions,
-          lambda: result.lambdaInvocations,
-          describe: result.describeCalls,
-        };
+        table[`${label} (${mode})`] =
+          `${result.status} ${result.transitions} ${result.lambdaInvocations} ${result.describeCalls}`;
       }
     }
-    // README.md reports this table; change both together.
+    // README.md reports this table; change both together. status transitions lambda describe
     expect(table).toEqual({
-      'poll: warm, endpoint kept': { transitions: 17, lambda: 9, describe: 0 },
-      'poll: cold (300 s start), endpoint stopped': { transitions: 68, lambda: 15, describe: 8 },
-      'event: warm, endpoint kept': { transitions: 17, lambda: 9, describe: 0 },
-      'event: cold (300 s start), endpoint stopped': { transitions: 53, lambda: 23, describe: 0 },
+      'warm, endpoint kept (poll)': 'SUCCEEDED 17 9 0',
+      'warm, endpoint kept (event)': 'SUCCEEDED 17 9 0',
+      'warm, then stops the endpoint (poll)': 'SUCCEEDED 33 13 0',
+      'warm, then stops the endpoint (event)': 'SUCCEEDED 33 13 0',
+      'cold (300 s start), then stops the endpoint (poll)': 'SUCCEEDED 68 15 8',
+      'cold (300 s start), then stops the endpoint (event)': 'SUCCEEDED 53 23 0',
+      'rejected (poll)': 'SUCCEEDED 6 4 0',
+      'rejected (event)': 'SUCCEEDED 6 4 0',
+      'duplicate delivery (poll)': 'SUCCEEDED 3 1 0',
+      'duplicate delivery (event)': 'SUCCEEDED 3 1 0',
+      'mask 12 s late, warm, kept (poll)': 'SUCCEEDED 25 11 0',
+      'mask 12 s late, warm, kept (event)': 'SUCCEEDED 20 10 0',
+      'mask never (poll)': 'FAILED 43 14 0',
+      'mask never (event)': 'FAILED 31 16 0',
+      'start failed after 300 s, kept (poll)': 'FAILED 52 11 8',
+      'start failed after 300 s, kept (event)': 'FAILED 37 19 0',
+      'take-over after 120 s, kept (poll)': 'SUCCEEDED 66 16 10',
+      'take-over after 120 s, kept (event)': 'SUCCEEDED 46 23 0',
+      'warm, inference throttled twice, kept (poll)': 'SUCCEEDED 19 11 0',
+      'warm, inference throttled twice, kept (event)': 'SUCCEEDED 19 11 0',
+      'warm, inference failed, kept (poll)': 'FAILED 19 10 0',
+      'warm, inference failed, kept (event)': 'FAILED 19 10 0',
     });
   });
 });
