@@ -1,0 +1,199 @@
+// The one task Lambda of the state machine: `{ task: '<activity>', ...arguments }` in, the activity's
+// answer out. It only adapts what Step Functions can express to the activities' signatures: the ASL
+// cannot leave a missing field out, so step results arrive as `$.steps` and are turned into phase
+// times here, and a caught error arrives as `{ Error, Cause }` and is turned into a Failure. A thrown
+// error keeps its `name`; Lambda reports it as the error type, which is what the ASL's Retry and
+// Catch match (shared/errors.ts).
+import type {
+  Activities,
+  Admission,
+  JobContext,
+  JobOutcome,
+  Phases,
+  WaiterRef,
+} from '../../shared/activities.ts';
+import type { WaiterKind } from '../../shared/endpoint-lifecycle/endpoint-store.ts';
+import { InvalidInputError, type Failure } from '../../shared/errors.ts';
+import type { Generate3dResult } from '../../shared/inference.ts';
+import type { StateMachineSettings } from './settings.ts';
+
+type Request = Record<string, unknown>;
+type Task = (request: Request) => Promise<unknown>;
+
+/** What the admit task answers: the execution's initial state (the ASL's Admit keeps these three). */
+export interface AdmitAnswer {
+  job: JobContext;
+  admission: Omit<Admission, 'job'>;
+  settings: StateMachineSettings;
+}
+
+/** The step results the ASL keeps under `$.steps` (each an activity's answer, trimmed). */
+export interface StepResults {
+  mask?: { present: boolean; at?: string };
+  acquire?: { role: string; generation: number; at: string };
+  ready?: { status: string; generation: number; at?: string };
+  inference?: { result: Generate3dResult; startedAt: string; at: string };
+}
+
+/** The task names the ASL may send: every activity. */
+export const TASK_NAMES = [
+  'admit',
+  'checkMask',
+  'registerMaskWaiter',
+  'acquireEndpoint',
+  'startEndpoint',
+  'checkEndpoint',
+  'registerEndpointWaiter',
+  'renewLease',
+  'invoke',
+  'releaseLease',
+  'reportFailure',
+  'recordOutcome',
+  'notify',
+  'beginStop',
+  'finishStop',
+] as const satisfies readonly (keyof Activities)[];
+
+export function createTaskHandler(
+  activities: Activities,
+  settings: StateMachineSettings,
+): (request: unknown) => Promise<unknown> {
+  const tasks: Record<(typeof TASK_NAMES)[number], Task> = {
+    async admit(r) {
+      const { job, ...admission } = await activities.admit(r.event, text(r, 'executionId'));
+      return { job, admission, settings } satisfies AdmitAnswer;
+    },
+    checkMask: (r) => activities.checkMask(jobOf(r)),
+    registerMaskWaiter: (r) => activities.registerMaskWaiter(jobOf(r), waiterOf(r)),
+    acquireEndpoint: (r) => activities.acquireEndpoint(jobOf(r)),
+    startEndpoint: (r) => activities.startEndpoint(jobOf(r), generationOf(r)),
+    checkEndpoint: (r) =>
+      activities.checkEndpoint(jobOf(r), generationOf(r), r.observed === null ? undefined : r.observed),
+    registerEndpointWaiter: (r) => activities.registerEndpointWaiter(jobOf(r), generationOf(r), waiterOf(r)),
+    renewLease: (r) => activities.renewLease(jobOf(r)),
+    invoke: (r) => activities.invoke(jobOf(r)),
+    releaseLease: (r) => activities.releaseLease(jobOf(r)),
+    reportFailure: (r) => activities.reportFailure(jobOf(r), failureFrom(r.failure)),
+    recordOutcome: (r) =>
+      activities.recordOutcome(
+        jobOf(r),
+        outcomeOf(r),
+        phasesOf(r.admission as { at?: string } | undefined, r.steps ?? {}),
+      ),
+    notify: (r) => activities.notify(jobOf(r), outcomeOf(r)),
+    beginStop: () => activities.beginStop(),
+    finishStop: () => activities.finishStop(),
+  };
+  return async (request) => {
+    if (typeof request !== 'object' || request === null || Array.isArray(request)) {
+      throw new InvalidInputError(`a task request must be a JSON object, got ${JSON.stringify(request)}`);
+    }
+    const r = request as Request;
+    const task = Object.hasOwn(tasks, r.task as string) ? tasks[r.task as keyof typeof tasks] : undefined;
+    if (!task) {
+      throw new InvalidInputError(
+        `unknown task ${JSON.stringify(r.task)}; expected one of ${TASK_NAMES.join(', ')}`,
+      );
+    }
+    // Lambda turns `undefined` into null; say nothing instead.
+    return (await task(r)) ?? {};
+  };
+}
+
+/**
+ * The phase times an execution saw, from its step results. A wake-up by task token carries no time,
+ * so a phase reached that way takes the time of the step that followed it (acquire after the mask,
+ * the invocation's start after InService).
+ */
+export function phasesOf(admission: { at?: string } | undefined, steps: StepResults): Phases {
+  const phases: Phases = {
+    RECEIVED: admission?.at,
+    MASK_READY: steps.mask?.present ? (steps.mask.at ?? steps.acquire?.at) : undefined,
+    ENDPOINT_ACQUIRED: steps.acquire?.at,
+    ENDPOINT_READY:
+      steps.ready?.status === 'ready' ? (steps.ready.at ?? steps.inference?.startedAt) : undefined,
+    INFERRING: steps.inference?.startedAt,
+    INFERRED: steps.inference?.at,
+  };
+  return Object.fromEntries(Object.entries(phases).filter(([, at]) => typeof at === 'string'));
+}
+
+/**
+ * A Failure from what the ASL holds: a Failure already, or a caught error `{ Error, Cause }`, whose
+ * Cause for a Lambda task is the function's error payload as JSON text.
+ */
+export function failureFrom(value: unknown): Failure {
+  const v = (value ?? {}) as { error?: unknown; message?: unknown; Error?: unknown; Cause?: unknown };
+  if (typeof v.error === 'string')
+    return { error: v.error, message: typeof v.message === 'string' ? v.message : '' };
+  if (v.Error === undefined && v.Cause === undefined) {
+    throw new InvalidInputError(
+      `'failure' must be {error, message} or {Error, Cause}, got ${JSON.stringify(value)}`,
+    );
+  }
+  const error = typeof v.Error === 'string' && v.Error !== '' ? v.Error : 'States.TaskFailed';
+  const cause = typeof v.Cause === 'string' ? v.Cause : v.Cause == null ? '' : JSON.stringify(v.Cause);
+  try {
+    const payload = JSON.parse(cause) as { errorMessage?: unknown };
+    if (typeof payload.errorMessage === 'string') return { error, message: payload.errorMessage };
+  } catch {
+    // Not a Lambda error payload: the cause is the message.
+  }
+  return { error, message: cause };
+}
+
+function outcomeOf(r: Request): JobOutcome {
+  const outcome = r.outcome as { status?: unknown; result?: unknown; failure?: unknown } | undefined;
+  switch (outcome?.status) {
+    case 'COMPLETED':
+      if (typeof outcome.result !== 'object' || outcome.result === null)
+        throw new InvalidInputError("a COMPLETED outcome needs 'result'");
+      return { status: 'COMPLETED', result: outcome.result as Generate3dResult };
+    case 'FAILED':
+    case 'REJECTED':
+      return { status: outcome.status, failure: failureFrom(outcome.failure) };
+    default:
+      throw new InvalidInputError(
+        `'outcome.status' must be COMPLETED, FAILED or REJECTED, got ${JSON.stringify(outcome?.status)}`,
+      );
+  }
+}
+
+function text(r: Request, field: string): string {
+  const value = r[field];
+  if (typeof value !== 'string' || value === '')
+    throw new InvalidInputError(`task ${String(r.task)}: '${field}' must be a non-empty string`);
+  return value;
+}
+
+function generationOf(r: Request): number {
+  const value = r.generation;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0)
+    throw new InvalidInputError(`task ${String(r.task)}: 'generation' must be a whole number`);
+  return value;
+}
+
+const JOB_FIELDS = ['orchestrator', 'jobId', 'userId', 'name', 'bucket', 'imageKey', 'endpointName'] as const;
+
+function jobOf(r: Request): JobContext {
+  const job = r.job as Record<string, unknown> | undefined;
+  const missing = JOB_FIELDS.filter((f) => typeof job?.[f] !== 'string');
+  if (missing.length > 0)
+    throw new InvalidInputError(`task ${String(r.task)}: 'job' lacks ${missing.join(', ')}`);
+  return job as unknown as JobContext;
+}
+
+const WAITER_KINDS: readonly WaiterKind[] = ['sfn-task-token', 'durable-callback'];
+
+function waiterOf(r: Request): WaiterRef {
+  const waiter = r.waiter as { kind?: unknown; token?: unknown } | undefined;
+  if (
+    !WAITER_KINDS.includes(waiter?.kind as WaiterKind) ||
+    typeof waiter?.token !== 'string' ||
+    !waiter.token
+  )
+    throw new InvalidInputError(
+      `task ${String(r.task)}: 'waiter' must be {kind: ${WAITER_KINDS.join(' | ')}, token}`,
+    );
+  return { kind: waiter.kind as WaiterKind, token: waiter.token };
+}
