@@ -19,6 +19,11 @@ import {
   StopDurableExecutionCommand,
   type Event as HistoryEvent,
 } from '@aws-sdk/client-lambda';
+import {
+  CloudDurableTestRunner,
+  InvocationType,
+  WaitingOperationStatus,
+} from '@aws/durable-execution-sdk-js-testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localClientConfig } from '../../shared/aws.ts';
 import { countDurableHistory } from '../../shared/durable-history.ts';
@@ -538,5 +543,22 @@ describe('bad input', () => {
       (s) => s !== 'RUNNING',
     );
     expect(await status(arn!)).toBe('SUCCEEDED');
+  });
+});
+
+describe('conformance', () => {
+  it("passes the testing package's cloud runner, built for the real service", async () => {
+    const runner = new CloudDurableTestRunner<{ answer: string }>({
+      functionName: 'callback:live',
+      client,
+      config: { invocationType: InvocationType.Event, pollInterval: 20 },
+    });
+    const approval = runner.getOperation('approval');
+    const running = runner.run({ payload: {} });
+    await approval.waitForData(WaitingOperationStatus.STARTED);
+    await approval.sendCallbackSuccess('{"by":"runner"}');
+    const result = await running;
+    expect(result.getStatus()).toBe('SUCCEEDED');
+    expect(result.getResult()).toEqual({ answer: '{"by":"runner"}' });
   });
 });
