@@ -247,7 +247,14 @@ export class DurableExecution {
   private validate(updates: OperationUpdate[]): void {
     const seen = new Map<string, OperationUpdate>();
     updates.forEach((u, index) => {
-      if (!u.Id || !u.Type || !u.Action) throw invalidParameter('Each update needs Id, Type and Action.');
+      if (typeof u !== 'object' || u === null || typeof u.Id !== 'string' || !u.Type || !u.Action) {
+        throw invalidParameter('Each update needs Id, Type and Action.');
+      }
+      if (u.Payload !== undefined && typeof u.Payload !== 'string')
+        throw invalidParameter('Payload must be a string.');
+      if (u.Error !== undefined && (typeof u.Error !== 'object' || u.Error === null)) {
+        throw invalidParameter('Error must be an ErrorObject.');
+      }
       const allowed: Record<string, string[]> = {
         STEP: ['START', 'SUCCEED', 'FAIL', 'RETRY'],
         CONTEXT: ['START', 'SUCCEED', 'FAIL'],

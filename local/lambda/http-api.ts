@@ -3,7 +3,7 @@
 // `+/=`), so the raw path is split first and each label decoded after. Timestamps in JSON bodies are
 // epoch seconds, in query strings ISO-8601.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { ErrorObject } from '@aws-sdk/client-lambda';
+import type { ErrorObject, OperationUpdate } from '@aws-sdk/client-lambda';
 import { readBody, sendAwsJson } from '../http-server.ts';
 import { invalidParameter, LambdaError, serviceError } from './errors.ts';
 import { InvocationKilled, type DurableExecution } from './execution.ts';
@@ -54,6 +54,24 @@ function parseJson<T>(body: Buffer, fallback: T): T {
   } catch {
     throw invalidParameter('The request body is not valid JSON.');
   }
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** A body that is an ErrorObject (Stop, callback failure); its members must be strings. */
+function errorObjectBody(body: Buffer): ErrorObject | undefined {
+  const value = parseJson<unknown>(body, undefined);
+  if (value === undefined) return undefined;
+  const strings = ['ErrorMessage', 'ErrorType', 'ErrorData'];
+  if (
+    !isObject(value) ||
+    strings.some((k) => value[k] !== undefined && typeof value[k] !== 'string') ||
+    (value.StackTrace !== undefined && !Array.isArray(value.StackTrace))
+  ) {
+    throw invalidParameter('The error must be an object with string ErrorType, ErrorMessage and ErrorData.');
+  }
+  return value;
 }
 
 function intParam(query: Query, name: string, max: number, fallback: number): number {
@@ -183,12 +201,18 @@ const routes: { method: string; path: RegExp; route: Route }[] = [
     method: 'POST',
     path: /^\/2025-12-01\/durable-executions\/([^/]+)\/checkpoint$/,
     route: (lambda, [arn], _q, body, req, res) => {
-      const request = parseJson<{ CheckpointToken?: string; Updates?: []; ClientToken?: string }>(body, {});
+      const request = parseJson<{ CheckpointToken?: unknown; Updates?: unknown; ClientToken?: unknown }>(
+        body,
+        {},
+      );
       const execution = lambda.execution(arn!);
+      if (!isObject(request) || (request.Updates !== undefined && !Array.isArray(request.Updates))) {
+        throw invalidParameter('Updates must be a list of operation updates.');
+      }
       const answer = execution.checkpoint(
-        request.CheckpointToken,
-        request.Updates ?? [],
-        request.ClientToken,
+        typeof request.CheckpointToken === 'string' ? request.CheckpointToken : undefined,
+        (request.Updates ?? []) as OperationUpdate[],
+        typeof request.ClientToken === 'string' ? request.ClientToken : undefined,
         body.length,
       );
       const arrived = arrivals.get(req)!;
@@ -259,7 +283,7 @@ const routes: { method: string; path: RegExp; route: Route }[] = [
     method: 'POST',
     path: /^\/2025-12-01\/durable-executions\/([^/]+)\/stop$/,
     route: (lambda, [arn], _q, body) => ({
-      StopTimestamp: lambda.execution(arn!).stop(parseJson<ErrorObject | undefined>(body, undefined)),
+      StopTimestamp: lambda.execution(arn!).stop(errorObjectBody(body)),
     }),
   },
   {
@@ -270,7 +294,7 @@ const routes: { method: string; path: RegExp; route: Route }[] = [
   {
     method: 'POST',
     path: /^\/2025-12-01\/durable-execution-callbacks\/([^/]+)\/fail$/,
-    route: (lambda, [id], _q, body) => (lambda.callbackFailure(id!, parseJson<ErrorObject>(body, {})), {}),
+    route: (lambda, [id], _q, body) => (lambda.callbackFailure(id!, errorObjectBody(body) ?? {}), {}),
   },
   {
     method: 'POST',

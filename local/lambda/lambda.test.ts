@@ -19,6 +19,11 @@ import {
   StopDurableExecutionCommand,
   type Event as HistoryEvent,
 } from '@aws-sdk/client-lambda';
+import {
+  CloudDurableTestRunner,
+  InvocationType,
+  WaitingOperationStatus,
+} from '@aws/durable-execution-sdk-js-testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localClientConfig } from '../../shared/aws.ts';
 import { countDurableHistory } from '../../shared/durable-history.ts';
@@ -487,5 +492,73 @@ describe('plain functions', () => {
     await expect(lambda.deploy({ name: 'missing', entry: fixture('nope') })).rejects.toMatchObject({
       name: 'InvalidParameterValueException',
     });
+  });
+});
+
+describe('bad input', () => {
+  it('answers malformed requests with AWS-shaped errors and keeps serving', async () => {
+    const { DurableExecutionArn: arn } = await invoke('callback:live', {}, 'bad-input', 'Event');
+    const callbackId = await callbackIdOf(arn!);
+    const post = async (path: string, body: string) => {
+      const response = await fetch(`${lambda.endpoint}${path}`, { method: 'POST', body });
+      return {
+        status: response.status,
+        type: response.headers.get('x-amzn-errortype'),
+        body: await response.json(),
+      };
+    };
+    const checkpoint = `/2025-12-01/durable-executions/${encodeURIComponent(arn!)}/checkpoint`;
+    for (const body of [
+      '{not json',
+      '[]',
+      '{"Updates":"x"}',
+      '{"Updates":[null]}',
+      '{"Updates":[{"Id":"a","Type":"STEP","Action":"START","Payload":5}]}',
+    ]) {
+      expect(await post(checkpoint, body)).toMatchObject({
+        status: 400,
+        type: 'InvalidParameterValueException',
+      });
+    }
+    const fail = `/2025-12-01/durable-execution-callbacks/${encodeURIComponent(callbackId)}/fail`;
+    expect(await post(fail, '"just a string"')).toMatchObject({
+      status: 400,
+      type: 'InvalidParameterValueException',
+    });
+    expect(await post(fail, '{"ErrorType":5}')).toMatchObject({
+      status: 400,
+      type: 'InvalidParameterValueException',
+    });
+    expect(await post('/2025-12-01/durable-executions/%E0%A4%A/stop', '')).toMatchObject({ status: 400 });
+    expect(await post('/2099-01-01/nothing', '')).toMatchObject({
+      status: 404,
+      type: 'UnknownOperationException',
+    });
+    // Still serving, and the execution untouched: the callback completes it.
+    await client.send(
+      new SendDurableExecutionCallbackSuccessCommand({ CallbackId: callbackId, Result: Buffer.from('"ok"') }),
+    );
+    await until(
+      () => status(arn!),
+      (s) => s !== 'RUNNING',
+    );
+    expect(await status(arn!)).toBe('SUCCEEDED');
+  });
+});
+
+describe('conformance', () => {
+  it("passes the testing package's cloud runner, built for the real service", async () => {
+    const runner = new CloudDurableTestRunner<{ answer: string }>({
+      functionName: 'callback:live',
+      client,
+      config: { invocationType: InvocationType.Event, pollInterval: 20 },
+    });
+    const approval = runner.getOperation('approval');
+    const running = runner.run({ payload: {} });
+    await approval.waitForData(WaitingOperationStatus.STARTED);
+    await approval.sendCallbackSuccess('{"by":"runner"}');
+    const result = await running;
+    expect(result.getStatus()).toBe('SUCCEEDED');
+    expect(result.getResult()).toEqual({ answer: '{"by":"runner"}' });
   });
 });
