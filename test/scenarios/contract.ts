@@ -1,0 +1,244 @@
+// The scenario contract: one list of orchestrator-independent scenarios that both orchestrators must
+// pass unchanged. Each scenario forces its path on purpose (faults armed, a holder lease, a late mask)
+// and asserts what a user relies on: the job item, the S3 artifacts, the notification, and the
+// lifecycle invariants (one start per generation, no stop under a lease, no lease or waiter left).
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { WaitMode } from '../../shared/config.ts';
+import type { Job } from '../../shared/job-store.ts';
+import type { Orchestrator } from '../../shared/keys.ts';
+import { startWorld, type World } from '../support/scenario-world.ts';
+
+interface Scenario {
+  name: string;
+  /** Arranges, uploads, and returns the jobs it expects, by name, with what each must end as. */
+  run(world: World, user: string): Promise<Expectation[]>;
+}
+
+interface Expectation {
+  /** The upload's name, or its whole key for an upload whose key names no job. */
+  name: string;
+  /** The user the job is recorded under, when not the scenario's own (an unparseable key: '_unknown'). */
+  user?: string;
+  status: 'COMPLETED' | 'FAILED' | 'REJECTED';
+  /** The error name a failed job records. */
+  error?: string;
+  deliveries?: number;
+  /** CreateEndpoint calls this scenario may make (default: at most one per generation it started). */
+  creates?: number;
+}
+
+const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Holds a lease so the endpoint serves (warm) until released; the job under test only joins. */
+async function warmHolder(world: World): Promise<() => Promise<void>> {
+  const holder = { ...(await world.activities.admit(holderEvent(world), `holder-${randomUUID()}`)).job };
+  const acquired = await world.activities.acquireEndpoint(holder);
+  if (acquired.role === 'starter') await world.activities.startEndpoint(holder, acquired.generation);
+  for (let i = 0; ; i++) {
+    const r = await world.activities.checkEndpoint(holder, acquired.generation);
+    if (r.status === 'ready') break;
+    if (i > 600) throw new Error('the endpoint did not come up for the warm holder');
+    await pause(50);
+  }
+  return () => world.activities.releaseLease(holder);
+}
+
+function holderEvent(world: World) {
+  return {
+    detail: {
+      bucket: { name: world.cloud.bucket },
+      object: { key: `users/warm-holder/input/h${randomUUID().slice(0, 8)}_image.png`, etag: '"h"' },
+    },
+  };
+}
+
+/** Waits until the job is parked on its mask: event mode registers a waiter on the job item. */
+async function waitingForMask(world: World, user: string, name: string): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    const job = await world.job(user, name);
+    if (job && (world.waitMode === 'poll' || job.maskWaiter !== undefined)) return;
+    await pause(25);
+  }
+  throw new Error(`job ${user}/${name} never started waiting for its mask`);
+}
+
+export const SCENARIOS: Scenario[] = [
+  {
+    name: 'warm endpoint: the job joins a serving endpoint and starts nothing',
+    async run(world, user) {
+      const release = await warmHolder(world);
+      const before = creates(world);
+      await world.upload(user, 'warm');
+      await world.waitForEnding(user, 'warm');
+      expect(creates(world)).toBe(before);
+      await release();
+      return [{ name: 'warm', status: 'COMPLETED' }];
+    },
+  },
+  {
+    name: 'cold endpoint: the job starts it once, completes, and the idle stop deletes it',
+    async run(world, user) {
+      await world.upload(user, 'cold');
+      return [{ name: 'cold', status: 'COMPLETED', creates: 1 }];
+    },
+  },
+  {
+    name: 'mask arriving late: the job waits for it, then completes',
+    async run(world, user) {
+      await world.upload(user, 'late', 'image');
+      await waitingForMask(world, user, 'late');
+      await pause(200);
+      await world.upload(user, 'late', 'mask');
+      return [{ name: 'late', status: 'COMPLETED' }];
+    },
+  },
+  {
+    name: 'mask never arriving: the job fails with MaskTimeoutError after its bounded wait',
+    async run(world, user) {
+      await world.upload(user, 'nomask', 'image');
+      return [{ name: 'nomask', status: 'FAILED', error: 'MaskTimeoutError', creates: 0 }];
+    },
+  },
+  {
+    name: 'endpoint failing to start: the job fails with the FailureReason',
+    async run(world, user) {
+      world.cloud.sagemakerEmulator.faults.failNextStart('scenario: no GPU capacity in the zone');
+      await world.upload(user, 'nogpu');
+      return [{ name: 'nogpu', status: 'FAILED', error: 'EndpointFailedError', creates: 1 }];
+    },
+  },
+  {
+    name: 'inference throttled, then succeeding: the job retries and completes',
+    async run(world, user) {
+      const release = await warmHolder(world);
+      world.cloud.sagemakerEmulator.faults.throttle(2, ['InvokeEndpoint']);
+      await world.upload(user, 'throttled');
+      await world.waitForEnding(user, 'throttled');
+      await release();
+      return [{ name: 'throttled', status: 'COMPLETED' }];
+    },
+  },
+  {
+    name: 'inference failing for good: the job fails with InferenceError',
+    async run(world, user) {
+      const release = await warmHolder(world);
+      world.cloud.sagemakerEmulator.faults.failInvocations(20, 'ModelError');
+      await world.upload(user, 'modelerror');
+      await world.waitForEnding(user, 'modelerror');
+      world.cloud.sagemakerEmulator.faults.clear();
+      await release();
+      return [{ name: 'modelerror', status: 'FAILED', error: 'InferenceError' }];
+    },
+  },
+  {
+    name: 'the same upload delivered twice: one job, two deliveries, one result',
+    async run(world, user) {
+      const seen = world.uploadEvents.length;
+      await world.upload(user, 'twice');
+      for (let i = 0; world.uploadEvents.length === seen && i < 200; i++) await pause(10);
+      const event = world.uploadEvents[seen]!;
+      world.cloud.bus.publish({ ...event, id: randomUUID() });
+      return [{ name: 'twice', status: 'COMPLETED', deliveries: 2, creates: 1 }];
+    },
+  },
+  {
+    name: 'a bad upload: the job is REJECTED with its reason, nothing crashes',
+    async run(world, user) {
+      const key = `users/${user}/uploads/chair_image.png`;
+      await world.uploadKey(key);
+      return [{ name: key, user: '_unknown', status: 'REJECTED', error: 'not of the form', creates: 0 }];
+    },
+  },
+];
+
+function creates(world: World): number {
+  return world.cloud.sagemakerEmulator
+    .calls()
+    .filter(
+      (c) => c.operation === 'CreateEndpoint' && c.endpointName === world.endpointName && c.outcome === 'ok',
+    ).length;
+}
+
+/** What every scenario must leave behind, checked once all its executions have ended. */
+async function checkScenario(
+  world: World,
+  user: string,
+  expected: Expectation[],
+  createsBefore: number,
+): Promise<void> {
+  for (const e of expected) {
+    const job = await world.waitForEnding(e.user ?? user, e.name);
+    expect(job.status, `${e.name}: ${job.reason ?? ''}`).toBe(e.status);
+    if (e.error) expect(job.reason ?? '', e.name).toContain(e.error);
+    if (e.deliveries) expect(job.deliveries).toBe(e.deliveries);
+    await checkArtifacts(world, job, e);
+  }
+  await world.quiesce();
+  const item = await world.endpointItem();
+  expect(item.leases, 'no lease left').toEqual({});
+  expect(item.waiters, 'no waiter left').toEqual({});
+  const calls = world.cloud.sagemakerEmulator.calls().filter((c) => c.endpointName === world.endpointName);
+  const made =
+    calls.filter((c) => c.operation === 'CreateEndpoint' && c.outcome === 'ok').length - createsBefore;
+  for (const e of expected)
+    if (e.creates !== undefined) expect(made, 'CreateEndpoint calls').toBeLessThanOrEqual(e.creates);
+  // Every generation has at most one CreateEndpoint: the total never exceeds the generations started.
+  expect(
+    calls.filter((c) => c.operation === 'CreateEndpoint' && c.outcome === 'ok').length,
+  ).toBeLessThanOrEqual(item.generation);
+  // No DeleteEndpoint while a completed job was using the endpoint (from serving to result).
+  const deletes = calls
+    .filter((c) => c.operation === 'DeleteEndpoint' && c.outcome === 'ok')
+    .map((c) => c.at);
+  for (const e of expected) {
+    const job = await world.job(e.user ?? user, e.name);
+    if (job?.status !== 'COMPLETED') continue;
+    const from = Date.parse(job.phases.ENDPOINT_READY ?? job.phases.ENDPOINT_ACQUIRED ?? '');
+    const to = Date.parse(job.phases.INFERRED ?? job.phases.COMPLETED ?? '');
+    expect(
+      deletes.filter((at) => at > from && at < to),
+      `DeleteEndpoint while ${e.name} used it`,
+    ).toEqual([]);
+  }
+  // Nothing left running: the last job's idle stop has run (or nobody started the endpoint).
+  expect(['Stopped', 'InService']).toContain(item.state);
+}
+
+async function checkArtifacts(world: World, job: Job, e: Expectation): Promise<void> {
+  const notes = world.notifications.filter((n) => (n.detail as { jobId?: string }).jobId === job.jobId);
+  expect(notes.length, `${e.name}: one notification`).toBeGreaterThanOrEqual(1);
+  expect(new Set(notes.map((n) => n['detail-type']))).toEqual(
+    new Set([e.status === 'COMPLETED' ? 'Job Completed' : 'Job Failed']),
+  );
+  if (e.status === 'COMPLETED') {
+    expect((await world.object(job.outputKey!))?.startsWith('ply'), `${e.name}: PLY`).toBe(true);
+  } else if (job.errorKey) {
+    const report = JSON.parse((await world.object(job.errorKey)) ?? '{}') as { error?: { error?: string } };
+    expect(report.error?.error, `${e.name}: _error.json`).toBe(e.error);
+  } else {
+    // A key that names no user has nowhere to hold an artifact: the job item and the event say why.
+    expect(e.status).toBe('REJECTED');
+  }
+}
+
+/** Runs every scenario, in order, against one orchestrator in one wait mode. */
+export function runContract(orchestrator: Orchestrator, waitMode: WaitMode): void {
+  describe(`${orchestrator} orchestrator, ${waitMode} wait mode`, () => {
+    let world: World;
+    beforeAll(async () => {
+      world = await startWorld(orchestrator, waitMode);
+    });
+    afterAll(async () => {
+      await world?.stop();
+    });
+    SCENARIOS.forEach((scenario, i) => {
+      it(scenario.name, async () => {
+        const user = `u${i}`;
+        const before = creates(world);
+        const expected = await scenario.run(world, user);
+        await checkScenario(world, user, expected, before);
+      });
+    });
+  });
+}
