@@ -70,6 +70,8 @@ beforeAll(async () => {
     bucket: 'sfnflow',
     tableName: 'sfnflow',
     timeScale: 1000,
+    // At 1000x a loaded machine's milliseconds are simulated seconds: give the health check room.
+    sagemakerTimings: { healthCheckTimeoutSeconds: 30_000 },
     container: await listenOnLoopback(model),
   });
   const config = parseConfig({
@@ -82,6 +84,10 @@ beforeAll(async () => {
     TIME_SCALE: '1000',
     S3_FORCE_PATH_STYLE: 'true',
     EVENT_BUS_NAME: cloud.eventBusName,
+    // Bounds far beyond what the flow needs, so a slow machine cannot time the job out or expire its
+    // lease; the mask bound stays (its test waits it out).
+    ENDPOINT_WAIT_SECONDS: '30000',
+    LEASE_TTL_SECONDS: '30000',
   });
   // Lambda's Invoke API, just enough for the Task adapter: the task handler's answer, or its error
   // as Lambda reports a function error (X-Amz-Function-Error, errorType = the error's name).
