@@ -182,6 +182,12 @@ export const LOCAL_WAIT_RESOURCE = 'arn:aws:states:::local:wait';
  * heartbeats and the execution timeout are removed and enforced by the service; and a retrier or
  * catcher on States.Timeout also matches the heartbeat timeout, as on AWS.
  */
+/** Hidden parameters that carry a Task's path-given timeout and heartbeat to the service. */
+export const HIDDEN_SECONDS: Record<string, string> = {
+  TimeoutSecondsPath: '__local_TimeoutSecondsPath',
+  HeartbeatSecondsPath: '__local_HeartbeatSecondsPath',
+};
+
 export function engineDefinition(text: string, scale: number): JsonObject {
   const copy = JSON.parse(text) as JsonObject;
   delete copy.TimeoutSeconds;
@@ -204,6 +210,13 @@ export function engineDefinition(text: string, scale: number): JsonObject {
       }
     }
     if (state.Type === 'Task') {
+      // The engine hands a Task only its Parameters, but TimeoutSecondsPath and HeartbeatSecondsPath
+      // read the state's input (as on AWS): carry their values in hidden parameters the service strips.
+      for (const [field, hidden] of Object.entries(HIDDEN_SECONDS)) {
+        if (typeof state[field] === 'string' && isObject(state.Parameters)) {
+          state.Parameters[`${hidden}.$`] = state[field];
+        }
+      }
       for (const field of [
         'TimeoutSeconds',
         'TimeoutSecondsPath',

@@ -9,6 +9,7 @@ import type { TimeScale } from '../time-scale.ts';
 import type { TaskAdapter } from './adapter.ts';
 import {
   engineDefinition,
+  HIDDEN_SECONDS,
   type Json,
   type JsonObject,
   type ParsedDefinition,
@@ -280,8 +281,9 @@ export class Execution {
     };
     const timeoutSeconds = seconds(def, 'TimeoutSeconds', parameters);
     const heartbeatSeconds = seconds(def, 'HeartbeatSeconds', parameters);
+    const visible = withoutHiddenSeconds(parameters);
     const token = resource?.pattern === 'waitForTaskToken' ? this.settings.tokens.issue() : undefined;
-    const effective = token === undefined ? parameters : replacePlaceholder(parameters, token);
+    const effective = token === undefined ? visible : replacePlaceholder(visible, token);
     const timing = {
       ...(timeoutSeconds === undefined ? {} : { timeoutInSeconds: timeoutSeconds }),
       ...(heartbeatSeconds === undefined || lambdaFunction ? {} : { heartbeatInSeconds: heartbeatSeconds }),
@@ -398,7 +400,11 @@ export class Execution {
   }
 }
 
-/** TimeoutSeconds/HeartbeatSeconds or their Path form, read from the Task's effective input. */
+/**
+ * TimeoutSeconds/HeartbeatSeconds or their Path form. The path reads the state's input: the engine
+ * gives a Task with Parameters only those, so the value comes in a hidden parameter
+ * (engineDefinition); a Task without Parameters gets its input itself.
+ */
 function seconds(
   def: JsonObject,
   field: 'TimeoutSeconds' | 'HeartbeatSeconds',
@@ -408,13 +414,25 @@ function seconds(
   if (typeof fixed === 'number') return fixed;
   const path = def[`${field}Path`];
   if (typeof path !== 'string') return undefined;
-  const value = readPath(path, input);
+  const hidden = HIDDEN_SECONDS[`${field}Path`]!;
+  const value = isPlainObject(input) && hidden in input ? input[hidden] : readPath(path, input);
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
     throw statesRuntime(
       `The ${field}Path parameter does not reference a positive integer: ${JSON.stringify(value ?? null)}`,
     );
   }
   return value;
+}
+
+function isPlainObject(value: Json): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The Task's parameters without the hidden timeout and heartbeat values. */
+function withoutHiddenSeconds(parameters: Json): Json {
+  if (!isPlainObject(parameters)) return parameters;
+  const hidden = new Set(Object.values(HIDDEN_SECONDS));
+  return Object.fromEntries(Object.entries(parameters).filter(([key]) => !hidden.has(key)));
 }
 
 function readPath(path: string, input: Json): unknown {

@@ -625,6 +625,32 @@ describe('executions', () => {
       r.events.find((e) => e.type === 'TaskScheduled')?.taskScheduledEventDetails?.timeoutInSeconds,
     ).toBe(30);
   });
+  it("reads TimeoutSecondsPath from the state's input, not from its Parameters, as AWS does", async () => {
+    const r = await run(
+      {
+        StartAt: 'Slow',
+        States: {
+          Slow: {
+            Type: 'Task',
+            Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+            // The timeout lives in the input only; the Parameters leave it out.
+            Parameters: { FunctionName: 'echo', Payload: { 'token.$': '$$.Task.Token' } },
+            TimeoutSecondsPath: '$.settings.wait',
+            Catch: [{ ErrorEquals: ['States.Timeout'], Next: 'TimedOut' }],
+            End: true,
+          },
+          TimedOut: { Type: 'Succeed' },
+        },
+      },
+      { settings: { wait: 20 } },
+    );
+    expect(r.status).toBe('SUCCEEDED');
+    expect(r.output).toMatchObject({ Error: 'States.Timeout' });
+    const scheduled = r.events.find((e) => e.type === 'TaskScheduled')?.taskScheduledEventDetails;
+    expect(scheduled?.timeoutInSeconds).toBe(20);
+    // The carrier of the value never reaches the service called.
+    expect(scheduled?.parameters).not.toContain('__local');
+  });
 });
 
 describe('task tokens', () => {
