@@ -366,3 +366,129 @@ describe('S3: multipart uploads can be listed and aborted', () => {
     expect(res.body).toContain('<Code>NoSuchUpload</Code>');
   });
 });
+
+/** A JSON 1.1 request to a local AWS JSON service, sent raw. */
+function awsJson(url: string, target: string, body: string): Promise<{ status: number; body: string }> {
+  const port = Number(new URL(url).port);
+  return rawRequest(
+    port,
+    [
+      'POST / HTTP/1.1',
+      `Host: 127.0.0.1:${port}`,
+      'Content-Type: application/x-amz-json-1.1',
+      `X-Amz-Target: ${target}`,
+      `Content-Length: ${Buffer.byteLength(body)}`,
+    ].join('\n'),
+    body,
+  );
+}
+
+const typeOf = (body: string): unknown => (JSON.parse(body) as { __type?: unknown }).__type;
+
+describe('EventBridge: malformed or cut-off PutEvents', () => {
+  it.each([
+    ['null', 'SerializationException'],
+    ['[]', 'SerializationException'],
+    ['{"Entries":[null]}', 'ValidationException'],
+    ['{"Entries":"x"}', 'ValidationException'],
+    ['{"Entries":[]}', 'ValidationException'],
+    ['{not json', 'SerializationException'],
+  ])('answers %s with a 400 %s', async (body, type) => {
+    const res = await awsJson(cloud.eventbridge, 'AWSEvents.PutEvents', body);
+    expect(res.status).toBe(400);
+    expect(typeOf(res.body)).toBe(type);
+  });
+
+  it('takes at most 10 entries, as EventBridge does', async () => {
+    const entry = { Source: 'probe', DetailType: 'Probe', Detail: '{}' };
+    const eleven = await awsJson(
+      cloud.eventbridge,
+      'AWSEvents.PutEvents',
+      JSON.stringify({ Entries: Array.from({ length: 11 }, () => entry) }),
+    );
+    expect(eleven.status).toBe(400);
+    expect(typeOf(eleven.body)).toBe('ValidationException');
+    const ten = await awsJson(
+      cloud.eventbridge,
+      'AWSEvents.PutEvents',
+      JSON.stringify({ Entries: Array.from({ length: 10 }, () => entry) }),
+    );
+    expect(ten.status).toBe(200);
+  });
+
+  it('survives a client that disconnects mid-body', async () => {
+    const port = Number(new URL(cloud.eventbridge).port);
+    await abortedRequest(
+      port,
+      `POST / HTTP/1.1\nHost: 127.0.0.1:${port}\nX-Amz-Target: AWSEvents.PutEvents\nContent-Length: 5000`,
+      '{"Entries":[',
+    );
+  });
+});
+
+describe('SageMaker: malformed control-plane and runtime requests', () => {
+  it.each([
+    ['CreateEndpointConfig', 'null', 'SerializationException'],
+    [
+      'CreateEndpointConfig',
+      '{"EndpointConfigName":"c1","ProductionVariants":[null]}',
+      'ValidationException',
+    ],
+    ['CreateEndpointConfig', '{"EndpointConfigName":"c1","ProductionVariants":[{}]}', 'ValidationException'],
+    [
+      'CreateEndpointConfig',
+      '{"EndpointConfigName":"c1","ProductionVariants":[{"VariantName":"v","ModelName":"m","InitialInstanceCount":-1}]}',
+      'ValidationException',
+    ],
+    ['CreateModel', '{"ModelName":"m","PrimaryContainer":null}', 'ValidationException'],
+    [
+      'CreateModel',
+      '{"ModelName":"m","PrimaryContainer":{"Image":"i","Environment":{"A":1}}}',
+      'ValidationException',
+    ],
+    ['ListEndpoints', '{"MaxResults":-1}', 'ValidationException'],
+    ['ListEndpoints', '{"MaxResults":"ten"}', 'ValidationException'],
+    ['ListEndpoints', '{"SortBy":{}}', 'ValidationException'],
+    ['ListEndpoints', '{"NextToken":5}', 'ValidationException'],
+    [
+      'UpdateEndpointWeightsAndCapacities',
+      '{"EndpointName":"e","DesiredWeightsAndCapacities":[null]}',
+      'ValidationException',
+    ],
+    ['DescribeEndpoint', '"just a string"', 'SerializationException'],
+    ['toString', '{}', 'UnknownOperationException'],
+  ])('%s with %s is a 400 %s', async (operation, body, type) => {
+    const res = await awsJson(cloud.sagemaker, `SageMaker.${operation}`, body);
+    expect(res.status).toBe(400);
+    expect(typeOf(res.body)).toBe(type);
+    expect(res.body).not.toMatch(/TypeError|Cannot read|undefined/);
+  });
+
+  it('answers a malformed percent-encoding in an invocation path and an over-6 MB payload', async () => {
+    const port = Number(new URL(cloud.sagemakerRuntime).port);
+    const bad = await rawRequest(
+      port,
+      `POST /endpoints/%E0%A4%A/invocations HTTP/1.1\nHost: 127.0.0.1:${port}\nContent-Length: 2`,
+      '{}',
+    );
+    expect(bad.status).toBe(400);
+    expect(bad.headers['x-amzn-errortype']).toBe('ValidationError');
+    const big = Buffer.alloc(6 * 1024 * 1024 + 1, 0x61);
+    const tooBig = await rawRequest(
+      port,
+      `POST /endpoints/e/invocations HTTP/1.1\nHost: 127.0.0.1:${port}\nContent-Length: ${big.length}`,
+      big,
+    );
+    expect(tooBig.status).toBe(413);
+    expect(tooBig.headers['x-amzn-errortype']).toBe('ValidationError');
+  });
+
+  it('survives a client that disconnects mid-body', async () => {
+    const port = Number(new URL(cloud.sagemaker).port);
+    await abortedRequest(
+      port,
+      `POST / HTTP/1.1\nHost: 127.0.0.1:${port}\nX-Amz-Target: SageMaker.ListEndpoints\nContent-Length: 5000`,
+      '{"Max',
+    );
+  });
+});
