@@ -9,13 +9,14 @@
 // - ListParts and AbortMultipartUpload are served (s3rver answers 405 to both).
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { EventEmitter } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Transform } from 'node:stream';
 import S3rver, { type KoaContext, type Middleware } from 's3rver';
 import S3Error from 's3rver/lib/models/error.js';
 import { AwsChunkedDecoder, isAwsChunked } from './aws-chunked.ts';
+import { claimFolder, removeOrphanedFolders } from './process-lifetime.ts';
 import { BodyVerifier, expectationsOf, S3BodyError } from './s3-integrity.ts';
 import { keyToPath, SafeFilesystemStore } from './s3-store.ts';
 
@@ -60,18 +61,26 @@ interface RequestNote {
 /** The access key s3rver has built in; every incoming key is mapped onto it. */
 const S3RVER_KEY = 'S3RVER';
 
+/** Every local S3 keeps its data in a folder of the temp directory named so. */
+const FOLDER_PREFIX = 'local-s3-';
+
 export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
-  const directory = await mkdtemp(join(tmpdir(), 'local-s3-'));
+  // Folders of local clouds that ended without stopping (a crash, kill -9) would keep every object.
+  await removeOrphanedFolders(tmpdir(), FOLDER_PREFIX);
+  const directory = await mkdtemp(join(tmpdir(), FOLDER_PREFIX));
+  await claimFolder(directory);
+  const data = join(directory, 'data');
+  await mkdir(data);
   const server = new S3rver({
     address: '127.0.0.1',
     port: options.port ?? 0,
     silent: true,
-    directory,
+    directory: data,
     resetOnClose: true,
     allowMismatchedSignatures: true,
     configureBuckets: options.buckets.map((name) => ({ name })),
   });
-  const store = new SafeFilesystemStore(directory);
+  const store = new SafeFilesystemStore(data);
   server.store = server.context.store = store;
   const notes = new AsyncLocalStorage<RequestNote>();
   // s3rver's middleware chain is [logger, xml serializer, mount, vhost, router]; ours goes right after

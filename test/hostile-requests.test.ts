@@ -350,9 +350,11 @@ describe('S3: multipart uploads can be listed and aborted', () => {
       'NoSuchUpload',
     );
     expect(events.slice(before)).toEqual([]);
-    const uploads = readdirSync(join(cloud.s3Server.directory, bucket)).filter((n) => n.includes('uploads'));
+    const uploads = readdirSync(join(cloud.s3Server.directory, 'data', bucket)).filter((n) =>
+      n.includes('uploads'),
+    );
     for (const dir of uploads) {
-      expect(readdirSync(join(cloud.s3Server.directory, bucket, dir))).not.toContain(UploadId);
+      expect(readdirSync(join(cloud.s3Server.directory, 'data', bucket, dir))).not.toContain(UploadId);
     }
   });
 
