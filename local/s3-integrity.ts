@@ -25,6 +25,8 @@ interface Expectations {
   md5?: string;
   /** Flexible checksums by algorithm (crc32, sha1, sha256), base64 as S3 spells them. */
   checksums: Map<string, string>;
+  /** The algorithm of the checksum an aws-chunked trailer will carry (x-amz-trailer). */
+  trailer?: string;
 }
 
 const DIGEST_BYTES: Record<string, number> = { crc32: 4, sha1: 20, sha256: 32 };
@@ -68,6 +70,8 @@ export function expectationsOf(headers: Headers, decodedLength?: string): Expect
     }
     expected.checksums.set(algorithm, value);
   }
+  const trailer = /^x-amz-checksum-(crc32|sha1|sha256)$/.exec(header(headers, 'x-amz-trailer') ?? '')?.[1];
+  if (trailer) expected.trailer = trailer;
   return expected;
 }
 
@@ -75,11 +79,10 @@ export function expectationsOf(headers: Headers, decodedLength?: string): Expect
 export class BodyVerifier extends Transform {
   private length = 0;
   private crc = 0;
-  private readonly md5: Hash = createHash('md5');
-  private readonly hashes = new Map<string, Hash>([
-    ['sha1', createHash('sha1')],
-    ['sha256', createHash('sha256')],
-  ]);
+  // Only the digests the request declared are computed (CRC32 always: it is cheap and may come in
+  // an undeclared trailer); a large upload pays for no hash it does not need.
+  private readonly md5: Hash | undefined;
+  private readonly hashes = new Map<string, Hash>();
 
   constructor(
     private readonly expected: Expectations,
@@ -87,12 +90,16 @@ export class BodyVerifier extends Transform {
     private readonly trailers: () => Record<string, string> = () => ({}),
   ) {
     super();
+    if (expected.md5 !== undefined) this.md5 = createHash('md5');
+    for (const algorithm of [...expected.checksums.keys(), expected.trailer]) {
+      if (algorithm && algorithm !== 'crc32') this.hashes.set(algorithm, createHash(algorithm));
+    }
   }
 
   override _transform(data: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     this.length += data.length;
     this.crc = crc32(data, this.crc);
-    this.md5.update(data);
+    this.md5?.update(data);
     for (const hash of this.hashes.values()) hash.update(data);
     done(null, data);
   }
@@ -114,7 +121,7 @@ export class BodyVerifier extends Transform {
             `The body is ${this.length} bytes, more than x-amz-decoded-content-length says (${length})`,
           );
     }
-    if (md5 !== undefined && this.md5.digest('base64') !== md5) {
+    if (md5 !== undefined && this.md5?.digest('base64') !== md5) {
       return new S3BodyError('BadDigest', 'The Content-MD5 you specified did not match what we received.');
     }
     const checksums = new Map(this.expected.checksums);
@@ -124,6 +131,12 @@ export class BodyVerifier extends Transform {
     }
     for (const [algorithm, value] of checksums) {
       const actual = this.digest(algorithm);
+      if (actual === undefined) {
+        return new S3BodyError(
+          'InvalidRequest',
+          `The x-amz-checksum-${algorithm} trailer was not declared in x-amz-trailer.`,
+        );
+      }
       if (actual !== value) {
         return new S3BodyError(
           'BadDigest',
@@ -134,12 +147,13 @@ export class BodyVerifier extends Transform {
     return null;
   }
 
-  private digest(algorithm: string): string {
+  /** The body's digest, or undefined for an algorithm no header declared (then it cannot match). */
+  private digest(algorithm: string): string | undefined {
     if (algorithm === 'crc32') {
       const bytes = Buffer.alloc(4);
       bytes.writeUInt32BE(this.crc >>> 0);
       return bytes.toString('base64');
     }
-    return this.hashes.get(algorithm)!.copy().digest('base64');
+    return this.hashes.get(algorithm)?.copy().digest('base64');
   }
 }

@@ -1,5 +1,6 @@
 // A worker thread of the compute pool (worker-pool.ts): runs compute() for each task it is sent and
 // posts back the result (the PLY's memory transferred, not copied) or the error, named.
+import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { compute, type ComputeInput } from './compute.ts';
 import { BadRequest } from './errors.ts';
@@ -15,6 +16,14 @@ export type WorkerReply =
 
 const port = parentPort;
 if (!port) throw new Error('compute-worker.ts runs as a worker thread of the compute pool');
+
+// On Linux a priority set with pid 0 applies to the calling thread only: the computing threads yield
+// the cores to the event loop, so /ping and I/O are answered at once however long the queue.
+try {
+  setPriority(10);
+} catch {
+  // not permitted here; the pool still works, /ping just competes for the cores
+}
 
 port.on('message', (task: WorkerTask) => {
   let reply: WorkerReply;

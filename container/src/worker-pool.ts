@@ -84,6 +84,7 @@ export class WorkerPool {
       const worker = this.idle.pop()!;
       const pending = this.queue.shift()!;
       this.busy.set(worker, pending);
+      worker.ref(); // a task in flight keeps the process alive; an idle pool does not
       worker.postMessage(pending.task);
     }
   }
@@ -95,6 +96,7 @@ export class WorkerPool {
       const pending = this.busy.get(worker);
       this.busy.delete(worker);
       this.idle.push(worker);
+      worker.unref();
       if (pending) {
         if (reply.ok) pending.resolve(reply.output);
         else if (reply.badRequest) pending.reject(new BadRequest(reply.badRequest.code, reply.message));
