@@ -199,6 +199,35 @@ describe('S3: no body, however broken, crashes it or is stored', () => {
     expect(events.slice(before)).toEqual([]);
   });
 
+  it.each([
+    [
+      'a multi-object delete',
+      `POST /BUCKET?delete HTTP/1.1`,
+      'Content-Type: application/xml',
+      '<Delete><Object>',
+    ],
+    [
+      'a browser form upload',
+      `POST /BUCKET HTTP/1.1`,
+      'Content-Type: multipart/form-data; boundary=xx',
+      '--xx\r\nContent-Disposition: form-data; name="key"\r\n\r\nform/cut.txt\r\n--xx\r\nContent-Disposition: form-data; name="file"; filename="f"\r\n\r\nabc',
+    ],
+    [
+      'a multipart completion',
+      `POST /BUCKET/x?uploadId=${'0'.repeat(32)} HTTP/1.1`,
+      'Content-Type: application/xml',
+      '<CompleteMultipartUpload><Part>',
+    ],
+  ])('survives %s whose client dies mid-body', async (_what, line, type, partial) => {
+    await abortedRequest(
+      s3Port,
+      [line.replace('BUCKET', bucket), `Host: 127.0.0.1:${s3Port}`, type, 'Content-Length: 100000'].join(
+        '\n',
+      ),
+      partial,
+    );
+  });
+
   it('survives a plain upload whose client dies mid-body', async () => {
     await abortedRequest(
       s3Port,
