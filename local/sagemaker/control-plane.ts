@@ -1,28 +1,18 @@
 // The SageMaker control plane: routes each operation to the part that owns it. Models and endpoint
 // configurations are plain records (records.ts); endpoints follow the status machine (endpoints.ts);
 // requests are validated as SageMaker validates them (requests.ts).
-import type { SageMakerEndpointStateChangeEvent } from '../../shared/aws-events.ts';
-import type { TimeScale } from '../../shared/time-scale.ts';
 import { LOCAL_ACCOUNT_ID } from '../s3-events.ts';
-import type { ContainerLauncher } from './containers.ts';
-import { Endpoints, type Timings } from './endpoints.ts';
+import { Endpoints, type EndpointsOptions } from './endpoints.ts';
 import { SageMakerApiError } from './errors.ts';
-import type { Faults } from './faults.ts';
 import { Records } from './records.ts';
 import type { Input } from './requests.ts';
 
 export { DEFAULT_TIMINGS, type Timings } from './endpoints.ts';
 
-export interface ControlPlaneOptions {
-  region: string;
+/** What the endpoints need, less what the control plane derives (the account, ARNs, the records). */
+export type ControlPlaneOptions = Omit<EndpointsOptions, 'account' | 'arn' | 'records'> & {
   accountId?: string;
-  timeScale: TimeScale;
-  timings: Timings;
-  container: ContainerLauncher;
-  faults: Faults;
-  publish: (event: SageMakerEndpointStateChangeEvent) => void;
-  log: (line: string) => void;
-}
+};
 
 export class ControlPlane {
   readonly accountId: string;
