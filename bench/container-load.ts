@@ -85,6 +85,7 @@ try {
   const latencies: number[] = [];
   const pings: number[] = [];
   let refused = 0;
+  let pingErrors = 0;
   let failed = 0;
   const wall: number[] = [];
   for (let round = 1; round <= rounds; round++) {
@@ -92,14 +93,18 @@ try {
     const pinger = (async () => {
       while (loading) {
         const t = performance.now();
-        const res = await fetch(`${url}/ping`);
-        await res.arrayBuffer();
-        pings.push(performance.now() - t);
+        try {
+          const res = await fetch(`${url}/ping`);
+          await res.arrayBuffer();
+          pings.push(performance.now() - t);
+        } catch {
+          pingErrors++;
+        }
         await new Promise((r) => setTimeout(r, 20));
       }
     })();
     const start = performance.now();
-    const results = await Promise.all(Array.from({ length: requests }, (_, i) => invoke(round, i)));
+    const results = await Promise.all(Array.from({ length: requests }, (_, i) => invokeOrFail(round, i)));
     wall.push(performance.now() - start);
     loading = false;
     await pinger;
@@ -125,7 +130,7 @@ try {
       .join(', ')} ms`,
   );
   console.log(`  burst wall time: ${fmt(wall, [50])}`);
-  console.log(`  /ping during load (${pings.length} pings): ${fmt(pings, [50, 99])}`);
+  console.log(`  /ping during load (${pings.length} pings, ${pingErrors} failed): ${fmt(pings, [50, 99])}`);
   console.log(
     `  server RSS: before ${before.toFixed(0)} MiB, peak ${peak.toFixed(0)} MiB, after ${after.toFixed(0)} MiB`,
   );
@@ -151,4 +156,13 @@ async function invoke(round: number, i: number): Promise<{ status: number; ms: n
   const json = (await res.json()) as { timings_ms?: Record<string, number> };
   for (const [phase, ms] of Object.entries(json.timings_ms ?? {})) (phases[phase] ??= []).push(ms);
   return { status: res.status, ms: performance.now() - t };
+}
+
+/** An invocation, or status 0 when the connection itself failed. */
+async function invokeOrFail(round: number, i: number): Promise<{ status: number; ms: number }> {
+  try {
+    return await invoke(round, i);
+  } catch {
+    return { status: 0, ms: 0 };
+  }
 }

@@ -1,5 +1,7 @@
 // The CPU part of generate_3d: decode both images, reconstruct, encode the PLY. It runs in a worker
 // thread (compute-worker.ts), so the server's event loop stays free for /ping and I/O.
+import { createHash } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 import { decodeImage, type ImageLimits } from './images.ts';
 import { encodePly } from './ply.ts';
 import { reconstruct, type PointCloud, type ReconstructionParameters } from './reconstruct.ts';
@@ -13,6 +15,9 @@ export interface ComputeInput {
 
 export interface ComputeOutput {
   ply: Uint8Array;
+  /** The PLY's digests, computed here so that uploading it hashes nothing on the event loop. */
+  plySha256Hex: string;
+  plyCrc32Base64: string;
   width: number;
   height: number;
   stats: Pick<PointCloud, 'count' | 'bounds' | 'maskPixels' | 'maskCoveragePercent'>;
@@ -28,8 +33,12 @@ export function compute(input: ComputeInput): ComputeOutput {
   const reconstructed = performance.now();
   const ply = encodePly(cloud);
   const encoded = performance.now();
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(ply) >>> 0);
   return {
     ply,
+    plySha256Hex: createHash('sha256').update(ply).digest('hex'),
+    plyCrc32Base64: crc.toString('base64'),
     width: image.width,
     height: image.height,
     stats: {

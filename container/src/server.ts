@@ -169,14 +169,23 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
     });
     const encoded = performance.now();
     const ply = computed.ply;
-    await options.s3.send(
-      new PutObjectCommand({
-        Bucket: request.bucket,
-        Key: request.outputKey,
-        Body: ply,
-        ContentType: 'application/x-ply',
-      }),
+    const put = new PutObjectCommand({
+      Bucket: request.bucket,
+      Key: request.outputKey,
+      Body: ply,
+      ContentType: 'application/x-ply',
+      ChecksumCRC32: computed.plyCrc32Base64,
+    });
+    // The SDK's signer takes the payload hash from this header rather than hashing 7 MB itself.
+    put.middlewareStack.add(
+      (next) => (args) => {
+        const req = args.request as { headers?: Record<string, string> };
+        if (req.headers) req.headers['x-amz-content-sha256'] = computed.plySha256Hex;
+        return next(args);
+      },
+      { step: 'build', name: 'precomputedPayloadHash' },
     );
+    await options.s3.send(put);
     const written = performance.now();
     const round = (ms: number): number => Math.round(ms * 10) / 10;
     return {
