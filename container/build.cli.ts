@@ -9,18 +9,24 @@ const { values } = parseArgs({
 });
 if (values.help) {
   console.log(
-    'Usage: npm run container:build [-- --out DIR]\nWrites DIR/server.mjs (default dist/container); run it with `node DIR/server.mjs serve`.',
+    'Usage: npm run container:build [-- --out DIR]\nWrites DIR/server.mjs and DIR/compute-worker.mjs (default dist/container); run it with `node DIR/server.mjs serve`.',
   );
   process.exit(0);
 }
-const outfile = resolve(join(values.out, 'server.mjs'));
+const outdir = resolve(values.out);
+const outfile = join(outdir, 'server.mjs');
 const result = await build({
-  entryPoints: [new URL('src/main.ts', import.meta.url).pathname],
+  // The compute pool's worker thread is its own file beside the server (container/src/worker-pool.ts).
+  entryPoints: [
+    { in: new URL('src/main.ts', import.meta.url).pathname, out: 'server' },
+    { in: new URL('src/compute-worker.ts', import.meta.url).pathname, out: 'compute-worker' },
+  ],
   bundle: true,
   platform: 'node',
   format: 'esm',
   target: 'node22',
-  outfile,
+  outdir,
+  outExtension: { '.js': '.mjs' },
   sourcemap: 'inline',
   // The bundled CommonJS libraries (pngjs, jpeg-js, the AWS SDK's parts) call require().
   banner: {

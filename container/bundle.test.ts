@@ -1,7 +1,7 @@
 // The file the Dockerfile builds and runs: bundled by `npm run container:build`, started with plain
 // `node server.mjs serve` (no tsx, no node_modules), it must honour the contract.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -16,6 +16,7 @@ describe('the container bundle', () => {
     });
     expect(built.status, built.stderr).toBe(0);
     const server = join(out, 'server.mjs');
+    expect(existsSync(join(out, 'compute-worker.mjs'))).toBe(true);
 
     const wrong = spawnSync(process.execPath, [server, 'train'], { cwd: out, encoding: 'utf8' });
     expect(wrong.status).toBe(2);

@@ -1,6 +1,7 @@
 // The real server process over HTTP, reading and writing the local S3 through the AWS SDK.
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -112,6 +113,7 @@ describe('the inference server', () => {
     expect(stats.mask_coverage_percent).toBeCloseTo(38.5, 0);
     expect(Object.keys(json.timings_ms as object)).toEqual([
       'read_inputs',
+      'queued',
       'decode',
       'reconstruct',
       'encode_ply',
@@ -213,6 +215,49 @@ describe('the inference server', () => {
       expect((await invoke(base)).status).toBe(200);
       expect(await ping()).toBe(200);
     });
+  });
+
+  it('answers 429 at once when every worker and queue place is taken, and /ping all the while', async () => {
+    // An S3 that accepts connections and never answers holds the one admitted invocation in place.
+    const sockets: Socket[] = [];
+    const stuck = createNetServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => stuck.listen(0, '127.0.0.1', resolve));
+    const extra = await startServer({
+      MODEL_DIR: '/nonexistent',
+      COMPUTE_WORKERS: '1',
+      MAX_QUEUED_INVOCATIONS: '0',
+      AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${(stuck.address() as AddressInfo).port}`,
+      AWS_MAX_ATTEMPTS: '1',
+    });
+    const call = (): Promise<Response> =>
+      fetch(`${extra.url}/invocations`, {
+        method: 'POST',
+        body: JSON.stringify({
+          task: 'generate_3d',
+          bucket: BUCKET,
+          image_s3_key: 'users/u1/input/disc_image.png',
+          mask_s3_key: 'users/u1/input/disc_mask.png',
+          output_s3_key: 'users/u1/output/sf/held.ply',
+        }),
+      });
+    try {
+      await expect.poll(async () => (await fetch(`${extra.url}/ping`)).status, { timeout: 10_000 }).toBe(200);
+      const held = call();
+      await expect.poll(() => sockets.length, { timeout: 10_000 }).toBeGreaterThan(0);
+      const refused = await call();
+      expect(refused.status).toBe(429);
+      expect(await refused.json()).toMatchObject({ error: { code: 'TooManyRequests' } });
+      expect((await fetch(`${extra.url}/ping`)).status).toBe(200);
+      stuck.close();
+      for (const socket of sockets) socket.destroy();
+      expect((await held).status).toBe(500);
+      // The place is free again: the next call is admitted (and fails, with no S3 to read).
+      expect((await call()).status).toBe(500);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      stuck.close();
+      await extra.process.stop();
+    }
   });
 
   it('answers unknown routes with 404 and stops cleanly on SIGTERM', async () => {

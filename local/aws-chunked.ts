@@ -2,14 +2,15 @@
 // its default checksums (flexible checksums in a trailer). s3rver stores such bodies framing and all,
 // which silently corrupts the object; the local S3 decodes them before s3rver sees the body.
 // Format: `<hex size>[;chunk-signature=...]\r\n<bytes>\r\n` repeated, then `0[;...]\r\n`, trailers, `\r\n`.
+// A broken frame fails the stream with the S3 error it deserves; the trailer's checksums are checked
+// by the BodyVerifier behind it (local/s3-integrity.ts).
 import { Transform, type TransformCallback } from 'node:stream';
-import { crc32 } from 'node:zlib';
+import { S3BodyError } from './s3-integrity.ts';
 
 export class AwsChunkedDecoder extends Transform {
   private buffer: Buffer = Buffer.alloc(0);
   private remaining = -1; // bytes of chunk data still to pass on; -1 = expecting a size line
   private finished = false;
-  private crc = 0;
   readonly trailers: Record<string, string> = {};
 
   override _transform(data: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
@@ -23,20 +24,12 @@ export class AwsChunkedDecoder extends Transform {
   }
 
   override _flush(done: TransformCallback): void {
-    if (!this.finished) return done(new Error('aws-chunked body ended before its final zero-length chunk'));
-    this.parseTrailers(); // trailers may arrive in any later packet, so they are read at the end
-    const expected = this.trailers['x-amz-checksum-crc32'];
-    if (expected !== undefined) {
-      const actual = Buffer.alloc(4);
-      actual.writeUInt32BE(this.crc >>> 0);
-      if (actual.toString('base64') !== expected) {
-        const err = new Error(
-          `CRC32 of the decoded body is ${actual.toString('base64')}, trailer says ${expected}`,
-        );
-        err.name = 'BadDigest';
-        return done(err);
-      }
+    if (!this.finished) {
+      return done(
+        new S3BodyError('IncompleteBody', 'The aws-chunked body ended before its final zero-length chunk'),
+      );
     }
+    this.parseTrailers(); // trailers may arrive in any later packet, so they are read at the end
     done();
   }
 
@@ -46,7 +39,6 @@ export class AwsChunkedDecoder extends Transform {
         if (this.buffer.length === 0) return;
         const take = Math.min(this.remaining, this.buffer.length);
         const piece = this.buffer.subarray(0, take);
-        this.crc = crc32(piece, this.crc);
         this.push(piece);
         this.buffer = this.buffer.subarray(take);
         this.remaining -= take;
@@ -59,11 +51,19 @@ export class AwsChunkedDecoder extends Transform {
         continue;
       }
       const eol = this.buffer.indexOf('\r\n');
-      if (eol < 0) return;
+      if (eol < 0) {
+        // A size line is a few dozen bytes (with its signature); a longer one is not aws-chunked.
+        if (this.buffer.length > 4096)
+          throw new S3BodyError('InvalidRequest', 'Malformed aws-chunked size line');
+        return;
+      }
       const sizeField = this.buffer.subarray(0, eol).toString('latin1').split(';')[0] ?? '';
       const size = Number.parseInt(sizeField, 16);
-      if (!/^[0-9a-fA-F]+$/.test(sizeField) || Number.isNaN(size)) {
-        throw new Error(`malformed aws-chunked size line '${sizeField}'`);
+      if (!/^[0-9a-fA-F]{1,12}$/.test(sizeField) || Number.isNaN(size)) {
+        throw new S3BodyError(
+          'InvalidRequest',
+          `Malformed aws-chunked chunk size '${sizeField.slice(0, 40)}'`,
+        );
       }
       this.buffer = this.buffer.subarray(eol + 2);
       if (size === 0) {

@@ -7,6 +7,8 @@ export interface WatchedProcess {
   pid: number;
   /** Everything the process wrote so far (stdout and stderr), for error messages. */
   output(): string;
+  /** Whether the process has exited. */
+  exited(): boolean;
   /** Resolves with the first output line matching `pattern`; rejects if the process exits first. */
   waitForLine(pattern: RegExp, timeoutMs: number, what: string): Promise<string>;
   stop(): Promise<void>;
@@ -37,8 +39,10 @@ export function spawnWatched(command: string, args: string[], env?: NodeJS.Proce
   });
   live.add(child);
   let output = '';
+  let gone = false;
   const exited = new Promise<void>((resolve) => {
     child.on('exit', () => {
+      gone = true;
       live.delete(child);
       resolve();
     });
@@ -51,6 +55,7 @@ export function spawnWatched(command: string, args: string[], env?: NodeJS.Proce
   return {
     pid: child.pid ?? -1,
     output: () => output,
+    exited: () => gone,
     waitForLine(pattern, timeoutMs, what) {
       return new Promise((resolve, reject) => {
         const check = (): boolean => {

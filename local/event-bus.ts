@@ -4,11 +4,23 @@
 // answers the EventBridge API (PutEvents, TestEventPattern; AWS JSON 1.1), so the project's
 // `Job Completed` notifications go out through the real @aws-sdk/client-eventbridge.
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { EventBridgeEvent } from '../shared/aws-events.ts';
 import { matchesPattern, validatePattern, type EventPattern } from './event-pattern.ts';
-import { closeServer, listenOnLoopback, readBody, sendAwsJson } from './http-server.ts';
+import {
+  BodyTooLarge,
+  closeServer,
+  listenOnLoopback,
+  parseJsonObject,
+  readBody,
+  sendAwsJson,
+  serveEveryRequest,
+} from './http-server.ts';
 import { LOCAL_ACCOUNT_ID } from './s3-events.ts';
+
+/** EventBridge's limits on one PutEvents request. */
+const MAX_ENTRIES = 10;
+const MAX_REQUEST_BYTES = 256 * 1024;
 
 export type BusEvent = EventBridgeEvent<string, unknown>;
 export type TargetHandler = (event: BusEvent) => unknown;
@@ -155,7 +167,11 @@ export class LocalEventBus {
 
   /** Serves the EventBridge API on a free loopback port; resolves with its endpoint URL. */
   async listen(): Promise<string> {
-    this.server = createServer((req, res) => void this.handle(req, res));
+    this.server = serveEveryRequest(
+      (req, res) => this.handle(req, res),
+      (res) => sendAwsJson(res, 500, { __type: 'InternalException', message: 'An internal error occurred.' }),
+      (line) => this.options.log?.(`event bus: ${line}`),
+    );
     return listenOnLoopback(this.server);
   }
 
@@ -166,16 +182,30 @@ export class LocalEventBus {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = await readBody(req);
-    const target = String(req.headers['x-amz-target'] ?? '');
     const send = (status: number, answer: unknown): void => sendAwsJson(res, status, answer);
-    let input: Record<string, unknown>;
+    let body: Buffer;
     try {
-      input = JSON.parse(body.toString('utf8') || '{}') as Record<string, unknown>;
-    } catch {
-      return send(400, { __type: 'SerializationException', message: 'The request body is not valid JSON' });
+      body = await readBody(req, MAX_REQUEST_BYTES);
+    } catch (err) {
+      if (!(err instanceof BodyTooLarge)) throw err;
+      return send(413, {
+        __type: 'ValidationException',
+        message: `Total size of the entries in the request is over the limit (${MAX_REQUEST_BYTES} bytes).`,
+      });
     }
-    if (target === 'AWSEvents.PutEvents') return send(200, this.putEvents(input));
+    const target = String(req.headers['x-amz-target'] ?? '');
+    const input = parseJsonObject(body);
+    if (!input) {
+      return send(400, {
+        __type: 'SerializationException',
+        message: 'The request body must be a JSON object',
+      });
+    }
+    if (target === 'AWSEvents.PutEvents') {
+      const problem = entriesProblem(input.Entries);
+      if (problem) return send(400, { __type: 'ValidationException', message: problem });
+      return send(200, this.putEvents(input.Entries as Record<string, unknown>[]));
+    }
     if (target === 'AWSEvents.TestEventPattern') {
       try {
         const pattern: unknown = JSON.parse(String(input.EventPattern));
@@ -194,8 +224,7 @@ export class LocalEventBus {
     });
   }
 
-  private putEvents(input: Record<string, unknown>): unknown {
-    const entries = Array.isArray(input.Entries) ? (input.Entries as Record<string, unknown>[]) : [];
+  private putEvents(entries: Record<string, unknown>[]): unknown {
     let failed = 0;
     const results = entries.map((entry) => {
       const error = (code: string, message: string) => {
@@ -231,4 +260,19 @@ export class LocalEventBus {
     });
     return { FailedEntryCount: failed, Entries: results };
   }
+}
+
+/** Why PutEvents' Entries is not what EventBridge accepts (1 to 10 objects), or undefined. */
+function entriesProblem(entries: unknown): string | undefined {
+  if (!Array.isArray(entries)) {
+    return "1 validation error detected: Value null at 'entries' failed to satisfy constraint: Member must not be null";
+  }
+  if (entries.length < 1 || entries.length > MAX_ENTRIES) {
+    return `1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length between 1 and ${MAX_ENTRIES}, inclusive (got ${entries.length})`;
+  }
+  const bad = entries.findIndex((e) => e === null || typeof e !== 'object' || Array.isArray(e));
+  if (bad >= 0) {
+    return `1 validation error detected: Value at 'entries.${bad + 1}' failed to satisfy constraint: Member must be a PutEventsRequestEntry object`;
+  }
+  return undefined;
 }

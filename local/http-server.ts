@@ -1,8 +1,15 @@
 // What every hand-written local stand-in (event bus, SageMaker emulator) does with node:http: listen
-// on a free loopback port, read a request body, answer in AWS JSON 1.1, and close without waiting
-// for idle keep-alive clients.
+// on a free loopback port, read a request body (bounded), answer in AWS JSON 1.1, and close without
+// waiting for idle keep-alive clients. serveEveryRequest makes sure that no request, however cut off
+// or malformed, ends in an unhandled rejection.
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type RequestListener,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 
 /** Listens on a port of 127.0.0.1 the kernel picks; resolves with the server's base URL. */
 export function listenOnLoopback(server: Server): Promise<string> {
@@ -22,10 +29,75 @@ export function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
-export async function readBody(req: IncomingMessage): Promise<Buffer> {
+/** A request body over the limit a service accepts; the rest of it is drained, not read. */
+export class BodyTooLarge extends Error {
+  constructor(readonly limit: number) {
+    super(`The request body is larger than ${limit} bytes`);
+    this.name = 'BodyTooLarge';
+  }
+}
+
+/** The client went away before its request was read to the end: there is no one left to answer. */
+export class ClientGone extends Error {
+  override readonly name = 'ClientGone';
+}
+
+/** Reads the whole body, at most `limit` bytes (BodyTooLarge beyond); ClientGone if the client left. */
+export async function readBody(req: IncomingMessage, limit = Infinity): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
+  let size = 0;
+  try {
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > limit) {
+        req.resume();
+        throw new BodyTooLarge(limit);
+      }
+      chunks.push(chunk as Buffer);
+    }
+  } catch (err) {
+    if (err instanceof BodyTooLarge) throw err;
+    throw new ClientGone(`the client closed the connection mid-request: ${String(err)}`);
+  }
   return Buffer.concat(chunks);
+}
+
+/** Parses an AWS JSON request body: a JSON object (an empty body counts as `{}`), or undefined. */
+export function parseJsonObject(body: Buffer): Record<string, unknown> | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8') || '{}');
+  } catch {
+    return undefined;
+  }
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
+}
+
+/**
+ * An HTTP server whose handler may throw or reject on any request: a client that left is let go, any
+ * other failure is logged and answered by `answerFailure` (an AWS-shaped 500) while the server serves on.
+ */
+export function serveEveryRequest(
+  handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
+  answerFailure: (res: ServerResponse, err: unknown) => void,
+  log: (line: string) => void = () => undefined,
+): Server {
+  const listener: RequestListener = (req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (err instanceof ClientGone) {
+        res.destroy();
+        return;
+      }
+      log(
+        `internal error answering ${req.method} ${req.url}: ${err instanceof Error ? err.stack : String(err)}`,
+      );
+      if (!res.headersSent) answerFailure(res, err);
+      else res.destroy();
+    });
+  };
+  return createServer(listener);
 }
 
 /** An AWS JSON 1.1 answer (the protocol of EventBridge and the SageMaker control plane). */

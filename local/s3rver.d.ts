@@ -3,6 +3,7 @@ declare module 's3rver' {
   import type { EventEmitter } from 'node:events';
   import type { Server } from 'node:http';
   import type { AddressInfo } from 'node:net';
+  import type { Readable } from 'node:stream';
 
   export interface S3rverOptions {
     address?: string;
@@ -19,7 +20,7 @@ declare module 's3rver' {
     path: string;
     query: Record<string, string | string[] | undefined>;
     headers: Record<string, string | string[] | undefined>;
-    req: NodeJS.ReadableStream & { headers: Record<string, string | string[] | undefined> };
+    req: Readable & { headers: Record<string, string | string[] | undefined> };
     body: unknown;
     status: number;
   }
@@ -29,7 +30,39 @@ declare module 's3rver' {
     constructor(options: S3rverOptions);
     middleware: Middleware[];
     httpServer?: Server;
+    store: unknown;
+    context: { store: unknown };
     run(): Promise<AddressInfo>;
     close(): Promise<void>;
+  }
+}
+
+// s3rver's file store and its error type, which local/s3-store.ts extends.
+declare module 's3rver/lib/stores/filesystem.js' {
+  import type { Readable } from 'node:stream';
+
+  export interface StoredObject {
+    bucket: string;
+    key: string;
+    content: Readable | Buffer;
+    metadata: Record<string, unknown>;
+  }
+
+  export default class FilesystemStore {
+    static encodeKeyPath(key: string): string;
+    static decodeKeyPath(keyPath: string): string;
+    constructor(rootDirectory: string);
+    rootDirectory: string;
+    getBucketPath(bucket: string): string;
+    getResourcePath(bucket: string, key: string | undefined, resource: string): string;
+    putMetadata(bucket: string, key: string, metadata: Record<string, unknown>, md5?: string): Promise<void>;
+  }
+}
+
+declare module 's3rver/lib/models/error.js' {
+  export default class S3Error extends Error {
+    constructor(code: string, message?: string, detail?: Record<string, unknown>);
+    code: string;
+    status: number;
   }
 }

@@ -1,11 +1,14 @@
 // The local cloud as a user runs it: `npm run up -- --json`, Ctrl-C, and a parent killed outright.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { InvokeCommand, LambdaClient, ListFunctionsCommand } from '@aws-sdk/client-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
 import { localClientConfig } from '../shared/aws.ts';
 import { startLocalCloud } from '../local/cloud.ts';
+import { isRunning, type ProcessIdentity } from '../local/process-lifetime.ts';
 
 const children: ChildProcess[] = [];
 afterEach(() => {
@@ -72,6 +75,21 @@ function listeners(port: number): string[] {
   return found;
 }
 
+/** Local S3 data folders whose owner is still running. */
+function ownedS3Folders(): string[] {
+  return readdirSync(tmpdir())
+    .filter((name) => name.startsWith('local-s3-'))
+    .map((name) => join(tmpdir(), name))
+    .filter((folder) => {
+      try {
+        const owner = JSON.parse(readFileSync(join(folder, 'owner.json'), 'utf8')) as ProcessIdentity;
+        return isRunning(owner);
+      } catch {
+        return false;
+      }
+    });
+}
+
 const portOf = (url: unknown): number => Number(new URL(String(url)).port);
 
 async function waitFor(what: string, ok: () => boolean, ms = 15_000): Promise<void> {
@@ -136,6 +154,30 @@ describe('npm run up', () => {
     child.kill('SIGKILL');
     // The watchdog sees its stdin close when the parent dies and takes the JVM down with it.
     await waitFor('the JVM to exit', () => javaPids(dynamoPort).length === 0);
+  });
+
+  it('stops, JVM and data folder included, when the npm process that started it is killed outright', async () => {
+    // npm -> sh -> tsx's launcher -> node running up.ts: no signal reaches up.ts when npm dies.
+    const npm = spawn('npm', ['run', '--silent', 'up', '--', '--json'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(npm);
+    const lines = createInterface({ input: npm.stdout });
+    let description: Record<string, unknown> | undefined;
+    for await (const line of lines) {
+      description = JSON.parse(line) as Record<string, unknown>;
+      break;
+    }
+    const dynamoPort = portOf(description?.dynamodb);
+    const s3Port = portOf(description?.s3);
+    const folders = ownedS3Folders();
+    expect(javaPids(dynamoPort)).toHaveLength(1);
+    npm.kill('SIGKILL');
+    await waitFor('the JVM to exit', () => javaPids(dynamoPort).length === 0);
+    await waitFor('the local S3 to stop listening', () => listeners(s3Port).length === 0);
+    await waitFor('its data folder to be removed', () =>
+      ownedS3Folders().every((f) => !folders.includes(f) || !existsSync(f)),
+    );
   });
 
   it('answers --help without starting anything', async () => {

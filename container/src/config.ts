@@ -10,6 +10,10 @@ export interface ContainerConfig {
   modelLoadSeconds: number;
   maxImageBytes: number;
   maxImagePixels: number;
+  /** Worker threads for the CPU work; undefined: one per core. */
+  workers?: number;
+  /** Invocations that may wait for a worker before the server answers 429. */
+  maxQueued: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -54,7 +58,15 @@ export function parseContainerConfig(env: Env): ContainerConfig {
       (n) => Number.isInteger(n) && n > 0,
       'a positive integer',
     ),
+    maxQueued: number('MAX_QUEUED_INVOCATIONS', 64, (n) => Number.isInteger(n) && n >= 0, 'an integer >= 0'),
   };
+  const workers = number(
+    'COMPUTE_WORKERS',
+    0,
+    (n) => Number.isInteger(n) && n >= 1 && n <= 256,
+    'an integer 1-256',
+  );
+  if (workers > 0) config.workers = workers;
   if (problems.length > 0)
     throw new ContainerConfigError(`invalid container configuration: ${problems.join('; ')}`);
   return config;

@@ -15,6 +15,8 @@ Environment:
                           overrides the reconstruction parameters (threshold, inflation, stride, symmetric)
   MODEL_LOAD_SECONDS      warm-up before /ping answers 200 (default 0)
   MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS  input limits (default 25 MiB, 4096x4096)
+  COMPUTE_WORKERS         worker threads for the reconstruction (default: one per core)
+  MAX_QUEUED_INVOCATIONS  invocations that may wait for a worker; more get 429 (default 64)
   AWS_REGION, AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, AWS credentials: how it reaches S3 (AWS SDK defaults)`;
 
 const log = (entry: Record<string, unknown>): void =>
@@ -44,6 +46,8 @@ async function serve(): Promise<void> {
     limits: { maxBytes: config.maxImageBytes, maxPixels: config.maxImagePixels },
     load: () => loadModel(config),
     log,
+    ...(config.workers === undefined ? {} : { workers: config.workers }),
+    maxQueued: config.maxQueued,
   });
   const port = await server.listen(config.port, config.host);
   log({ event: 'listening', host: config.host, port });

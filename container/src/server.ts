@@ -1,7 +1,9 @@
 // The SageMaker container contract: GET /ping (503 until the model is loaded, 200 after) and
 // POST /invocations. Requests carry S3 references; the server reads the inputs with the AWS SDK,
 // runs the model backend and writes the result back to S3. Bad input gets 400 with a code that names
-// the problem, its own faults 500; it keeps serving after either.
+// the problem, its own faults 500; it keeps serving after either. The CPU work runs on a pool of
+// worker threads (worker-pool.ts), so /ping answers at once under any load; invocations beyond the
+// pool's workers and queue get 429 at once, as SageMaker's own model server answers when it is full.
 import {
   GetObjectCommand,
   NoSuchBucket,
@@ -12,9 +14,9 @@ import {
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isOrchestrator, outputKey, parseInputKey } from '../../shared/keys.ts';
 import { BadRequest, errorBody } from './errors.ts';
-import { decodeImage, type ImageLimits } from './images.ts';
-import { encodePly } from './ply.ts';
-import { parseParameters, reconstruct, type ReconstructionParameters } from './reconstruct.ts';
+import type { ImageLimits } from './images.ts';
+import { parseParameters, type ReconstructionParameters } from './reconstruct.ts';
+import { WorkerPool } from './worker-pool.ts';
 
 /** The largest JSON request accepted: requests carry S3 keys, not image bytes. */
 const MAX_REQUEST_BYTES = 64 * 1024;
@@ -25,6 +27,10 @@ export interface InferenceServerOptions {
   /** Resolves with the backend's default parameters once the model is loaded; /ping answers 503 until then. */
   load: () => Promise<ReconstructionParameters>;
   log?: (entry: Record<string, unknown>) => void;
+  /** Worker threads for the CPU work (default: one per core). */
+  workers?: number;
+  /** Invocations that may wait for a worker; one more gets 429 (default 64). */
+  maxQueued?: number;
 }
 
 export interface InferenceServer {
@@ -46,6 +52,13 @@ interface Generate3dRequest {
 
 export function createInferenceServer(options: InferenceServerOptions): InferenceServer {
   const log = options.log ?? (() => undefined);
+  const pool = new WorkerPool({
+    ...(options.workers === undefined ? {} : { workers: options.workers }),
+    maxQueued: options.maxQueued ?? 64,
+  });
+  /** Invocations admitted and not yet answered: at most the pool's workers plus its queue. */
+  let admitted = 0;
+  const capacity = pool.size + (options.maxQueued ?? 64);
   let defaults: ReconstructionParameters | undefined;
   let loadError: unknown;
   options.load().then(
@@ -91,6 +104,16 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
         : 'the model is still loading';
       return sendJson(res, 503, errorBody('ModelNotReady', why));
     }
+    if (admitted >= capacity) {
+      await drain(req);
+      log({ event: 'invocation', status: 429, inFlight: admitted });
+      return sendJson(
+        res,
+        429,
+        errorBody('TooManyRequests', `the server is busy with ${admitted} invocations; retry later`),
+      );
+    }
+    admitted++;
     let task = 'unknown';
     try {
       const body = await readBody(req, MAX_REQUEST_BYTES);
@@ -126,6 +149,8 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
         500,
         errorBody('InternalError', `generate_3d failed: ${err instanceof Error ? err.message : String(err)}`),
       );
+    } finally {
+      admitted--;
     }
   }
 
@@ -136,21 +161,31 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
       getObject(request.bucket, request.maskKey, 'mask'),
     ]);
     const read = performance.now();
-    const image = decodeImage(imageBytes, 'image', options.limits);
-    const mask = decodeImage(maskBytes, 'mask', options.limits);
-    const decoded = performance.now();
-    const cloud = reconstruct(image, mask, request.parameters);
-    const reconstructed = performance.now();
-    const ply = encodePly(cloud);
+    const computed = await pool.run({
+      image: imageBytes,
+      mask: maskBytes,
+      parameters: request.parameters,
+      limits: options.limits,
+    });
     const encoded = performance.now();
-    await options.s3.send(
-      new PutObjectCommand({
-        Bucket: request.bucket,
-        Key: request.outputKey,
-        Body: ply,
-        ContentType: 'application/x-ply',
-      }),
+    const ply = computed.ply;
+    const put = new PutObjectCommand({
+      Bucket: request.bucket,
+      Key: request.outputKey,
+      Body: ply,
+      ContentType: 'application/x-ply',
+      ChecksumCRC32: computed.plyCrc32Base64,
+    });
+    // The SDK's signer takes the payload hash from this header rather than hashing 7 MB itself.
+    put.middlewareStack.add(
+      (next) => (args) => {
+        const req = args.request as { headers?: Record<string, string> };
+        if (req.headers) req.headers['x-amz-content-sha256'] = computed.plySha256Hex;
+        return next(args);
+      },
+      { step: 'build', name: 'precomputedPayloadHash' },
     );
+    await options.s3.send(put);
     const written = performance.now();
     const round = (ms: number): number => Math.round(ms * 10) / 10;
     return {
@@ -158,21 +193,28 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
       task: 'generate_3d' as const,
       output_s3_key: request.outputKey,
       mesh_stats: {
-        num_points: cloud.count,
+        num_points: computed.stats.count,
         file_size_bytes: ply.length,
-        mask_coverage_percent: Math.round(cloud.maskCoveragePercent * 100) / 100,
-        mask_pixels: cloud.maskPixels,
-        width: image.width,
-        height: image.height,
-        bounds: cloud.bounds,
+        mask_coverage_percent: Math.round(computed.stats.maskCoveragePercent * 100) / 100,
+        mask_pixels: computed.stats.maskPixels,
+        width: computed.width,
+        height: computed.height,
+        bounds: computed.stats.bounds,
         algorithm: 'silhouette-inflation',
         parameters: request.parameters,
       },
       timings_ms: {
         read_inputs: round(read - t.start),
-        decode: round(decoded - read),
-        reconstruct: round(reconstructed - decoded),
-        encode_ply: round(encoded - reconstructed),
+        queued: round(
+          encoded -
+            read -
+            computed.timings.decode -
+            computed.timings.reconstruct -
+            computed.timings.encodePly,
+        ),
+        decode: round(computed.timings.decode),
+        reconstruct: round(computed.timings.reconstruct),
+        encode_ply: round(computed.timings.encodePly),
         write_output: round(written - encoded),
         total: round(written - started),
       },
@@ -218,6 +260,7 @@ export function createInferenceServer(options: InferenceServerOptions): Inferenc
       const timer = setTimeout(() => server.closeAllConnections(), graceMs);
       await closed;
       clearTimeout(timer);
+      await pool.close();
     },
   };
 }

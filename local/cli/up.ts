@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { startLocalCloud, type LocalCloud } from '../cloud.ts';
 import { parseFunctionFlag } from '../lambda/function-flag.ts';
 import type { DeployedRef, DeploySpec } from '../lambda/service.ts';
+import { watchAncestors } from '../process-lifetime.ts';
 import { requireNode22 } from './preflight.ts';
 
 const HELP = `Usage: npm run up [-- --json] [--time-scale N] [--container-url URL]
@@ -121,6 +122,8 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  // `kill -9` of npm (or of tsx's launcher) sends no signal here: the cloud notices its ancestor is gone.
+  watchAncestors((who) => stop(`process ${who.pid} that started the local cloud ended`));
   // Keep the process alive until a signal arrives.
   setInterval(() => undefined, 1 << 30);
 }

@@ -18,6 +18,10 @@ export interface RunningContainer {
   /** Base URL; the emulator calls `${url}/ping` and `${url}/invocations`. */
   url: string;
   stop(): Promise<void>;
+  /** What a container process wrote so far, for the FailureReason of a start that failed. */
+  output?(): string;
+  /** Whether a container process has already ended (it will never answer /ping). */
+  exited?(): boolean;
 }
 
 export type ContainerLauncher = (request: ContainerRequest) => Promise<RunningContainer>;
@@ -44,7 +48,12 @@ export function processContainer(
       ...request.environment,
       SAGEMAKER_BIND_TO_PORT: String(port),
     });
-    return { url: `http://127.0.0.1:${port}`, stop: () => child.stop() };
+    return {
+      url: `http://127.0.0.1:${port}`,
+      stop: () => child.stop(),
+      output: () => child.output(),
+      exited: () => child.exited(),
+    };
   };
 }
 

@@ -3,10 +3,18 @@
 // so the real @aws-sdk/client-sagemaker and client-sagemaker-runtime, waiters included, work unchanged
 // with any credentials. Invocations of an InService endpoint go to its container process.
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { SageMakerEndpointStateChangeEvent } from '../../shared/aws-events.ts';
 import { timeScale as makeTimeScale, type TimeScale } from '../time-scale.ts';
-import { closeServer, listenOnLoopback, readBody, sendAwsJson } from '../http-server.ts';
+import {
+  BodyTooLarge,
+  closeServer,
+  listenOnLoopback,
+  parseJsonObject,
+  readBody,
+  sendAwsJson,
+  serveEveryRequest,
+} from '../http-server.ts';
 import { noContainer, urlContainer, type ContainerLauncher } from './containers.ts';
 import { ControlPlane, DEFAULT_TIMINGS, type Timings } from './control-plane.ts';
 import { SageMakerApiError, throttling } from './errors.ts';
@@ -49,6 +57,10 @@ export interface SageMakerEmulator {
 }
 
 const RUNTIME_PATH = /^\/endpoints\/([^/]+)\/invocations$/;
+/** InvokeEndpoint's payload limit on AWS. */
+const MAX_INVOCATION_BYTES = 6 * 1024 * 1024;
+/** Control-plane requests are small JSON documents. */
+const MAX_CONTROL_BYTES = 1024 * 1024;
 
 export async function startSageMakerEmulator(options: SageMakerEmulatorOptions): Promise<SageMakerEmulator> {
   const scale =
@@ -72,20 +84,45 @@ export async function startSageMakerEmulator(options: SageMakerEmulatorOptions):
   const calls: ApiCall[] = [];
   const invocationTimeoutMs = options.invocationTimeoutMs ?? 60_000;
 
-  const server: Server = createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      log(`SageMaker emulator: internal error: ${String(err)}`);
-      if (!res.headersSent)
-        sendError(res, new SageMakerApiError('InternalFailure', String(err), 500), 'json');
-    });
-  });
+  const server: Server = serveEveryRequest(
+    handle,
+    (res) => sendError(res, internalFailure(), 'json'),
+    (line) => log(`SageMaker emulator: ${line}`),
+  );
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = await readBody(req);
     const target = req.headers['x-amz-target'];
+    const protocol = typeof target === 'string' ? 'json' : 'rest';
+    const limit = protocol === 'json' ? MAX_CONTROL_BYTES : MAX_INVOCATION_BYTES;
+    let body: Buffer;
+    try {
+      body = await readBody(req, limit);
+    } catch (err) {
+      if (!(err instanceof BodyTooLarge)) throw err;
+      const message =
+        protocol === 'rest'
+          ? `Request payload is larger than the InvokeEndpoint limit of ${MAX_INVOCATION_BYTES} bytes.`
+          : `The request is larger than ${MAX_CONTROL_BYTES} bytes.`;
+      return sendError(res, new SageMakerApiError('ValidationError', message, 413), protocol);
+    }
     if (typeof target === 'string') return control(target, body, res);
     const match = RUNTIME_PATH.exec((req.url ?? '').split('?')[0] ?? '');
-    if (req.method === 'POST' && match) return invoke(decodeURIComponent(match[1]!), req, body, res);
+    if (req.method === 'POST' && match) {
+      let name: string;
+      try {
+        name = decodeURIComponent(match[1]!);
+      } catch {
+        return sendError(
+          res,
+          new SageMakerApiError(
+            'ValidationError',
+            `The endpoint name in ${match[1]} is not valid percent-encoding.`,
+          ),
+          'rest',
+        );
+      }
+      return invoke(name, req, body, res);
+    }
     sendError(
       res,
       new SageMakerApiError('UnknownOperationException', `No operation at ${req.method} ${req.url}`, 404),
@@ -95,13 +132,11 @@ export async function startSageMakerEmulator(options: SageMakerEmulatorOptions):
 
   function control(target: string, body: Buffer, res: ServerResponse): void {
     const operation = target.replace(/^SageMaker\./, '');
-    let input: Record<string, unknown>;
-    try {
-      input = JSON.parse(body.toString('utf8') || '{}') as Record<string, unknown>;
-    } catch {
+    const input = parseJsonObject(body);
+    if (!input) {
       return sendError(
         res,
-        new SageMakerApiError('SerializationException', 'The request body is not valid JSON'),
+        new SageMakerApiError('SerializationException', 'The request body must be a JSON object'),
         'json',
       );
     }
@@ -116,8 +151,8 @@ export async function startSageMakerEmulator(options: SageMakerEmulatorOptions):
       if (faults.takeThrottle(operation)) throw throttling();
       sendAwsJson(res, 200, plane.call(operation, input));
     } catch (err) {
-      const apiError =
-        err instanceof SageMakerApiError ? err : new SageMakerApiError('InternalFailure', String(err), 500);
+      if (!(err instanceof SageMakerApiError)) log(`SageMaker emulator: ${operation} failed: ${String(err)}`);
+      const apiError = err instanceof SageMakerApiError ? err : internalFailure();
       call.outcome = apiError.type;
       sendError(res, apiError, 'json');
     }
@@ -231,9 +266,13 @@ function invocationFailure(kind: InvocationFailure, name: string): SageMakerApiE
         503,
       );
     case 'InternalFailure':
-      return new SageMakerApiError('InternalFailure', 'An internal failure occurred.', 500);
+      return internalFailure();
   }
 }
+
+/** What AWS says about its own faults; the details go to the log, not to the client. */
+const internalFailure = (): SageMakerApiError =>
+  new SageMakerApiError('InternalFailure', 'An internal failure occurred.', 500);
 
 /** JSON 1.1 names the error in `__type`; REST JSON in the `x-amzn-ErrorType` header. Both carry `message`. */
 function sendError(res: ServerResponse, error: SageMakerApiError, protocol: 'json' | 'rest'): void {

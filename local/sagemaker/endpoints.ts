@@ -1,0 +1,318 @@
+// The endpoint status machine AWS documents: Creating → InService | Failed; InService → Updating →
+// InService (a failed update rolls back and keeps serving); InService | Failed → Deleting → gone.
+// Transitions take their configured simulated durations on the shared time scale, and an endpoint is
+// InService only once its container passes the health check (health-check.ts).
+import type { SageMakerEndpointStateChangeEvent } from '../../shared/aws-events.ts';
+import type { TimeScale } from '../time-scale.ts';
+import type { ContainerLauncher, RunningContainer } from './containers.ts';
+import { INSUFFICIENT_CAPACITY_REASON, resourceLimitExceeded, validation } from './errors.ts';
+import type { Faults } from './faults.ts';
+import { startHealthy } from './health-check.ts';
+import type { ArnOf, EndpointConfig, Records } from './records.ts';
+import {
+  epoch,
+  nextToken,
+  parseDesiredVariants,
+  parseListEndpoints,
+  requireName,
+  type EndpointStatus,
+  type Input,
+  type VariantSpec,
+} from './requests.ts';
+import { stateChangeEvent, type EndpointState } from './state-events.ts';
+
+/** Simulated seconds each transition takes. */
+export interface Timings {
+  createSeconds: number;
+  updateSeconds: number;
+  deleteSeconds: number;
+  /** How long SageMaker waits for /ping to answer 200 before failing the endpoint (default 4 minutes). */
+  healthCheckTimeoutSeconds: number;
+}
+
+export const DEFAULT_TIMINGS: Timings = {
+  createSeconds: 300,
+  updateSeconds: 240,
+  deleteSeconds: 60,
+  healthCheckTimeoutSeconds: 240,
+};
+
+interface Variant {
+  spec: VariantSpec;
+  weight: number;
+  count: number;
+}
+
+interface Endpoint extends EndpointState {
+  variants: Variant[];
+  container?: RunningContainer;
+  /** Aborts the transition in progress (emulator stop). */
+  abort: AbortController;
+}
+
+export interface EndpointsOptions {
+  region: string;
+  account: string;
+  arn: ArnOf;
+  records: Records;
+  timeScale: TimeScale;
+  timings: Timings;
+  container: ContainerLauncher;
+  faults: Faults;
+  publish: (event: SageMakerEndpointStateChangeEvent) => void;
+  log: (line: string) => void;
+}
+
+const IN_PROGRESS: EndpointStatus[] = ['Creating', 'Updating', 'SystemUpdating', 'RollingBack', 'Deleting'];
+
+export class Endpoints {
+  private readonly endpoints = new Map<string, Endpoint>();
+  private stopped = false;
+
+  constructor(private readonly o: EndpointsOptions) {}
+
+  private endpoint(name: string): Endpoint {
+    const endpoint = this.endpoints.get(name);
+    if (!endpoint) throw validation(`Could not find endpoint "${name}".`);
+    return endpoint;
+  }
+
+  create(input: Input): unknown {
+    const name = requireName(input, 'EndpointName');
+    const configName = requireName(input, 'EndpointConfigName');
+    if (this.endpoints.has(name)) {
+      throw validation(`Cannot create already existing endpoint "${this.o.arn('endpoint', name)}".`);
+    }
+    const config = this.o.records.config(configName);
+    if (this.o.faults.take('resourceLimit')) {
+      throw resourceLimitExceeded(config.variants[0]?.InstanceType ?? 'ml.g5.xlarge');
+    }
+    const now = new Date();
+    const endpoint: Endpoint = {
+      name,
+      arn: this.o.arn('endpoint', name),
+      configName,
+      status: 'Creating',
+      creationTime: now,
+      lastModifiedTime: now,
+      variants: variantsOf(config),
+      abort: new AbortController(),
+    };
+    this.endpoints.set(name, endpoint);
+    this.emit(endpoint);
+    this.run(endpoint, 'create', async () => {
+      const reason = await this.bringUp(endpoint, config, this.o.timings.createSeconds);
+      if (reason !== undefined) this.fail(endpoint, reason);
+    });
+    return { EndpointArn: endpoint.arn };
+  }
+
+  /**
+   * Provisions (waits), starts the container and health-checks it. On success the endpoint serves the
+   * new config, InService; otherwise resolves with the FailureReason and leaves the endpoint as it was.
+   */
+  private async bringUp(
+    endpoint: Endpoint,
+    config: EndpointConfig,
+    seconds: number,
+  ): Promise<string | undefined> {
+    // An armed start fault belongs to the call that started this transition, not to whichever ends first.
+    const injected = this.o.faults.take('failStart');
+    const signal = endpoint.abort.signal;
+    await this.o.timeScale.sleep(seconds, signal);
+    if (injected) return injected === true ? INSUFFICIENT_CAPACITY_REASON : injected;
+    const variant = config.variants[0]!;
+    const model = this.o.records.model(variant.ModelName);
+    if (!model) return `Could not find model "${this.o.arn('model', variant.ModelName)}".`;
+    const started = await startHealthy(
+      this.o.container,
+      {
+        endpointName: endpoint.name,
+        variantName: variant.VariantName,
+        modelName: model.name,
+        image: model.image,
+        environment: model.environment,
+      },
+      {
+        timeScale: this.o.timeScale,
+        healthCheckTimeoutSeconds: this.o.timings.healthCheckTimeoutSeconds,
+        log: this.o.log,
+      },
+      signal,
+    );
+    if ('reason' in started) return started.reason;
+    const previous = endpoint.container;
+    endpoint.container = started.container;
+    endpoint.configName = config.name;
+    endpoint.variants = variantsOf(config);
+    delete endpoint.failureReason;
+    this.setStatus(endpoint, 'InService');
+    if (previous && previous !== started.container) await previous.stop();
+    return undefined;
+  }
+
+  describe(input: Input): unknown {
+    const endpoint = this.endpoint(requireName(input, 'EndpointName'));
+    return {
+      EndpointName: endpoint.name,
+      EndpointArn: endpoint.arn,
+      EndpointConfigName: endpoint.configName,
+      ProductionVariants: endpoint.variants.map((v) => ({
+        VariantName: v.spec.VariantName,
+        DeployedImages: [{ SpecifiedImage: this.o.records.model(v.spec.ModelName)?.image }],
+        CurrentWeight: v.weight,
+        DesiredWeight: v.weight,
+        CurrentInstanceCount: endpoint.status === 'InService' ? v.count : 0,
+        DesiredInstanceCount: v.count,
+      })),
+      EndpointStatus: endpoint.status,
+      ...(endpoint.failureReason ? { FailureReason: endpoint.failureReason } : {}),
+      CreationTime: epoch(endpoint.creationTime),
+      LastModifiedTime: epoch(endpoint.lastModifiedTime),
+    };
+  }
+
+  update(input: Input): unknown {
+    const endpoint = this.endpoint(requireName(input, 'EndpointName'));
+    const config = this.o.records.config(requireName(input, 'EndpointConfigName'));
+    this.requireInService(endpoint, 'update');
+    this.setStatus(endpoint, 'Updating');
+    this.run(endpoint, 'update', async () => {
+      const reason = await this.bringUp(endpoint, config, this.o.timings.updateSeconds);
+      if (reason === undefined) return;
+      // A failed update rolls back: the endpoint keeps serving its old config, with the reason recorded.
+      endpoint.failureReason = reason;
+      this.setStatus(endpoint, 'InService');
+    });
+    return { EndpointArn: endpoint.arn };
+  }
+
+  updateWeightsAndCapacities(input: Input): unknown {
+    const endpoint = this.endpoint(requireName(input, 'EndpointName'));
+    const desired = parseDesiredVariants(input);
+    for (const d of desired) {
+      if (!endpoint.variants.some((v) => v.spec.VariantName === d.VariantName)) {
+        throw validation(
+          `The variant name(s) "${d.VariantName}" is/are not present in the endpoint "${endpoint.name}".`,
+        );
+      }
+    }
+    this.requireInService(endpoint, 'update');
+    this.setStatus(endpoint, 'Updating');
+    this.run(endpoint, 'update', async () => {
+      await this.o.timeScale.sleep(this.o.timings.updateSeconds, endpoint.abort.signal);
+      for (const d of desired) {
+        const variant = endpoint.variants.find((v) => v.spec.VariantName === d.VariantName)!;
+        if (d.DesiredWeight !== undefined) variant.weight = d.DesiredWeight;
+        if (d.DesiredInstanceCount !== undefined) variant.count = d.DesiredInstanceCount;
+      }
+      this.setStatus(endpoint, 'InService');
+    });
+    return { EndpointArn: endpoint.arn };
+  }
+
+  private requireInService(endpoint: Endpoint, action: string): void {
+    if (endpoint.status === 'InService') return;
+    if (endpoint.status === 'Failed') throw validation(`Cannot ${action} failed endpoint "${endpoint.arn}".`);
+    throw validation(`Cannot ${action} in-progress endpoint "${endpoint.arn}".`);
+  }
+
+  delete(input: Input): unknown {
+    const endpoint = this.endpoint(requireName(input, 'EndpointName'));
+    if (IN_PROGRESS.includes(endpoint.status)) {
+      throw validation(`Cannot delete in-progress endpoint "${endpoint.arn}".`);
+    }
+    this.setStatus(endpoint, 'Deleting');
+    this.run(endpoint, 'delete', async () => {
+      await endpoint.container?.stop();
+      delete endpoint.container;
+      await this.o.timeScale.sleep(this.o.timings.deleteSeconds, endpoint.abort.signal);
+      this.endpoints.delete(endpoint.name);
+    });
+    return {};
+  }
+
+  list(input: Input): unknown {
+    const query = parseListEndpoints(input);
+    const list = [...this.endpoints.values()]
+      .filter((e) => query.nameContains === undefined || e.name.toLowerCase().includes(query.nameContains))
+      .filter((e) => query.status === undefined || e.status === query.status)
+      .sort((a, b) => {
+        const order =
+          query.sortBy === 'Name'
+            ? a.name.localeCompare(b.name)
+            : query.sortBy === 'Status'
+              ? a.status.localeCompare(b.status)
+              : a.creationTime.getTime() - b.creationTime.getTime();
+        return query.descending ? -order : order;
+      });
+    const page = list.slice(query.start, query.start + query.max);
+    return {
+      Endpoints: page.map((e) => ({
+        EndpointName: e.name,
+        EndpointArn: e.arn,
+        CreationTime: epoch(e.creationTime),
+        LastModifiedTime: epoch(e.lastModifiedTime),
+        EndpointStatus: e.status,
+      })),
+      ...nextToken(query.start, query.max, list.length),
+    };
+  }
+
+  /** Where an InService endpoint's invocations go, or why they cannot. */
+  route(
+    name: string,
+  ): { container: RunningContainer; variant: string } | { status: EndpointStatus | 'missing' } {
+    const endpoint = this.endpoints.get(name);
+    if (!endpoint) return { status: 'missing' };
+    if (endpoint.status !== 'InService' || !endpoint.container) return { status: endpoint.status };
+    return { container: endpoint.container, variant: endpoint.variants[0]!.spec.VariantName };
+  }
+
+  private fail(endpoint: Endpoint, reason: string): void {
+    endpoint.failureReason = reason;
+    this.setStatus(endpoint, 'Failed');
+  }
+
+  private setStatus(endpoint: Endpoint, status: EndpointStatus): void {
+    if (this.stopped) return;
+    endpoint.status = status;
+    endpoint.lastModifiedTime = new Date();
+    this.o.log(
+      `SageMaker: ${endpoint.name} ${status}${endpoint.failureReason && status === 'Failed' ? `: ${endpoint.failureReason}` : ''}`,
+    );
+    this.emit(endpoint);
+  }
+
+  private emit(endpoint: Endpoint): void {
+    this.o.publish(stateChangeEvent(endpoint, { region: this.o.region, account: this.o.account }));
+  }
+
+  /** Runs a background transition; an unexpected error fails the endpoint rather than vanishing. */
+  private run(endpoint: Endpoint, what: string, work: () => Promise<void>): void {
+    work().catch((err: unknown) => {
+      if (endpoint.abort.signal.aborted) return;
+      this.o.log(`SageMaker: ${what} of ${endpoint.name} failed: ${String(err)}`);
+      this.fail(endpoint, `Internal error during ${what}: ${String(err)}`);
+    });
+  }
+
+  /** Stops every container and abandons transitions in progress. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const containers: Promise<void>[] = [];
+    for (const endpoint of this.endpoints.values()) {
+      endpoint.abort.abort(new Error('emulator stopped'));
+      if (endpoint.container) containers.push(endpoint.container.stop());
+    }
+    await Promise.allSettled(containers);
+  }
+}
+
+function variantsOf(config: EndpointConfig): Variant[] {
+  return config.variants.map((spec) => ({
+    spec,
+    weight: spec.InitialVariantWeight ?? 1,
+    count: spec.InitialInstanceCount ?? 1,
+  }));
+}
