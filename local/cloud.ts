@@ -30,6 +30,11 @@ export interface LocalCloudOptions {
   endpointNamePrefix?: string;
   /** Progress lines for a person watching (`npm run up` prints them); silent by default. */
   log?: (line: string) => void;
+  /**
+   * Where the Lambda functions' console output (their logs and EMF metrics) goes, by function;
+   * default this process's stdout and stderr, as a function's log stream.
+   */
+  functionOutput?: (functionName: string, text: string) => void;
 }
 
 /** What `npm run up -- --json` prints: where every part listens. */
@@ -148,7 +153,13 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       AWS_ENDPOINT_URL_SAGEMAKER: sagemakerEmulator.endpoint,
       AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: sagemakerEmulator.runtimeEndpoint,
     };
-    const lambdaService = new LocalLambda({ region, timeScale: time, environment: functionEnvironment, log });
+    const lambdaService = new LocalLambda({
+      region,
+      timeScale: time,
+      environment: functionEnvironment,
+      log,
+      ...(options.functionOutput ? { functionOutput: options.functionOutput } : {}),
+    });
     const lambda = await lambdaService.listen();
     stops.push(() => lambdaService.stop());
     log(`Lambda          ${lambda}`);

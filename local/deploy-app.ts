@@ -3,16 +3,15 @@
 // the local Lambda (durable ones behind their alias), the state machine from its ASL file with the
 // definition substitutions (through the real SFN API), and the rules with their targets on the bus.
 import { readFileSync } from 'node:fs';
-import {
-  CreateEndpointConfigCommand,
-  CreateModelCommand,
-  SageMakerClient,
-} from '@aws-sdk/client-sagemaker';
+import { CreateEndpointConfigCommand, CreateModelCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { CreateStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
-import type { AppDefinition, TargetDefinition } from '../infra/app-definition.ts';
+import type { AppDefinition, AppSettings, TargetDefinition } from '../infra/app-definition.ts';
 import type { LocalCloud } from './cloud.ts';
 import { LOCAL_ACCOUNT_ID } from './s3-events.ts';
 import { stateMachineTarget } from './stepfunctions/bus-target.ts';
+
+/** The base endpoint name `npm run up` deploys with (`reconstruct-3d-sf`, `reconstruct-3d-ldf`). */
+export const DEFAULT_ENDPOINT_NAME = 'reconstruct-3d';
 
 export interface DeployedApp {
   /** Function name → the ARN a target invokes (the alias ARN for durable functions). */
@@ -81,7 +80,11 @@ export async function deployApp(
 
     const stateMachines: Record<string, string> = {};
     for (const machine of app.stateMachines) {
-      const definition = substitute(readFileSync(machine.definitionFile, 'utf8'), machine.substitutions, plainArns);
+      const definition = substitute(
+        readFileSync(machine.definitionFile, 'utf8'),
+        machine.substitutions,
+        plainArns,
+      );
       const out = await sfn.send(
         new CreateStateMachineCommand({
           name: machine.name,
@@ -98,11 +101,15 @@ export async function deployApp(
       for (const target of targets.filter(options.targets ?? (() => true))) {
         if ('function' in target) {
           const arn = functions[target.function];
-          if (!arn) throw new Error(`rule ${rule.name}: no function '${target.function}' in the app definition`);
+          if (!arn)
+            throw new Error(`rule ${rule.name}: no function '${target.function}' in the app definition`);
           cleanups.push(cloud.bus.addTarget(rule.name, target.id, cloud.lambdaService.busTarget(arn)));
         } else {
           const arn = stateMachines[target.stateMachine];
-          if (!arn) throw new Error(`rule ${rule.name}: no state machine '${target.stateMachine}' in the app definition`);
+          if (!arn)
+            throw new Error(
+              `rule ${rule.name}: no state machine '${target.stateMachine}' in the app definition`,
+            );
           const sm = stateMachineTarget(arn, cloud.clientConfig('stepfunctions'));
           cleanups.push(cloud.bus.addTarget(rule.name, target.id, sm.handler), () => sm.destroy());
         }
@@ -118,6 +125,24 @@ export async function deployApp(
     cleanups.forEach((c) => c());
     throw err;
   }
+}
+
+/** The app's settings on this local cloud: its names, its time scale, path-style S3; the rest given. */
+export function localAppSettings(
+  cloud: Pick<LocalCloud, 'region' | 'tableName' | 'bucket' | 'eventBusName' | 'timeScale'>,
+  settings: Partial<AppSettings> = {},
+): AppSettings {
+  return {
+    region: cloud.region,
+    tableName: cloud.tableName,
+    bucket: cloud.bucket,
+    eventBusName: cloud.eventBusName,
+    endpointName: DEFAULT_ENDPOINT_NAME,
+    waitMode: 'poll',
+    timeScale: cloud.timeScale,
+    s3ForcePathStyle: true,
+    ...settings,
+  };
 }
 
 /** `${Name}` → the function's ARN or the value, as CloudFormation's DefinitionSubstitutions do. */

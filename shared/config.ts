@@ -7,6 +7,10 @@ import { isOrchestrator, ORCHESTRATORS, type Orchestrator } from './keys.ts';
 export const WAIT_MODES = ['poll', 'event'] as const;
 export type WaitMode = (typeof WAIT_MODES)[number];
 
+export function isWaitMode(value: unknown): value is WaitMode {
+  return typeof value === 'string' && (WAIT_MODES as readonly string[]).includes(value);
+}
+
 export interface Config {
   readonly region: string;
   readonly tableName: string;

@@ -4,7 +4,21 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { InvokeCommand, LambdaClient, ListFunctionsCommand } from '@aws-sdk/client-lambda';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  GetDurableExecutionHistoryCommand,
+  InvokeCommand,
+  LambdaClient,
+  ListDurableExecutionsByFunctionCommand,
+  ListFunctionsCommand,
+} from '@aws-sdk/client-lambda';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { ListEndpointsCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { GetExecutionHistoryCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { generateSample, samplePngs } from '../container/src/samples.ts';
+import { JobStore } from '../shared/job-store.ts';
+import { inputImageKey, inputMaskKey, outputKey } from '../shared/keys.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { localClientConfig } from '../shared/aws.ts';
 import { startLocalCloud } from '../local/cloud.ts';
@@ -27,6 +41,7 @@ async function up(
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const lines = createInterface({ input: child.stdout });
   for await (const line of lines) {
+    child.stdout.resume(); // nothing more is read: keep the pipe from filling up
     return { child, description: JSON.parse(line) as Record<string, unknown> };
   }
   throw new Error(`up exited without printing JSON: ${stderr}`);
@@ -76,18 +91,29 @@ function listeners(port: number): string[] {
 }
 
 /** Local S3 data folders whose owner is still running. */
-function ownedS3Folders(): string[] {
+/** Data folders of local S3s still running; with `ancestor`, only those owned by its descendants. */
+function ownedS3Folders(ancestor?: number): string[] {
   return readdirSync(tmpdir())
     .filter((name) => name.startsWith('local-s3-'))
     .map((name) => join(tmpdir(), name))
     .filter((folder) => {
       try {
         const owner = JSON.parse(readFileSync(join(folder, 'owner.json'), 'utf8')) as ProcessIdentity;
-        return isRunning(owner);
+        return isRunning(owner) && (ancestor === undefined || descendsFrom(owner.pid, ancestor));
       } catch {
         return false;
       }
     });
+}
+
+function descendsFrom(pid: number, ancestor: number): boolean {
+  for (let p = pid; p > 1;) {
+    if (p === ancestor) return true;
+    // /proc/PID/stat: "pid (comm) state ppid ..."; comm may hold spaces, so read after the last ')'.
+    const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+    p = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  }
+  return false;
 }
 
 const portOf = (url: unknown): number => Number(new URL(String(url)).port);
@@ -131,7 +157,9 @@ describe('npm run up', () => {
     // The --function is served, with the local endpoints in its environment.
     const lambda = new LambdaClient(localClientConfig(String(description.lambda)));
     const listed = await lambda.send(new ListFunctionsCommand({}));
-    expect(listed.Functions?.map((f) => f.FunctionName)).toEqual(['hello']);
+    expect(listed.Functions?.map((f) => f.FunctionName).sort()).toEqual(
+      ['durable-orchestrator', 'hello', 'sfn-tasks', 'waker'].sort(),
+    );
     const answer = await lambda.send(new InvokeCommand({ FunctionName: 'hello:live', Payload: '{"n":2}' }));
     expect(JSON.parse(Buffer.from(answer.Payload!).toString())).toMatchObject({
       doubled: 4,
@@ -145,6 +173,68 @@ describe('npm run up', () => {
     child.kill('SIGINT');
     expect(await exited).toBe(0);
     expect(javaPids(dynamoPort)).toEqual([]);
+  });
+
+  it('runs one upload through both orchestrators, each on its own endpoint, watched through the AWS APIs', async () => {
+    const { child, description } = await up();
+    const app = description.app as { stateMachineArn: string; durableOrchestrator: string; waitMode: string };
+    expect(app).toMatchObject({
+      waitMode: 'poll',
+      stateMachineArn: expect.stringMatching(/:stateMachine:sfn-orchestrator$/) as unknown,
+      durableOrchestrator: expect.stringMatching(/:function:durable-orchestrator:live$/) as unknown,
+    });
+    const config = (part: string) => localClientConfig(String(description[part]));
+    const s3 = new S3Client(config('s3'));
+    const pngs = samplePngs(generateSample('blob', 64));
+    await s3.send(
+      new PutObjectCommand({ Bucket: 'uploads', Key: inputMaskKey('eve', 'vase'), Body: pngs.mask }),
+    );
+    await s3.send(
+      new PutObjectCommand({ Bucket: 'uploads', Key: inputImageKey('eve', 'vase'), Body: pngs.image }),
+    );
+
+    const doc = DynamoDBDocumentClient.from(new DynamoDBClient(config('dynamodb')));
+    const jobs = new JobStore(doc, 'durable-vs-sfn', { retentionDays: 1 });
+    for (const orchestrator of ['sf', 'ldf'] as const) {
+      await expect
+        .poll(async () => (await jobs.listByUser(orchestrator, 'eve')).jobs[0]?.status, {
+          timeout: 60_000,
+          interval: 200,
+        })
+        .toBe('COMPLETED');
+      const ply = await s3.send(
+        new GetObjectCommand({ Bucket: 'uploads', Key: outputKey(orchestrator, 'eve', 'vase') }),
+      );
+      expect((await ply.Body!.transformToString()).startsWith('ply')).toBe(true);
+    }
+    // Each on its own endpoint.
+    const sagemaker = new SageMakerClient(config('sagemaker'));
+    const names = (await sagemaker.send(new ListEndpointsCommand({}))).Endpoints?.map((e) => e.EndpointName);
+    expect(names?.sort()).toEqual(['reconstruct-3d-ldf', 'reconstruct-3d-sf']);
+    // The executions and their histories, through the services' own APIs.
+    const lambda = new LambdaClient(config('lambda'));
+    const durable = await lambda.send(
+      new ListDurableExecutionsByFunctionCommand({ FunctionName: 'durable-orchestrator' }),
+    );
+    expect(durable.DurableExecutions).toHaveLength(1);
+    const durableHistory = await lambda.send(
+      new GetDurableExecutionHistoryCommand({
+        DurableExecutionArn: durable.DurableExecutions![0]!.DurableExecutionArn,
+      }),
+    );
+    expect(durableHistory.Events?.some((e) => e.Name === 'invoke-endpoint')).toBe(true);
+    const sfn = new SFNClient(config('stepfunctions'));
+    const executions = await sfn.send(new ListExecutionsCommand({ stateMachineArn: app.stateMachineArn }));
+    expect(executions.executions).toHaveLength(1);
+    const sfnHistory = await sfn.send(
+      new GetExecutionHistoryCommand({ executionArn: executions.executions![0]!.executionArn }),
+    );
+    expect(sfnHistory.events?.[0]?.type).toBe('ExecutionStarted');
+    for (const client of [s3, doc, sagemaker, lambda, sfn]) client.destroy();
+
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
   });
 
   it('leaves no Java behind when it is killed outright', async () => {
@@ -170,14 +260,14 @@ describe('npm run up', () => {
     }
     const dynamoPort = portOf(description?.dynamodb);
     const s3Port = portOf(description?.s3);
-    const folders = ownedS3Folders();
+    // This cloud's folder: other clouds (other suites, other runs) hold folders of their own.
+    const folders = ownedS3Folders(npm.pid);
+    expect(folders).toHaveLength(1);
     expect(javaPids(dynamoPort)).toHaveLength(1);
     npm.kill('SIGKILL');
     await waitFor('the JVM to exit', () => javaPids(dynamoPort).length === 0);
     await waitFor('the local S3 to stop listening', () => listeners(s3Port).length === 0);
-    await waitFor('its data folder to be removed', () =>
-      ownedS3Folders().every((f) => !folders.includes(f) || !existsSync(f)),
-    );
+    await waitFor('its data folder to be removed', () => folders.every((f) => !existsSync(f)));
   });
 
   it('answers --help without starting anything', async () => {

@@ -4,29 +4,45 @@ import { startLocalCloud, type LocalCloud } from '../cloud.ts';
 import { parseFunctionFlag } from '../lambda/function-flag.ts';
 import type { DeployedRef, DeploySpec } from '../lambda/service.ts';
 import { watchAncestors } from '../process-lifetime.ts';
+import { appDefinition, FUNCTIONS, STATE_MACHINE } from '../../infra/app-definition.ts';
+import { isWaitMode, WAIT_MODES } from '../../shared/config.ts';
+import { deployApp, localAppSettings, type DeployedApp } from '../deploy-app.ts';
 import { requireNode22 } from './preflight.ts';
 
-const HELP = `Usage: npm run up [-- --json] [--time-scale N] [--container-url URL]
-                  [--function NAME=path/to/module.ts[:export]]... [--help]
+const HELP = `Usage: npm run up [-- --json] [--time-scale N] [--wait-mode poll|event] [--no-app]
+                  [--container-url URL] [--function NAME=path/to/module.ts[:export]]... [--help]
 
 Starts the local cloud on free ports of 127.0.0.1 and keeps it running until you press Ctrl-C:
   DynamoDB Local (the single table), S3 (the uploads bucket; its uploads go to the event bus),
   EventBridge (the local bus with the project's rules; PutEvents), SageMaker (control plane
   and runtime, endpoint state changes onto the bus), Lambda (Invoke and the durable execution APIs)
   and Step Functions (the SFN API; its Tasks call the local services above, never AWS).
+Then it deploys the app from its one definition (infra/app-definition.ts), as the CDK stack does on
+AWS: the durable orchestrator behind alias 'live', the state machine and its task Lambda, the waker,
+and the rules. An image and its mask uploaded with any S3 client start BOTH orchestrators; each runs
+the job on its own endpoint (reconstruct-3d-ldf, reconstruct-3d-sf) and writes its own result under
+users/{user}/output/ldf/ and .../output/sf/.
 It accepts any AWS access key and secret. Point a client at the printed endpoints, e.g.
-  aws --endpoint-url <s3> s3 cp ./cat_image.png s3://uploads/users/u1/input/cat_image.png
+  aws --endpoint-url <s3> s3 cp ./chair_mask.png s3://uploads/users/u1/input/chair_mask.png
+  aws --endpoint-url <s3> s3 cp ./chair_image.png s3://uploads/users/u1/input/chair_image.png
+  aws --endpoint-url <lambda> lambda list-durable-executions-by-function --function-name durable-orchestrator
+  aws --endpoint-url <lambda> lambda get-durable-execution-history --durable-execution-arn ARN
+  aws --endpoint-url <stepfunctions> stepfunctions list-executions --state-machine-arn ARN
+  aws --endpoint-url <stepfunctions> stepfunctions get-execution-history --execution-arn ARN
   aws --endpoint-url <sagemaker> sagemaker list-endpoints
-  aws --endpoint-url <lambda> lambda list-durable-executions-by-function --function-name NAME
-  aws --endpoint-url <stepfunctions> stepfunctions list-state-machines
 
 Options:
   --json                once everything is ready, print one JSON object on stdout ({"dynamodb", "s3",
                         "eventbridge", "sagemaker", "sagemakerRuntime", "lambda", "stepfunctions",
-                        "region", "tableName", "bucket", "eventBusName", "timeScale", "functions"});
+                        "region", "tableName", "bucket", "eventBusName", "timeScale", "functions",
+                        "app": {"waitMode", "functions", "stateMachineArn", "durableOrchestrator"}});
                         progress goes to stderr
   --time-scale N        simulated seconds per real second for service timers (default 60: a 5-minute
                         endpoint start takes 5 s)
+  --wait-mode MODE      how the orchestrators wait for the mask and the endpoint: poll (default:
+                        look again with capped backoff) or event (woken by the mask's upload and by
+                        SageMaker's state-change event)
+  --no-app              start the services only, without the orchestrators
   --container-url URL   a model server that is already running (GET /ping, POST /invocations) for every
                         SageMaker endpoint; by default each endpoint starts its own process of the
                         project's inference server (container/), reading and writing the local S3
@@ -48,6 +64,8 @@ async function main(): Promise<void> {
       'time-scale': { type: 'string' },
       'container-url': { type: 'string' },
       function: { type: 'string', multiple: true },
+      'wait-mode': { type: 'string', default: 'poll' },
+      'no-app': { type: 'boolean' },
     },
   });
   if (values.help) {
@@ -67,6 +85,11 @@ async function main(): Promise<void> {
     );
     process.exit(2);
   }
+  const waitMode = values['wait-mode'];
+  if (!isWaitMode(waitMode)) {
+    console.error(`--wait-mode must be one of ${WAIT_MODES.join(', ')}, got '${waitMode}'`);
+    process.exit(2);
+  }
   let functions: DeploySpec[];
   try {
     functions = (values.function ?? []).map(parseFunctionFlag);
@@ -83,6 +106,8 @@ async function main(): Promise<void> {
   try {
     cloud = await startLocalCloud({
       log: (line) => say(`  ${line}`),
+      // The functions' logs are progress too: with --json they must not mix into stdout's one object.
+      ...(json ? { functionOutput: (_fn: string, text: string) => void process.stderr.write(text) } : {}),
       ...(timeScale === undefined ? {} : { timeScale }),
       ...(containerUrl === undefined ? {} : { container: containerUrl }),
     });
@@ -98,7 +123,26 @@ async function main(): Promise<void> {
     await cloud.stop().catch(() => undefined);
     process.exit(2);
   }
-  if (json) console.log(JSON.stringify({ ...cloud.describe(), functions: deployed }));
+  let app: DeployedApp | undefined;
+  if (!values['no-app']) {
+    try {
+      say(`Deploying the app (wait mode ${waitMode})...`);
+      app = await deployApp(cloud, appDefinition(localAppSettings(cloud, { waitMode })), {
+        log: (line) => say(`  ${line}`),
+      });
+    } catch (err) {
+      console.error(`Could not deploy the app: ${err instanceof Error ? err.message : String(err)}`);
+      await cloud.stop().catch(() => undefined);
+      process.exit(1);
+    }
+  }
+  const appDescription = app && {
+    waitMode,
+    functions: app.functions,
+    stateMachineArn: app.stateMachines[STATE_MACHINE],
+    durableOrchestrator: app.functions[FUNCTIONS.durable],
+  };
+  if (json) console.log(JSON.stringify({ ...cloud.describe(), functions: deployed, app: appDescription }));
   else
     say(
       `Ready in ${((performance.now() - started) / 1000).toFixed(1)} s. Region ${cloud.region}. Ctrl-C to stop.`,

@@ -55,8 +55,19 @@ class Sandbox {
     setup: SandboxSetup,
     environment: Record<string, string>,
     private readonly onExit: () => void,
+    output?: (text: string) => void,
   ) {
-    this.worker = new Worker(BOOTSTRAP, { eval: true, workerData: setup, env: { ...environment } });
+    // Without `output` the function writes to this process's stdout and stderr, as a console would.
+    this.worker = new Worker(BOOTSTRAP, {
+      eval: true,
+      workerData: setup,
+      env: { ...environment },
+      ...(output ? { stdout: true, stderr: true } : {}),
+    });
+    if (output) {
+      this.worker.stdout.on('data', (chunk: Buffer) => output(chunk.toString()));
+      this.worker.stderr.on('data', (chunk: Buffer) => output(chunk.toString()));
+    }
     this.ready = new Promise((resolve, reject) => {
       this.rejectReady = reject;
       this.worker.on('message', (reply: SandboxReply) => {
@@ -111,6 +122,8 @@ export class FunctionSandboxes {
     private readonly setup: SandboxSetup,
     private readonly environment: Record<string, string>,
     private readonly maxConcurrency: number,
+    /** Where the function's console output goes (a function's log group, locally). */
+    private readonly output?: (text: string) => void,
   ) {}
 
   /** Loads the module once in a fresh sandbox, kept warm; says whether its export is durable. */
@@ -164,11 +177,16 @@ export class FunctionSandboxes {
 
   private start(): Sandbox {
     this.coldStarts++;
-    const sandbox = new Sandbox(this.setup, this.environment, () => {
-      this.all.delete(sandbox);
-      const at = this.idle.indexOf(sandbox);
-      if (at >= 0) this.idle.splice(at, 1);
-    });
+    const sandbox = new Sandbox(
+      this.setup,
+      this.environment,
+      () => {
+        this.all.delete(sandbox);
+        const at = this.idle.indexOf(sandbox);
+        if (at >= 0) this.idle.splice(at, 1);
+      },
+      this.output,
+    );
     this.all.add(sandbox);
     return sandbox;
   }

@@ -44,6 +44,8 @@ export interface LocalLambdaOptions {
    */
   maxConcurrency?: number;
   log?: (line: string) => void;
+  /** Where functions' console output goes, by function; default this process's stdout and stderr. */
+  functionOutput?: (functionName: string, text: string) => void;
 }
 
 export interface DeploySpec {
@@ -170,10 +172,12 @@ export class LocalLambda {
     };
     const entry = resolvePath(spec.entry);
     const exportName = spec.exportName ?? 'handler';
+    const output = this.options.functionOutput;
     const sandboxes = new FunctionSandboxes(
       { entry, exportName },
       environment,
       this.options.maxConcurrency ?? DEFAULT_SANDBOXES,
+      output && ((text: string) => output(spec.name, text)),
     );
     let durableExport: boolean;
     try {

@@ -3,7 +3,7 @@
 // and asserts what a user relies on: the job item, the S3 artifacts, the notification, and the
 // lifecycle invariants (one start per generation, no stop under a lease, no lease or waiter left).
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import type { WaitMode } from '../../shared/config.ts';
 import { isRetryable } from '../../shared/errors.ts';
 import type { Job } from '../../shared/job-store.ts';
@@ -253,6 +253,10 @@ export function runContract(orchestrator: Orchestrator, waitMode: WaitMode): voi
     });
     SCENARIOS.forEach((scenario, i) => {
       it(scenario.name, async () => {
+        onTestFailed(() => {
+          // eslint-disable-next-line no-console -- what the functions logged explains a failed scenario
+          console.error(`last function logs:\n${world.functionLogs.slice(-80).join('\n')}`);
+        });
         const user = `u${i}`;
         const before = creates(world);
         const expected = await scenario.run(world, user);

@@ -6,9 +6,9 @@ import { ListDurableExecutionsByFunctionCommand, LambdaClient } from '@aws-sdk/c
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { generateSample, samplePngs } from '../../container/src/samples.ts';
-import { FUNCTIONS, STATE_MACHINE, appDefinition, type AppSettings } from '../../infra/app-definition.ts';
+import { FUNCTIONS, STATE_MACHINE, appDefinition } from '../../infra/app-definition.ts';
 import { startLocalCloud, type LocalCloud } from '../../local/cloud.ts';
-import { deployApp, type DeployedApp } from '../../local/deploy-app.ts';
+import { deployApp, localAppSettings, type DeployedApp } from '../../local/deploy-app.ts';
 import type { BusEvent } from '../../local/event-bus.ts';
 import { createActivities, jobStoreOf, type Activities } from '../../shared/activities.ts';
 import { LOCAL_CREDENTIALS } from '../../shared/aws.ts';
@@ -57,6 +57,8 @@ export interface World {
   quiesce(timeoutMs?: number): Promise<void>;
   endpointItem(): Promise<EndpointItem>;
   object(key: string): Promise<string | undefined>;
+  /** The functions' recent console output (their logs), shown when a scenario fails. */
+  functionLogs: string[];
   /** Arms a crash in the middle of the named step (durable step or Step Functions task). */
   injectCrash(step: string): void;
   stop(): Promise<void>;
@@ -64,24 +66,21 @@ export interface World {
 
 export async function startWorld(orchestrator: Orchestrator, waitMode: WaitMode): Promise<World> {
   const endpointBase = `scn-${orchestrator}-${waitMode}`;
+  const functionLogs: string[] = [];
   const cloud = await startLocalCloud({
+    functionOutput: (fn, text) => {
+      for (const line of text.split('\n')) if (line) functionLogs.push(`${fn}: ${line}`);
+      functionLogs.splice(0, Math.max(0, functionLogs.length - 300));
+    },
     timeScale: SCENARIO_SETTINGS.timeScale,
     endpointNamePrefix: endpointBase,
     // A 2-minute simulated start: 2 s real, room for the container process to come up.
     sagemakerTimings: { createSeconds: 120, deleteSeconds: 30 },
   });
   try {
-    const settings: AppSettings = {
-      region: cloud.region,
-      tableName: cloud.tableName,
-      bucket: cloud.bucket,
-      eventBusName: cloud.eventBusName,
-      endpointName: endpointBase,
-      waitMode,
-      s3ForcePathStyle: true,
-      ...SCENARIO_SETTINGS,
-    };
-    const definition = appDefinition(settings);
+    const definition = appDefinition(
+      localAppSettings(cloud, { endpointName: endpointBase, waitMode, ...SCENARIO_SETTINGS }),
+    );
     const target = orchestrator === 'ldf' ? 'durable-orchestrator' : 'sfn-orchestrator';
     const app = await deployApp(cloud, definition, {
       // Only the orchestrator under test answers uploads, so faults armed for it hit its endpoint.
@@ -154,6 +153,7 @@ export async function startWorld(orchestrator: Orchestrator, waitMode: WaitMode)
       deps,
       notifications,
       uploadEvents,
+      functionLogs,
       async upload(user, name, parts = 'both') {
         const pngs = samplePngs(generateSample('blob', 64));
         if (parts !== 'mask') {
