@@ -1,5 +1,7 @@
-// `npm start`: the main job, run locally. For now it brings the local cloud up, shows that every
-// part answers through the real AWS SDK clients, and brings it down again, timing each step.
+// `npm start`: the main job, run locally. For now it brings the local cloud up with the app deployed,
+// shows that every part answers through the real AWS SDK clients, runs one upload through both
+// orchestrators (counting what each billed through the services' own APIs), and brings it down
+// again, timing each step.
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DeleteObjectCommand,
@@ -24,17 +26,28 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { uploadRule } from '../shared/event-rules.ts';
 import type { BusEvent } from '../local/event-bus.ts';
 import { parseArgs } from 'node:util';
-import { inputImageKey } from '../shared/keys.ts';
-import { JobStore } from '../shared/job-store.ts';
+import { inputImageKey, inputMaskKey } from '../shared/keys.ts';
+import { JobStore, type Job } from '../shared/job-store.ts';
+import { isEnding } from '../shared/job-model.ts';
+import { ListDurableExecutionsByFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { GetExecutionHistoryCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { appDefinition, FUNCTIONS, STATE_MACHINE } from '../infra/app-definition.ts';
+import { deployApp, localAppSettings, type DeployedApp } from '../local/deploy-app.ts';
+import { countDurableHistory, readDurableHistory } from '../shared/durable-history.ts';
+import { countStateTransitions } from '../shared/sfn-history.ts';
 import { startLocalCloud, type LocalCloud } from '../local/cloud.ts';
 import { requireNode22 } from '../local/cli/preflight.ts';
 
 const HELP = `Usage: npm start [-- --help]
 
 Runs the main job on this machine, with no AWS account: brings the local cloud up on 127.0.0.1
-(DynamoDB Local, S3, the EventBridge bus, SageMaker with the inference container), checks that
-every part answers through the real AWS SDK v3 clients (a real generate_3d included), prints how
-long each step took, and brings everything down again. It exits 0 when every check
+(DynamoDB Local, S3, the EventBridge bus, SageMaker with the inference container, Lambda with the
+durable execution APIs, Step Functions) and deploys the app (both orchestrators) from its one
+definition; checks that every part answers through the real AWS SDK v3 clients (a real
+generate_3d included); uploads one image and its mask, which starts BOTH orchestrators, and shows
+each one's result, its latency in simulated seconds and what it billed (durable operations and
+invocations; state transitions), counted from GetDurableExecutionHistory and GetExecutionHistory;
+prints how long each step took, and brings everything down again. It exits 0 when every check
 passed and 1 otherwise, naming the part that failed.
 
 Needs Node 22 (installed by \`npm ci\`) and Java 17+ for DynamoDB Local.
@@ -175,6 +188,118 @@ function checks(cloud: LocalCloud): Check[] {
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
 
+/**
+ * Deploys the app from its one definition, then one upload of an image and its mask starts both
+ * orchestrators; waits until both executions have ended (the idle stop included) and reports each
+ * job and what each execution billed.
+ */
+function orchestratorsCheck(cloud: LocalCloud): Check {
+  return {
+    part: 'Both',
+    what: 'one upload runs both orchestrators, each on its own endpoint, to a PLY',
+    run: async () => {
+      const app = await deployApp(cloud, appDefinition(localAppSettings(cloud)));
+      const s3 = new S3Client(cloud.clientConfig('s3'));
+      const dynamodb = new DynamoDBClient(cloud.clientConfig('dynamodb'));
+      const jobs = new JobStore(DynamoDBDocumentClient.from(dynamodb), cloud.tableName, { retentionDays: 1 });
+      try {
+        const pngs = samplePngs(generateSample('blob', 512));
+        await s3.send(
+          new PutObjectCommand({
+            Bucket: cloud.bucket,
+            Key: inputMaskKey('alice', 'chair'),
+            Body: pngs.mask,
+          }),
+        );
+        await s3.send(
+          new PutObjectCommand({
+            Bucket: cloud.bucket,
+            Key: inputImageKey('alice', 'chair'),
+            Body: pngs.image,
+          }),
+        );
+        const lines: string[] = [];
+        for (const orchestrator of ['ldf', 'sf'] as const) {
+          const job = await waitForEnding(jobs, orchestrator, 'alice', 'chair');
+          if (job.status !== 'COMPLETED')
+            throw new Error(`the ${orchestrator} job ended ${job.status}: ${job.reason ?? ''}`);
+          const simulated =
+            ((Date.parse(job.phases.COMPLETED!) - Date.parse(job.phases.RECEIVED!)) * cloud.timeScale) / 1000;
+          lines.push(
+            `${orchestrator}: job ${job.status} in ${simulated.toFixed(0)} simulated s (cold endpoint) -> ${job.outputKey}`,
+          );
+        }
+        lines.push(...(await billed(cloud, app)));
+        return `\n        ${lines.join('\n        ')}`;
+      } finally {
+        s3.destroy();
+        dynamodb.destroy();
+        app.undeploy();
+      }
+    },
+  };
+}
+
+async function waitForEnding(
+  jobs: JobStore,
+  orchestrator: 'sf' | 'ldf',
+  user: string,
+  name: string,
+): Promise<Job> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const job = (await jobs.listByUser(orchestrator, user)).jobs.find((j) => j.name === name);
+    if (job && isEnding(job.status)) return job;
+    if (Date.now() > deadline)
+      throw new Error(`the ${orchestrator} job did not end within 120 s (${job?.status ?? 'not admitted'})`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** What each orchestrator's executions billed so far, counted through the services' own APIs. */
+async function billed(cloud: LocalCloud, app: DeployedApp): Promise<string[]> {
+  const lambda = new LambdaClient(cloud.clientConfig('lambda'));
+  const sfn = new SFNClient(cloud.clientConfig('stepfunctions'));
+  try {
+    const stateMachineArn = app.stateMachines[STATE_MACHINE];
+    // The executions go on after the job: the idle window, then the guarded stop. Wait for their end.
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const durable = await lambda.send(
+        new ListDurableExecutionsByFunctionCommand({ FunctionName: FUNCTIONS.durable }),
+      );
+      const machine = await sfn.send(new ListExecutionsCommand({ stateMachineArn }));
+      const running = [
+        ...(durable.DurableExecutions ?? []).filter((e) => e.Status === 'RUNNING'),
+        ...(machine.executions ?? []).filter((e) => e.status === 'RUNNING'),
+      ];
+      if (running.length === 0) {
+        const lines: string[] = [];
+        for (const e of durable.DurableExecutions ?? []) {
+          const c = countDurableHistory(await readDurableHistory(lambda, e.DurableExecutionArn!));
+          lines.push(
+            `ldf: execution ${e.Status}: ${c.operations} durable operations, ${c.invocations} invocations, ${c.dataBytes} bytes checkpointed`,
+          );
+        }
+        for (const e of machine.executions ?? []) {
+          const history = await sfn.send(
+            new GetExecutionHistoryCommand({ executionArn: e.executionArn, maxResults: 1000 }),
+          );
+          lines.push(
+            `sf: execution ${e.status}: ${countStateTransitions(history.events ?? [])} state transitions`,
+          );
+        }
+        return lines;
+      }
+      if (Date.now() > deadline) throw new Error(`${running.length} execution(s) still running after 120 s`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  } finally {
+    lambda.destroy();
+    sfn.destroy();
+  }
+}
+
 async function main(): Promise<number> {
   requireNode22();
   const { values } = parseArgs({ options: { help: { type: 'boolean' } } });
@@ -184,11 +309,15 @@ async function main(): Promise<number> {
   }
   let t = performance.now();
   console.log('Bringing the local cloud up...');
-  const cloud = await startLocalCloud({ log: (line) => console.log(`  ${line}`) });
+  // The functions' own logs would drown the report: keep them out of it.
+  const cloud = await startLocalCloud({
+    log: (line) => console.log(`  ${line}`),
+    functionOutput: () => undefined,
+  });
   console.log(`Up in ${seconds(performance.now() - t)}.\n`);
   let failures = 0;
   try {
-    for (const check of checks(cloud)) {
+    for (const check of [...checks(cloud), orchestratorsCheck(cloud)]) {
       t = performance.now();
       try {
         const detail = await check.run();
