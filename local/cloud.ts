@@ -1,6 +1,7 @@
 // The local cloud: every AWS stand-in the project needs, on free loopback ports, started together
 // and stopped together. `npm run up` and the tests both start it through startLocalCloud().
 import { DEFAULT_LOCAL_REGION, localClientConfig, type ClientConfig } from '../shared/aws.ts';
+import type { ServiceName } from '../shared/deps.ts';
 import { createTable, startLocalDynamoDB, type LocalDynamoDB } from './dynamodb.ts';
 import { endpointStateRule, uploadRule } from '../shared/event-rules.ts';
 import { timeScale as makeTimeScale, type TimeScale } from './time-scale.ts';
@@ -74,6 +75,8 @@ export interface LocalCloud extends LocalCloudDescription {
     service:
       'dynamodb' | 's3' | 'eventbridge' | 'sagemaker' | 'sagemakerRuntime' | 'lambda' | 'stepfunctions',
   ): ClientConfig;
+  /** Every service's endpoint by the composition root's names (shared/deps.ts `createDeps` endpoints). */
+  serviceEndpoints(): Record<ServiceName, string>;
   describe(): LocalCloudDescription;
   stop(): Promise<void>;
 }
@@ -207,6 +210,15 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       time,
       clientConfig: (service) => localClientConfig(description[service], region),
       describe: () => ({ ...description }),
+      serviceEndpoints: () => ({
+        dynamodb: description.dynamodb,
+        s3: description.s3,
+        sagemaker: description.sagemaker,
+        sagemakerRuntime: description.sagemakerRuntime,
+        eventbridge: description.eventbridge,
+        lambda: description.lambda,
+        sfn: description.stepfunctions,
+      }),
       stop: stopAll,
     };
   } catch (err) {

@@ -53,13 +53,7 @@ beforeAll(async () => {
   deps = {
     ...createDeps(config, {
       credentials: LOCAL_CREDENTIALS,
-      endpoints: {
-        dynamodb: cloud.dynamodb,
-        s3: cloud.s3,
-        sagemaker: cloud.sagemaker,
-        sagemakerRuntime: cloud.sagemakerRuntime,
-        eventbridge: cloud.eventbridge,
-      },
+      endpoints: cloud.serviceEndpoints(),
     }),
     senders: { 'sfn-task-token': recorder('sfn'), 'durable-callback': recorder('durable') },
   };

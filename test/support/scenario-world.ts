@@ -95,15 +95,7 @@ export async function startWorld(orchestrator: Orchestrator, waitMode: WaitMode)
     const config = parseConfig({ ...configToEnvOf(definition, orchestrator), S3_FORCE_PATH_STYLE: 'true' });
     const deps = createDeps(config, {
       credentials: LOCAL_CREDENTIALS,
-      endpoints: {
-        dynamodb: cloud.dynamodb,
-        s3: cloud.s3,
-        sagemaker: cloud.sagemaker,
-        sagemakerRuntime: cloud.sagemakerRuntime,
-        eventbridge: cloud.eventbridge,
-        lambda: cloud.lambda,
-        sfn: cloud.stepfunctions,
-      },
+      endpoints: cloud.serviceEndpoints(),
     });
     const activities = createActivities(deps, orchestrator);
     const jobs = jobStoreOf(deps);
