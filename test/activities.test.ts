@@ -34,11 +34,11 @@ function recorder(kind: string): WaiterSender {
 }
 
 beforeAll(async () => {
-  // Simulated SageMaker start of 60 s: 1 s at 60x (the health check needs real time for a process start).
+  // Simulated SageMaker start of 2 minutes: 2 s at 60x (the health check needs real time for a process start).
   cloud = await startLocalCloud({
     timeScale: 60,
     endpointNamePrefix: 'act-',
-    sagemakerTimings: { createSeconds: 60 },
+    sagemakerTimings: { createSeconds: 120 },
   });
   const config = parseConfig({
     AWS_REGION: cloud.region,
@@ -52,6 +52,7 @@ beforeAll(async () => {
   });
   deps = {
     ...createDeps(config, {
+      now: () => clock.now(),
       credentials: LOCAL_CREDENTIALS,
       endpoints: cloud.serviceEndpoints(),
     }),
@@ -76,6 +77,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await cloud?.stop();
 });
+
+/** The activities' clock: real time, unless a test holds it still to let only simulated time pass. */
+const clock = { frozen: undefined as number | undefined, now: (): number => clock.frozen ?? Date.now() };
 
 let uploads = 0;
 function uploadEvent(key: string, etag = `"e${++uploads}"`): S3ObjectCreatedEvent {
@@ -227,6 +231,8 @@ describe('a job through the endpoint', () => {
     ).toEqual({ status: 'COMPLETED' });
     // Recording twice is harmless.
     expect(await act.recordOutcome(job, outcome, {})).toEqual({ status: 'COMPLETED' });
+    // Only time must pass for the idle window: the activities' clock stands still from the release on.
+    clock.frozen = Date.now();
     await act.releaseLease(job);
     await act.releaseLease(job);
     await act.notify(job, outcome);
@@ -242,9 +248,10 @@ describe('a job through the endpoint', () => {
       }),
     );
     // The idle window (6 s simulated = 100 ms real at 60x) has not passed: kept.
-    expect(await act.beginStop()).toMatchObject({ outcome: 'kept' });
-    await new Promise((r) => setTimeout(r, 150));
+    expect(await act.beginStop()).toEqual({ outcome: 'kept', reason: 'used within the idle window' });
+    clock.frozen += 100;
     expect(await act.beginStop()).toEqual({ outcome: 'stopping', generation: 1 });
+    clock.frozen = undefined;
     let finished = await act.finishStop();
     for (let i = 0; !finished.done && i < 500; i++) {
       await new Promise((r) => setTimeout(r, 20));

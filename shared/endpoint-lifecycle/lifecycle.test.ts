@@ -209,7 +209,9 @@ describe('SageMaker answers folded in', () => {
   });
 
   it('waits out a previous generation still deleting, by a retryable error, before starting', async () => {
-    const slow = await startHarness({ deleteSeconds: 300 });
+    // A 50-minute simulated deletion (3 s real): the start below comes long before it ends, however
+    // loaded the machine; acquireAndWait then waits it out.
+    const slow = await startHarness({ deleteSeconds: 3000 });
     try {
       const name = 'gpu-leftover';
       const lifecycle = slow.lifecycle(name, { idleWindowMs: 0 });
@@ -485,11 +487,15 @@ describe('randomized concurrent interleavings (seeded)', () => {
     };
     const jobs = Array.from({ length: 16 }, (_, i) => `s${seed}-j${i}`);
     const stoppers = [stopper(), stopper()];
-    await Promise.all(jobs.map((id) => job(id)));
-    done = true;
-    await Promise.all(stoppers);
-    faultTimers.forEach(clearTimeout);
-    h.emulator.faults.clear();
+    try {
+      await Promise.all(jobs.map((id) => job(id)));
+    } finally {
+      // Whatever happened, nothing of this run may go on calling into the next test.
+      done = true;
+      await Promise.allSettled(stoppers);
+      faultTimers.forEach(clearTimeout);
+      h.emulator.faults.clear();
+    }
 
     expect(violations).toEqual([]);
     const item = await store().get(name);
