@@ -125,7 +125,7 @@ export function createWorkflow(options: WorkflowOptions): DurableExecutionHandle
           return { ...(await look()), looks: check.attempt };
         } catch (err) {
           const failure = failureOfDurable(err);
-          check.logger.warn(`${name}: look ${check.attempt} failed`, failure);
+          check.logger.warn(`${name}: look ${check.attempt} failed`, logFields(failure));
           return isTerminalName(failure.error)
             ? { done: false, looks: check.attempt, error: failure }
             : { done: false, looks: check.attempt, transient: failure };
@@ -291,7 +291,7 @@ export function createWorkflow(options: WorkflowOptions): DurableExecutionHandle
       return { outcome: state.done ? 'stopped' : 'stopping', generation: begun.generation };
     } catch (err) {
       const failure = failureOfDurable(err);
-      ctx.logger.error('idle stop failed; a later job stops the endpoint', failure);
+      ctx.logger.error('idle stop failed; a later job stops the endpoint', logFields(failure));
       return { outcome: 'error', failure };
     }
   }
@@ -300,7 +300,7 @@ export function createWorkflow(options: WorkflowOptions): DurableExecutionHandle
     try {
       await ctx.step(name, fn, bookkeeping);
     } catch (err) {
-      ctx.logger.error(`${name} failed for good`, failureOfDurable(err));
+      ctx.logger.error(`${name} failed for good`, logFields(failureOfDurable(err)));
     }
   }
 
@@ -412,9 +412,9 @@ export function createWorkflow(options: WorkflowOptions): DurableExecutionHandle
         );
       } catch (reportErr) {
         failure = failureOfDurable(err);
-        ctx.logger.error('could not write the error report', failureOfDurable(reportErr));
+        ctx.logger.error('could not write the error report', logFields(failureOfDurable(reportErr)));
       }
-      ctx.logger.error(`job ${job.jobId} failed`, failure);
+      ctx.logger.error(`job ${job.jobId} failed`, logFields(failure));
       outcome = { status: 'FAILED', failure };
       const failed = outcome;
       await ctx.step(OP.record, () => a.recordOutcome(job, failed, phases), bookkeeping);
@@ -454,4 +454,9 @@ function readinessOf(answer: unknown): Readiness | undefined {
   if (typeof r?.generation !== 'number') return undefined;
   if (r.status === 'ready' || r.status === 'start') return { status: r.status, generation: r.generation };
   return undefined;
+}
+
+/** A failure as log fields: `message` is the log line's own key, so the failure's goes as `reason`. */
+function logFields(failure: Failure): { error: string; reason: string } {
+  return { error: failure.error, reason: failure.message };
 }
