@@ -105,6 +105,13 @@ export class LocalLambda {
   private readonly byName = new Map<string, DurableExecution>();
   private readonly callbacks = new Map<string, { execution: DurableExecution; operationId: string }>();
   private readonly crashes = new Map<string, number>();
+  private crashesTaken = 0;
+  /** Plain invocations to kill once their handler has run (`injectCrash` with `when`). */
+  private readonly plainCrashes: {
+    functionName: string;
+    when: (event: unknown) => boolean;
+    times: number;
+  }[] = [];
   private readonly background = new Set<Promise<unknown>>();
   private readonly server = createLambdaApi(this);
   private url: string | undefined;
@@ -343,10 +350,29 @@ export class LocalLambda {
     );
   }
 
-  private runPlain(resolved: ResolvedFunction, event: unknown): Promise<InvocationOutcome> {
+  private async runPlain(resolved: ResolvedFunction, event: unknown): Promise<InvocationOutcome> {
     const { fn } = resolved;
     const invoked = resolved.qualifier ? `${fn.arn}:${resolved.qualifier}` : fn.arn;
-    return fn.sandboxes.invoke({ event, context: this.context(fn, invoked, resolved.version) });
+    const crash = this.plainCrashes.find((c) => c.functionName === fn.name && c.times > 0 && c.when(event));
+    if (crash) {
+      crash.times--;
+      this.crashesTaken++;
+    }
+    let kill: ((reason: string) => void) | undefined;
+    const outcome = await fn.sandboxes.invoke(
+      { event, context: this.context(fn, invoked, resolved.version) },
+      (running) => (kill = (reason) => running.kill(reason)),
+    );
+    if (!crash) return outcome;
+    // The handler did its work; its process dies before the answer leaves, as Lambda reports it.
+    kill?.('injected crash after the handler ran');
+    return {
+      ok: false,
+      error: {
+        errorType: 'Runtime.ExitError',
+        errorMessage: 'RequestId: local Error: Runtime exited with error: signal: killed (injected crash)',
+      },
+    };
   }
 
   private context(fn: DeployedFunction, invokedFunctionArn: string, version: string) {
@@ -415,8 +441,20 @@ export class LocalLambda {
    * Kills the next `times` invocations of `functionName` that reach the end of step `stepName`: the step
    * body has run, its result checkpoint is dropped with the sandbox, and the next invocation replays it.
    */
-  injectCrash(options: { functionName: string; stepName: string; times?: number }): void {
-    this.crashes.set(`${options.functionName}\n${options.stepName}`, options.times ?? 1);
+  injectCrash(
+    options:
+      | { functionName: string; stepName: string; times?: number }
+      | { functionName: string; when: (event: unknown) => boolean; times?: number },
+  ): void {
+    if ('stepName' in options) {
+      this.crashes.set(`${options.functionName}\n${options.stepName}`, options.times ?? 1);
+    } else {
+      this.plainCrashes.push({
+        functionName: options.functionName,
+        when: options.when,
+        times: options.times ?? 1,
+      });
+    }
   }
 
   private takeCrash(functionName: string, stepName: string): boolean {
@@ -424,7 +462,13 @@ export class LocalLambda {
     const left = this.crashes.get(key) ?? 0;
     if (left <= 0) return false;
     this.crashes.set(key, left - 1);
+    this.crashesTaken++;
     return true;
+  }
+
+  /** How many injected crashes have killed an invocation so far. */
+  injectedCrashes(): number {
+    return this.crashesTaken;
   }
 
   /** Sandboxes started per function (cold starts), e.g. to see a crash replaced one. */

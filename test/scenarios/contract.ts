@@ -160,6 +160,18 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: 'an invocation killed in the middle of each step: every step runs again and the job completes',
+    async run(world, user) {
+      const failedBefore = crashedInvocations(world);
+      for (const step of world.coreSteps) world.injectCrash(step);
+      await world.upload(user, 'crashes');
+      await world.waitForEnding(user, 'crashes', 120_000);
+      // Each core step was killed once, and each ran again (its activity is safe to repeat).
+      expect(crashedInvocations(world) - failedBefore).toBeGreaterThanOrEqual(world.coreSteps.length);
+      return [{ name: 'crashes', status: 'COMPLETED', creates: 1 }];
+    },
+  },
+  {
     name: 'a bad upload: the job is REJECTED with its reason, nothing crashes',
     async run(world, user) {
       const key = `users/${user}/uploads/chair_image.png`;
@@ -168,6 +180,11 @@ export const SCENARIOS: Scenario[] = [
     },
   },
 ];
+
+/** Invocations the local Lambda saw die (injected crashes), across the functions of the app. */
+function crashedInvocations(world: World): number {
+  return world.cloud.lambdaService.injectedCrashes();
+}
 
 function creates(world: World): number {
   return world.cloud.sagemakerEmulator

@@ -16,6 +16,7 @@ import { parseConfig, type WaitMode } from '../../shared/config.ts';
 import { createDeps, type Deps } from '../../shared/deps.ts';
 import { EndpointStore, type EndpointItem } from '../../shared/endpoint-lifecycle/endpoint-store.ts';
 import { isEnding } from '../../shared/job-model.ts';
+import { OP } from '../../orchestrators/durable/workflow.ts';
 import type { Job } from '../../shared/job-store.ts';
 import { inputImageKey, inputMaskKey, type Orchestrator } from '../../shared/keys.ts';
 
@@ -59,7 +60,15 @@ export interface World {
   object(key: string): Promise<string | undefined>;
   /** The functions' recent console output (their logs), shown when a scenario fails. */
   functionLogs: string[];
-  /** Arms a crash in the middle of the named step (durable step or Step Functions task). */
+  /**
+   * The steps every cold job runs, by this orchestrator's own names (durable operation names; the
+   * task Lambda's task names): where the crash scenario kills an invocation.
+   */
+  coreSteps: readonly string[];
+  /**
+   * Kills the invocation in the middle of the named step, once: after the step's work, before its
+   * result is checkpointed (durable) or returned to Step Functions (the task Lambda dies).
+   */
   injectCrash(step: string): void;
   stop(): Promise<void>;
 }
@@ -201,11 +210,26 @@ export async function startWorld(orchestrator: Orchestrator, waitMode: WaitMode)
           return undefined;
         }
       },
+      coreSteps:
+        orchestrator === 'ldf'
+          ? [OP.admit, OP.acquire, OP.start, OP.invoke, OP.record, OP.release, OP.notify]
+          : [
+              'admit',
+              'acquireEndpoint',
+              'startEndpoint',
+              'invoke',
+              'recordOutcome',
+              'releaseLease',
+              'notify',
+            ],
       injectCrash(step) {
         cloud.lambdaService.injectCrash(
           orchestrator === 'ldf'
             ? { functionName: FUNCTIONS.durable, stepName: step }
-            : { functionName: FUNCTIONS.sfnTasks, stepName: step },
+            : {
+                functionName: FUNCTIONS.sfnTasks,
+                when: (event) => (event as { task?: unknown } | null)?.task === step,
+              },
         );
       },
       async stop() {
