@@ -20,6 +20,7 @@ import {
   type ResolvedFunction,
 } from './functions.ts';
 import { createLambdaApi } from './http-api.ts';
+import { ExecutionReplay, type CheckpointTarget, type ReplayReport } from './replay.ts';
 import { FunctionSandboxes, type InvocationOutcome, type RunningInvocation } from './sandbox.ts';
 
 export const INVOKE_PAYLOAD_LIMIT = { RequestResponse: 6 * 1024 * 1024, Event: 1024 * 1024 } as const;
@@ -103,6 +104,8 @@ export class LocalLambda {
   private readonly byName = new Map<string, DurableExecution>();
   private readonly callbacks = new Map<string, { execution: DurableExecution; operationId: string }>();
   private readonly crashes = new Map<string, number>();
+  /** Replays in progress, by the ARN of the execution they replay. */
+  private readonly replays = new Map<string, Set<ExecutionReplay>>();
   private readonly background = new Set<Promise<unknown>>();
   private readonly server = createLambdaApi(this);
   private url: string | undefined;
@@ -433,7 +436,45 @@ export class LocalLambda {
     return [...this.executions.values()];
   }
 
+  // ---- Replay ----
+
+  /**
+   * Replays a finished durable execution from its recorded operations (see replay.ts): the handler
+   * runs once more in a fresh sandbox, as a re-invocation would, with a checkpoint token of its own;
+   * the report says whether it took the recorded path to the recorded outcome.
+   */
+  async replay(executionArn: string): Promise<ReplayReport> {
+    const started = performance.now();
+    const execution = this.execution(executionArn);
+    const replay = new ExecutionReplay(execution, this.host.staleTokenMessage);
+    const fn = this.registry.get(execution.spec.functionName)!;
+    const active = this.replays.get(execution.arn) ?? new Set();
+    this.replays.set(execution.arn, active.add(replay));
+    try {
+      const outcome = await fn.sandboxes.invokeIsolated(
+        {
+          event: replay.invocationEvent(this.host.eventPageSize),
+          context: this.context(fn, execution.spec.functionArn, execution.spec.version),
+        },
+        (running) => (replay.running = running),
+      );
+      return replay.report(outcome, performance.now() - started);
+    } finally {
+      active.delete(replay);
+      if (active.size === 0) this.replays.delete(execution.arn);
+    }
+  }
+
   // ---- Durable execution APIs (called by http-api.ts) ----
+
+  /**
+   * What a checkpoint or state request with this token talks to: a replay of the execution when the
+   * token is one the replay handed out, otherwise the execution itself.
+   */
+  checkpointTarget(arn: string, token: string | undefined): CheckpointTarget {
+    for (const replay of this.replays.get(arn) ?? []) if (replay.owns(token)) return replay;
+    return this.execution(arn);
+  }
 
   execution(arn: string): DurableExecution {
     const execution = this.executions.get(arn);
