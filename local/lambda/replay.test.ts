@@ -127,8 +127,12 @@ describe('replaying a finished durable execution', () => {
     const steps = await run('steps:live', { steps: 12 });
     await Promise.all([ok, failed].map((arn) => lambda.execution(arn).done));
     expect(lambda.execution(failed).status).toBe('FAILED');
-    for (const arn of [ok, failed, steps]) {
-      const report = await lambda.replay(arn);
+    for (const [arn, sandbox] of [
+      [ok, 'fresh'],
+      [failed, 'replay-pool'],
+      [steps, 'replay-pool'], // the pool's sandbox again, warm
+    ] as const) {
+      const report = await lambda.replay(arn, { sandbox });
       expect(report, JSON.stringify(report.findings)).toMatchObject({
         complete: true,
         checkpoints: 0,

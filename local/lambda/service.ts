@@ -106,6 +106,8 @@ export class LocalLambda {
   private readonly crashes = new Map<string, number>();
   /** Replays in progress, by the ARN of the execution they replay. */
   private readonly replays = new Map<string, Set<ExecutionReplay>>();
+  /** Sandboxes that run replays only, per function (replay's `sandbox: 'replay-pool'`). */
+  private readonly replayPools = new Map<string, FunctionSandboxes>();
   private readonly background = new Set<Promise<unknown>>();
   private readonly server = createLambdaApi(this);
   private url: string | undefined;
@@ -141,7 +143,9 @@ export class LocalLambda {
 
   async stop(): Promise<void> {
     for (const execution of this.executions.values()) execution.dispose();
-    await Promise.all(this.registry.list().map((fn) => fn.sandboxes.stop()));
+    await Promise.all(
+      [...this.registry.list().map((fn) => fn.sandboxes), ...this.replayPools.values()].map((s) => s.stop()),
+    );
     if (this.url) await closeServer(this.server);
   }
 
@@ -440,10 +444,15 @@ export class LocalLambda {
 
   /**
    * Replays a finished durable execution from its recorded operations (see replay.ts): the handler
-   * runs once more in a fresh sandbox, as a re-invocation would, with a checkpoint token of its own;
-   * the report says whether it took the recorded path to the recorded outcome.
+   * runs once more, as a re-invocation would, with a checkpoint token of its own; the report says
+   * whether it took the recorded path to the recorded outcome. The sandbox is a fresh one (a cold
+   * start, started for this replay and ended after it), or with `sandbox: 'replay-pool'` a warm one
+   * from a pool per function that runs replays only (many replays without a cold start each).
    */
-  async replay(executionArn: string): Promise<ReplayReport> {
+  async replay(
+    executionArn: string,
+    options: { sandbox?: 'fresh' | 'replay-pool' } = {},
+  ): Promise<ReplayReport> {
     const started = performance.now();
     const execution = this.execution(executionArn);
     const replay = new ExecutionReplay(execution, this.host.staleTokenMessage);
@@ -451,18 +460,33 @@ export class LocalLambda {
     const active = this.replays.get(execution.arn) ?? new Set();
     this.replays.set(execution.arn, active.add(replay));
     try {
-      const outcome = await fn.sandboxes.invokeIsolated(
-        {
-          event: replay.invocationEvent(this.host.eventPageSize),
-          context: this.context(fn, execution.spec.functionArn, execution.spec.version),
-        },
-        (running) => (replay.running = running),
-      );
+      const request = {
+        event: replay.invocationEvent(this.host.eventPageSize),
+        context: this.context(fn, execution.spec.functionArn, execution.spec.version),
+      };
+      const onStart = (running: RunningInvocation) => (replay.running = running);
+      const outcome =
+        options.sandbox === 'replay-pool'
+          ? await this.replayPool(fn).invoke(request, onStart)
+          : await fn.sandboxes.invokeIsolated(request, onStart);
       return replay.report(outcome, performance.now() - started);
     } finally {
       active.delete(replay);
       if (active.size === 0) this.replays.delete(execution.arn);
     }
+  }
+
+  private replayPool(fn: DeployedFunction): FunctionSandboxes {
+    let pool = this.replayPools.get(fn.name);
+    if (!pool) {
+      pool = new FunctionSandboxes(
+        { entry: fn.entry, exportName: fn.exportName },
+        fn.environment,
+        this.options.maxConcurrency ?? DEFAULT_SANDBOXES,
+      );
+      this.replayPools.set(fn.name, pool);
+    }
+    return pool;
   }
 
   // ---- Durable execution APIs (called by http-api.ts) ----

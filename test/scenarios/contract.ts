@@ -31,6 +31,9 @@ interface Expectation {
 
 const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Histories checked at once at the end of a run: one per core (a durable replay is CPU work). */
+const HISTORY_CHECKS_AT_ONCE = 2;
+
 /** Holds a lease so the endpoint serves (warm) until released; the job under test only joins. */
 async function warmHolder(world: World): Promise<() => Promise<void>> {
   const a = world.activities;
@@ -251,13 +254,30 @@ export function runContract(orchestrator: Orchestrator, waitMode: WaitMode): voi
     afterAll(async () => {
       await world?.stop();
     });
+    /** Jobs the scenarios expected: each is at least one execution. */
+    let jobs = 0;
     SCENARIOS.forEach((scenario, i) => {
       it(scenario.name, async () => {
         const user = `u${i}`;
         const before = creates(world);
         const expected = await scenario.run(world, user);
+        jobs += expected.length;
         await checkScenario(world, user, expected, before);
       });
+    });
+    it('replays every execution from its recorded history without non-determinism', async () => {
+      await world.quiesce();
+      const executions = await world.executions();
+      expect(executions.length, 'every expected job ran as an execution').toBeGreaterThanOrEqual(jobs);
+      const found = new Map<string, string[]>();
+      // A few at a time: each durable replay cold-starts a sandbox of its own.
+      const queue = executions.map((e) => e.arn);
+      const worker = async (): Promise<void> => {
+        for (let arn = queue.shift(); arn; arn = queue.shift()) found.set(arn, await world.checkHistory(arn));
+      };
+      await Promise.all(Array.from({ length: HISTORY_CHECKS_AT_ONCE }, worker));
+      expect(found.size, 'every execution checked').toBe(executions.length);
+      expect(Object.fromEntries([...found].filter(([, findings]) => findings.length > 0))).toEqual({});
     });
   });
 }
