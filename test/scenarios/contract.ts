@@ -31,9 +31,6 @@ interface Expectation {
 
 const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Histories checked at once at the end of a run: one per core (a durable replay is CPU work). */
-const HISTORY_CHECKS_AT_ONCE = 2;
-
 /** Holds a lease so the endpoint serves (warm) until released; the job under test only joins. */
 async function warmHolder(world: World): Promise<() => Promise<void>> {
   const a = world.activities;
@@ -269,13 +266,9 @@ export function runContract(orchestrator: Orchestrator, waitMode: WaitMode): voi
       await world.quiesce();
       const executions = await world.executions();
       expect(executions.length, 'every expected job ran as an execution').toBeGreaterThanOrEqual(jobs);
+      // One at a time: the durable replays share one warm sandbox of the replay pool (one cold start).
       const found = new Map<string, string[]>();
-      // A few at a time: each durable replay cold-starts a sandbox of its own.
-      const queue = executions.map((e) => e.arn);
-      const worker = async (): Promise<void> => {
-        for (let arn = queue.shift(); arn; arn = queue.shift()) found.set(arn, await world.checkHistory(arn));
-      };
-      await Promise.all(Array.from({ length: HISTORY_CHECKS_AT_ONCE }, worker));
+      for (const e of executions) found.set(e.arn, await world.checkHistory(e.arn));
       expect(found.size, 'every execution checked').toBe(executions.length);
       expect(Object.fromEntries([...found].filter(([, findings]) => findings.length > 0))).toEqual({});
     });
