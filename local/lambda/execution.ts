@@ -100,6 +100,8 @@ export class DurableExecution {
   readonly startTimestamp = new Date();
   endTimestamp: Date | undefined;
   status: ExecutionStatus = 'RUNNING';
+  /** True when the handler's own output (or its EXECUTION checkpoint) ended the execution. */
+  endedByHandler = false;
   result: string | undefined;
   error: ErrorObject | undefined;
   readonly counters: ExecutionCounters = {
@@ -676,6 +678,7 @@ export class DurableExecution {
 
     const checkpointed = this.checkpointedEnd;
     if (checkpointed) {
+      this.endedByHandler = true;
       return this.finish(checkpointed.status, checkpointed);
     }
     if (invocationError || !output) {
@@ -690,6 +693,7 @@ export class DurableExecution {
       return;
     }
     this.failuresInARow = 0;
+    if (output.Status !== 'PENDING') this.endedByHandler = true;
     if (output.Status === 'SUCCEEDED')
       return this.finish('SUCCEEDED', { ...(output.Result !== undefined ? { result: output.Result } : {}) });
     if (output.Status === 'FAILED')
@@ -757,13 +761,14 @@ export class DurableExecution {
   }
 }
 
-interface InvocationOutput {
+export interface InvocationOutput {
   Status: 'SUCCEEDED' | 'FAILED' | 'PENDING';
   Result?: string;
   Error?: ErrorObject;
 }
 
-function parseOutput(payload: string): InvocationOutput | undefined {
+/** The durable output a handler returned ({Status, Result?, Error?}), or undefined when it is not one. */
+export function parseOutput(payload: string): InvocationOutput | undefined {
   try {
     const value = JSON.parse(payload) as Partial<InvocationOutput> | null;
     if (value && (value.Status === 'SUCCEEDED' || value.Status === 'FAILED' || value.Status === 'PENDING')) {

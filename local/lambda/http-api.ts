@@ -205,12 +205,16 @@ const routes: { method: string; path: RegExp; route: Route }[] = [
         body,
         {},
       );
-      const execution = lambda.execution(arn!);
+      const token =
+        isObject(request) && typeof request.CheckpointToken === 'string'
+          ? request.CheckpointToken
+          : undefined;
+      const execution = lambda.checkpointTarget(arn!, token);
       if (!isObject(request) || (request.Updates !== undefined && !Array.isArray(request.Updates))) {
         throw invalidParameter('Updates must be a list of operation updates.');
       }
       const answer = execution.checkpoint(
-        typeof request.CheckpointToken === 'string' ? request.CheckpointToken : undefined,
+        token,
         (request.Updates ?? []) as OperationUpdate[],
         typeof request.ClientToken === 'string' ? request.ClientToken : undefined,
         body.length,
@@ -224,8 +228,9 @@ const routes: { method: string; path: RegExp; route: Route }[] = [
     method: 'GET',
     path: /^\/2025-12-01\/durable-executions\/([^/]+)\/state$/,
     route: (lambda, [arn], query) => {
-      const execution = lambda.execution(arn!);
-      execution.checkToken(query.get('CheckpointToken') ?? undefined);
+      const token = query.get('CheckpointToken') ?? undefined;
+      const execution = lambda.checkpointTarget(arn!, token);
+      execution.checkToken(token);
       return page(execution.state(), query, 100, 'Operations');
     },
   },

@@ -149,29 +149,28 @@ export class FunctionSandboxes {
     let sandbox: Sandbox | undefined;
     try {
       sandbox = this.idle.pop() ?? this.start();
-      try {
-        await sandbox.ready;
-      } catch (err) {
-        return {
-          ok: false,
-          error: { errorType: 'Runtime.ImportModuleError', errorMessage: (err as Error).message },
-        };
-      }
-      const running = sandbox;
-      onStart?.({ kill: (reason) => running.kill(reason) });
-      const timer = setTimeout(
-        () => running.kill(`Task timed out after ${(request.context.timeoutMs / 1000).toFixed(2)} seconds`),
-        request.context.timeoutMs,
-      );
-      try {
-        return await running.run(request);
-      } finally {
-        clearTimeout(timer);
-      }
+      return await runIn(sandbox, request, onStart);
     } finally {
       if (sandbox && !sandbox.dead) this.idle.push(sandbox);
       this.busy--;
       this.queue.shift()?.();
+    }
+  }
+
+  /**
+   * Runs one invocation in a sandbox started for it alone and ended after it: a cold start with fresh
+   * module state that no pooled invocation shares or counts (a replay's).
+   */
+  async invokeIsolated(
+    request: SandboxRequest,
+    onStart?: (running: RunningInvocation) => void,
+  ): Promise<InvocationOutcome> {
+    const sandbox = new Sandbox(this.setup, this.environment, () => this.all.delete(sandbox));
+    this.all.add(sandbox);
+    try {
+      return await runIn(sandbox, request, onStart);
+    } finally {
+      sandbox.kill('the isolated invocation ended');
     }
   }
 
@@ -196,5 +195,31 @@ export class FunctionSandboxes {
     this.all.clear();
     this.idle.length = 0;
     await Promise.all(sandboxes.map((s) => s.worker.terminate()));
+  }
+}
+
+/** Runs one invocation in a sandbox once it is ready, killing it when the invocation times out. */
+async function runIn(
+  sandbox: Sandbox,
+  request: SandboxRequest,
+  onStart: ((running: RunningInvocation) => void) | undefined,
+): Promise<InvocationOutcome> {
+  try {
+    await sandbox.ready;
+  } catch (err) {
+    return {
+      ok: false,
+      error: { errorType: 'Runtime.ImportModuleError', errorMessage: (err as Error).message },
+    };
+  }
+  onStart?.({ kill: (reason) => sandbox.kill(reason) });
+  const timer = setTimeout(
+    () => sandbox.kill(`Task timed out after ${(request.context.timeoutMs / 1000).toFixed(2)} seconds`),
+    request.context.timeoutMs,
+  );
+  try {
+    return await sandbox.run(request);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -20,6 +20,7 @@ import {
   type ResolvedFunction,
 } from './functions.ts';
 import { createLambdaApi } from './http-api.ts';
+import { ExecutionReplay, type CheckpointTarget, type ReplayReport } from './replay.ts';
 import { FunctionSandboxes, type InvocationOutcome, type RunningInvocation } from './sandbox.ts';
 
 export const INVOKE_PAYLOAD_LIMIT = { RequestResponse: 6 * 1024 * 1024, Event: 1024 * 1024 } as const;
@@ -112,6 +113,10 @@ export class LocalLambda {
     when: (event: unknown) => boolean;
     times: number;
   }[] = [];
+  /** Replays in progress, by the ARN of the execution they replay. */
+  private readonly replays = new Map<string, Set<ExecutionReplay>>();
+  /** Sandboxes that run replays only, per function (replay's `sandbox: 'replay-pool'`). */
+  private readonly replayPools = new Map<string, FunctionSandboxes>();
   private readonly background = new Set<Promise<unknown>>();
   private readonly server = createLambdaApi(this);
   private url: string | undefined;
@@ -147,7 +152,9 @@ export class LocalLambda {
 
   async stop(): Promise<void> {
     for (const execution of this.executions.values()) execution.dispose();
-    await Promise.all(this.registry.list().map((fn) => fn.sandboxes.stop()));
+    await Promise.all(
+      [...this.registry.list().map((fn) => fn.sandboxes), ...this.replayPools.values()].map((s) => s.stop()),
+    );
     if (this.url) await closeServer(this.server);
   }
 
@@ -481,7 +488,65 @@ export class LocalLambda {
     return [...this.executions.values()];
   }
 
+  // ---- Replay ----
+
+  /**
+   * Replays a finished durable execution from its recorded operations (see replay.ts): the handler
+   * runs once more, as a re-invocation would, with a checkpoint token of its own; the report says
+   * whether it took the recorded path to the recorded outcome. The sandbox is a fresh one (a cold
+   * start, started for this replay and ended after it), or with `sandbox: 'replay-pool'` a warm one
+   * from a pool per function that runs replays only (many replays without a cold start each).
+   */
+  async replay(
+    executionArn: string,
+    options: { sandbox?: 'fresh' | 'replay-pool' } = {},
+  ): Promise<ReplayReport> {
+    const started = performance.now();
+    const execution = this.execution(executionArn);
+    const replay = new ExecutionReplay(execution, this.host.staleTokenMessage);
+    const fn = this.registry.get(execution.spec.functionName)!;
+    const active = this.replays.get(execution.arn) ?? new Set();
+    this.replays.set(execution.arn, active.add(replay));
+    try {
+      const request = {
+        event: replay.invocationEvent(this.host.eventPageSize),
+        context: this.context(fn, execution.spec.functionArn, execution.spec.version),
+      };
+      const onStart = (running: RunningInvocation) => (replay.running = running);
+      const outcome =
+        options.sandbox === 'replay-pool'
+          ? await this.replayPool(fn).invoke(request, onStart)
+          : await fn.sandboxes.invokeIsolated(request, onStart);
+      return replay.report(outcome, performance.now() - started);
+    } finally {
+      active.delete(replay);
+      if (active.size === 0) this.replays.delete(execution.arn);
+    }
+  }
+
+  private replayPool(fn: DeployedFunction): FunctionSandboxes {
+    let pool = this.replayPools.get(fn.name);
+    if (!pool) {
+      pool = new FunctionSandboxes(
+        { entry: fn.entry, exportName: fn.exportName },
+        fn.environment,
+        this.options.maxConcurrency ?? DEFAULT_SANDBOXES,
+      );
+      this.replayPools.set(fn.name, pool);
+    }
+    return pool;
+  }
+
   // ---- Durable execution APIs (called by http-api.ts) ----
+
+  /**
+   * What a checkpoint or state request with this token talks to: a replay of the execution when the
+   * token is one the replay handed out, otherwise the execution itself.
+   */
+  checkpointTarget(arn: string, token: string | undefined): CheckpointTarget {
+    for (const replay of this.replays.get(arn) ?? []) if (replay.owns(token)) return replay;
+    return this.execution(arn);
+  }
 
   execution(arn: string): DurableExecution {
     const execution = this.executions.get(arn);

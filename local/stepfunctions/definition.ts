@@ -3,13 +3,15 @@
 // indexed by state name, and rewritten into the copy the engine runs, so that every timer (Wait,
 // Retry intervals, Task timeouts and heartbeats, the execution timeout) runs on the time scale.
 import validateAsl from 'asl-validator';
+import {
+  forEachState,
+  isJsonObject,
+  type Json,
+  type JsonObject,
+  type StateOwner,
+} from '../../shared/asl-states.ts';
 
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-export type JsonObject = { [key: string]: Json };
-
-/** Where a state lives: the top level, a Map's iterations, or one branch of a Parallel. */
-export type StateOwner =
-  { kind: 'root' } | { kind: 'map'; state: string } | { kind: 'parallel'; state: string; branch: number };
+export { forEachState, type Json, type JsonObject, type StateOwner };
 
 export interface StateInfo {
   name: string;
@@ -140,31 +142,7 @@ function isInsidePayload(where: string): boolean {
   return PAYLOAD_FIELDS.some((field) => where.includes(`${field}/`) || where.endsWith(field));
 }
 
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** Visits every state, descending into Map processors and Parallel branches. */
-export function forEachState(
-  machine: JsonObject,
-  owner: StateOwner,
-  visit: (name: string, state: JsonObject, owner: StateOwner) => void,
-): void {
-  const states = machine.States;
-  if (!isObject(states)) return;
-  for (const [name, state] of Object.entries(states)) {
-    if (!isObject(state)) continue;
-    visit(name, state, owner);
-    const processor = state.ItemProcessor ?? state.Iterator;
-    if (state.Type === 'Map' && isObject(processor))
-      forEachState(processor, { kind: 'map', state: name }, visit);
-    if (state.Type === 'Parallel' && Array.isArray(state.Branches)) {
-      state.Branches.forEach((branch, i) => {
-        if (isObject(branch)) forEachState(branch, { kind: 'parallel', state: name, branch: i }, visit);
-      });
-    }
-  }
-}
+const isObject = isJsonObject;
 
 /**
  * The engine never times a Task out by itself (its default is 60 s); the service does, on the time

@@ -19,6 +19,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { localClientConfig } from '../../shared/aws.ts';
+import { checkSfnHistory } from '../../shared/sfn-history-check.ts';
 import { countStateTransitions } from '../../shared/sfn-history.ts';
 import { timeScale } from '../time-scale.ts';
 import { closeServer, listenOnLoopback, readBody } from '../http-server.ts';
@@ -742,4 +743,42 @@ describe('task tokens', () => {
       error: 'States.Timeout',
     });
   }, 20_000);
+});
+
+describe('every history this file recorded', () => {
+  // Last in the file: every machine above (Choice, Wait, Parallel, Map, Retry, Catch, Task tokens,
+  // timeouts, stops) ran here, and each of its executions must have taken only the paths its ASL allows.
+  it('is consistent with its state machine definition (checkSfnHistory)', async () => {
+    const { stateMachines = [] } = await client.send(new ListStateMachinesCommand({}));
+    let checked = 0;
+    const seen = new Set<string>();
+    for (const m of stateMachines) {
+      const { definition } = await client.send(
+        new DescribeStateMachineCommand({ stateMachineArn: m.stateMachineArn }),
+      );
+      const { executions = [] } = await client.send(
+        new ListExecutionsCommand({ stateMachineArn: m.stateMachineArn }),
+      );
+      for (const e of executions) {
+        const { events = [] } = await client.send(
+          new GetExecutionHistoryCommand({ executionArn: e.executionArn, maxResults: 1000 }),
+        );
+        const check = checkSfnHistory(definition!, events);
+        expect(check.findings, `${m.name}: ${e.executionArn}`).toEqual([]);
+        checked++;
+        if (check.retries > 0) seen.add('retry');
+        for (const event of events) seen.add(event.type!);
+      }
+    }
+    expect(checked).toBeGreaterThan(10);
+    // The paths the check had to follow: retries, catches, Map iterations, Parallel branches.
+    for (const kind of [
+      'retry',
+      'TaskStateExited',
+      'MapIterationStarted',
+      'ParallelStateStarted',
+      'ChoiceStateExited',
+    ])
+      expect(seen, kind).toContain(kind);
+  });
 });

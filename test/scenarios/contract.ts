@@ -268,6 +268,8 @@ export function runContract(orchestrator: Orchestrator, waitMode: WaitMode): voi
     afterAll(async () => {
       await world?.stop();
     });
+    /** Jobs the scenarios expected: each is at least one execution. */
+    let jobs = 0;
     SCENARIOS.forEach((scenario, i) => {
       it(scenario.name, async () => {
         onTestFailed(() => {
@@ -277,8 +279,19 @@ export function runContract(orchestrator: Orchestrator, waitMode: WaitMode): voi
         const user = `u${i}`;
         const before = creates(world);
         const expected = await scenario.run(world, user);
+        jobs += expected.length;
         await checkScenario(world, user, expected, before);
       });
+    });
+    it('replays every execution from its recorded history without non-determinism', async () => {
+      await world.quiesce();
+      const executions = await world.executions();
+      expect(executions.length, 'every expected job ran as an execution').toBeGreaterThanOrEqual(jobs);
+      // One at a time: the durable replays share one warm sandbox of the replay pool (one cold start).
+      const found = new Map<string, string[]>();
+      for (const e of executions) found.set(e.arn, await world.checkHistory(e.arn));
+      expect(found.size, 'every execution checked').toBe(executions.length);
+      expect(Object.fromEntries([...found].filter(([, findings]) => findings.length > 0))).toEqual({});
     });
   });
 }

@@ -4,7 +4,13 @@
 // the invariants every scenario must keep. The scenario contract (test/scenarios/contract.ts) drives it.
 import { ListDurableExecutionsByFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
+import {
+  DescribeStateMachineCommand,
+  GetExecutionHistoryCommand,
+  ListExecutionsCommand,
+  SFNClient,
+  type HistoryEvent,
+} from '@aws-sdk/client-sfn';
 import { generateSample, samplePngs } from '../../container/src/samples.ts';
 import { FUNCTIONS, STATE_MACHINE, appDefinition } from '../../infra/app-definition.ts';
 import { startLocalCloud, type LocalCloud } from '../../local/cloud.ts';
@@ -19,6 +25,7 @@ import { isEnding } from '../../shared/job-model.ts';
 import { OP } from '../../orchestrators/durable/workflow.ts';
 import type { Job } from '../../shared/job-store.ts';
 import { inputImageKey, inputMaskKey, type Orchestrator } from '../../shared/keys.ts';
+import { checkSfnHistory } from '../../shared/sfn-history-check.ts';
 
 /** Simulated seconds at TIME_SCALE: short enough for tests, long enough for a loaded 2-core machine. */
 export const SCENARIO_SETTINGS = {
@@ -54,6 +61,12 @@ export interface World {
   job(user: string, name: string): Promise<Job | undefined>;
   waitForEnding(user: string, name: string, timeoutMs?: number): Promise<Job>;
   executions(): Promise<ExecutionSummary[]>;
+  /**
+   * Checks one finished execution against its recorded history: the durable one is replayed from
+   * its recorded operations (LocalLambda.replay), the Step Functions one's GetExecutionHistory is
+   * checked against the ASL (checkSfnHistory). Returns what was found wrong; empty when consistent.
+   */
+  checkHistory(arn: string): Promise<string[]>;
   /** Waits until every execution has ended (the idle stop included). */
   quiesce(timeoutMs?: number): Promise<void>;
   endpointItem(): Promise<EndpointItem>;
@@ -139,6 +152,28 @@ export async function startWorld(orchestrator: Orchestrator, waitMode: WaitMode)
       return out;
     };
 
+    let asl: string | undefined;
+    const checkHistory = async (arn: string): Promise<string[]> => {
+      if (orchestrator === 'ldf') {
+        // Warm sandboxes that run replays only: a cold start per replay would cost about a second each.
+        const report = await cloud.lambdaService.replay(arn, { sandbox: 'replay-pool' });
+        return report.findings.map((f) => `${f.kind}: ${f.message}`);
+      }
+      asl ??= (
+        await sfn.send(new DescribeStateMachineCommand({ stateMachineArn: app.stateMachines[STATE_MACHINE] }))
+      ).definition!;
+      const events: HistoryEvent[] = [];
+      let nextToken: string | undefined;
+      do {
+        const page = await sfn.send(
+          new GetExecutionHistoryCommand({ executionArn: arn, maxResults: 1000, nextToken }),
+        );
+        events.push(...(page.events ?? []));
+        nextToken = page.nextToken;
+      } while (nextToken);
+      return checkSfnHistory(asl, events).findings;
+    };
+
     const job = async (user: string, name: string): Promise<Job | undefined> => {
       const page = await jobs.listByUser(orchestrator, user);
       return page.jobs.find((j) => j.name === name || j.imageKey === name);
@@ -187,6 +222,7 @@ export async function startWorld(orchestrator: Orchestrator, waitMode: WaitMode)
         }
       },
       executions,
+      checkHistory,
       async quiesce(timeoutMs = 60_000) {
         const deadline = Date.now() + timeoutMs;
         for (;;) {
