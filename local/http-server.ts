@@ -11,8 +11,14 @@ import {
   type ServerResponse,
 } from 'node:http';
 
-/** Listens on a port of 127.0.0.1 the kernel picks; resolves with the server's base URL. */
+/**
+ * Listens on a port of 127.0.0.1 the kernel picks; resolves with the server's base URL. Idle
+ * keep-alive connections stay open longer than a client keeps them (as AWS's front ends do): with
+ * Node's 5 s default, a client that reuses a socket just as the server drops it gets "socket hang up".
+ */
 export function listenOnLoopback(server: Server): Promise<string> {
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {

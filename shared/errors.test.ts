@@ -28,7 +28,8 @@ describe('InvokeEndpoint answers mapped to the shared names', () => {
 
   it.each([
     ['ThrottlingException', {}, 'ThrottledError'],
-    ['ServiceUnavailable', {}, 'ThrottledError'],
+    ['ServiceUnavailable', {}, 'ServiceUnavailableError'],
+    ['TimeoutError', { message: 'socket hang up' }, 'ServiceUnavailableError'],
     ['ModelNotReadyException', {}, 'EndpointNotReadyError'],
     ['ValidationError', { message: 'Endpoint x of account 1 not found.' }, 'EndpointNotReadyError'],
     ['ValidationError', { message: 'Body is too large' }, 'InferenceInputError'],
@@ -40,7 +41,7 @@ describe('InvokeEndpoint answers mapped to the shared names', () => {
     ['ModelError', { OriginalStatusCode: 429 }, 'ThrottledError'],
     ['ModelError', { OriginalStatusCode: 500 }, 'InferenceError'],
     ['ModelError', { OriginalStatusCode: 0 }, 'InferenceError'],
-    ['InternalFailure', {}, 'InferenceError'],
+    ['InternalFailure', {}, 'ServiceUnavailableError'],
   ])('%s %j → %s', (name, extra, expected) => {
     const mapped = mapInvokeError(sdkError(name, extra), 'gpu-sf');
     expect(mapped.name).toBe(expected);

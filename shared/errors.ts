@@ -29,6 +29,8 @@ export const ERRORS = {
   ContentionError: { retryable: true },
   /** AWS throttled the call. */
   ThrottledError: { retryable: true },
+  /** AWS did not answer (a dropped connection, a 5xx): the next attempt may get through. */
+  ServiceUnavailableError: { retryable: true },
   /** No GPU capacity (ResourceLimitExceeded, insufficient capacity). */
   CapacityError: { retryable: true },
   /** The model server failed while processing a valid request. */
@@ -52,6 +54,7 @@ export const ErrorNames = {
   LeaseLost: 'LeaseLostError',
   Contention: 'ContentionError',
   Throttled: 'ThrottledError',
+  ServiceUnavailable: 'ServiceUnavailableError',
   Capacity: 'CapacityError',
   Inference: 'InferenceError',
   InferenceInput: 'InferenceInputError',
@@ -113,6 +116,34 @@ export const EndpointTimeoutError = named('EndpointTimeoutError');
 export const LeaseLostError = named('LeaseLostError');
 export const ContentionError = named('ContentionError');
 export const ThrottledError = named('ThrottledError');
+export const ServiceUnavailableError = named('ServiceUnavailableError');
+
+/**
+ * Whether an AWS SDK error says the service was not reached or failed on its side (network errors,
+ * timeouts, 5xx), as opposed to refusing the request: worth another attempt.
+ */
+export function isTransientAwsError(err: unknown): boolean {
+  const e = err as {
+    name?: string;
+    code?: string;
+    message?: string;
+    $metadata?: { httpStatusCode?: number };
+  };
+  if (e?.name === undefined) return false;
+  if (
+    [
+      'TimeoutError',
+      'RequestTimeout',
+      'InternalFailure',
+      'InternalServerError',
+      'ServiceUnavailable',
+    ].includes(e.name)
+  )
+    return true;
+  if (['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT'].includes(e.code ?? '')) return true;
+  if (/socket hang up/i.test(e.message ?? '')) return true;
+  return (e.$metadata?.httpStatusCode ?? 0) >= 500;
+}
 export const CapacityError = named('CapacityError');
 export const InferenceError = named('InferenceError');
 export const InferenceInputError = named('InferenceInputError');

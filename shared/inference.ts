@@ -3,7 +3,14 @@
 // model faults end the job. The payload carries S3 references; the container reads the inputs and
 // writes the PLY itself.
 import { InvokeEndpointCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import { EndpointNotReadyError, InferenceError, InferenceInputError, ThrottledError } from './errors.ts';
+import {
+  EndpointNotReadyError,
+  InferenceError,
+  InferenceInputError,
+  isTransientAwsError,
+  ServiceUnavailableError,
+  ThrottledError,
+} from './errors.ts';
 
 export interface Generate3dRequest {
   bucket: string;
@@ -20,12 +27,7 @@ export interface Generate3dResult {
   timings_ms: Record<string, number>;
 }
 
-const THROTTLED = new Set([
-  'ThrottlingException',
-  'Throttling',
-  'TooManyRequestsException',
-  'ServiceUnavailable',
-]);
+const THROTTLED = new Set(['ThrottlingException', 'Throttling', 'TooManyRequestsException']);
 
 export async function invokeGenerate3d(
   runtime: SageMakerRuntimeClient,
@@ -76,6 +78,11 @@ export function mapInvokeError(err: unknown, endpointName: string): Error {
   const message = e.message ?? String(err);
   if (THROTTLED.has(name))
     return new ThrottledError(`InvokeEndpoint ${endpointName}: ${name}: ${message}`, { cause: err });
+  if (name !== 'ModelError' && isTransientAwsError(err)) {
+    return new ServiceUnavailableError(`InvokeEndpoint ${endpointName} got no answer: ${name}: ${message}`, {
+      cause: err,
+    });
+  }
   if (name === 'ModelNotReadyException') {
     return new EndpointNotReadyError(`endpoint ${endpointName}: the model is not ready yet`, { cause: err });
   }

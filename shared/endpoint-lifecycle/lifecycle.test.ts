@@ -136,7 +136,8 @@ describe('the guarded stop', () => {
   });
 
   it('gives a job that arrives while the endpoint stops a fresh start once the deletion is over', async () => {
-    const slow = await startHarness({ deleteSeconds: 200 }); // deletion takes 0.2 s
+    // A 50-minute simulated deletion (3 s real): the late job arrives long before it ends, however loaded.
+    const slow = await startHarness({ deleteSeconds: 3000 });
     try {
       const name = 'gpu-restart';
       const lifecycle = slow.lifecycle(name, { idleWindowMs: 0 });

@@ -1,6 +1,7 @@
 // The three SageMaker calls the lifecycle makes, with AWS's answers folded into what they mean for
 // the protocol: "already exists" is a join, "could not find" is a missing endpoint, throttling and
-// capacity limits become the named, retryable domain errors both orchestrators retry on.
+// capacity limits and calls SageMaker did not answer become the named, retryable domain errors both
+// orchestrators retry on.
 import {
   CreateEndpointCommand,
   DeleteEndpointCommand,
@@ -8,7 +9,7 @@ import {
   type EndpointStatus,
   type SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
-import { CapacityError, ThrottledError } from '../errors.ts';
+import { CapacityError, isTransientAwsError, ServiceUnavailableError, ThrottledError } from '../errors.ts';
 
 export type SageMakerState =
   { status: 'missing' } | { status: EndpointStatus; failureReason?: string; createdAt?: number };
@@ -33,6 +34,11 @@ function fold(err: unknown, call: string): string {
   const e = err as { name?: string; message?: string };
   if (e.name !== undefined && THROTTLING.has(e.name)) {
     throw new ThrottledError(`SageMaker throttled ${call}: ${e.message}`, { cause: err });
+  }
+  if (isTransientAwsError(err)) {
+    throw new ServiceUnavailableError(`SageMaker did not answer ${call}: ${e.name}: ${e.message}`, {
+      cause: err,
+    });
   }
   if (e.name === 'ResourceLimitExceeded') {
     throw new CapacityError(`SageMaker refused ${call} for capacity: ${e.message}`, { cause: err });
