@@ -12,6 +12,8 @@ import { startWorld, type World } from '../support/scenario-world.ts';
 
 interface Scenario {
   name: string;
+  /** Longer than the default test timeout, for a scenario whose every crash costs a cold start. */
+  timeoutMs?: number;
   /** Arranges, uploads, and returns the jobs it expects, by name, with what each must end as. */
   run(world: World, user: string): Promise<Expectation[]>;
 }
@@ -161,11 +163,13 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'an invocation killed in the middle of each step: every step runs again and the job completes',
+    timeoutMs: 180_000,
     async run(world, user) {
       const failedBefore = crashedInvocations(world);
       for (const step of world.coreSteps) world.injectCrash(step);
       await world.upload(user, 'crashes');
       await world.waitForEnding(user, 'crashes', 120_000);
+      await world.quiesce(); // release and notify come after the recorded ending
       // Each core step was killed once, and each ran again (its activity is safe to repeat).
       expect(crashedInvocations(world) - failedBefore).toBeGreaterThanOrEqual(world.coreSteps.length);
       return [{ name: 'crashes', status: 'COMPLETED', creates: 1 }];
@@ -271,17 +275,21 @@ export function runContract(orchestrator: Orchestrator, waitMode: WaitMode): voi
     /** Jobs the scenarios expected: each is at least one execution. */
     let jobs = 0;
     SCENARIOS.forEach((scenario, i) => {
-      it(scenario.name, async () => {
-        onTestFailed(() => {
-          // eslint-disable-next-line no-console -- what the functions logged explains a failed scenario
-          console.error(`last function logs:\n${world.functionLogs.slice(-80).join('\n')}`);
-        });
-        const user = `u${i}`;
-        const before = creates(world);
-        const expected = await scenario.run(world, user);
-        jobs += expected.length;
-        await checkScenario(world, user, expected, before);
-      });
+      it(
+        scenario.name,
+        async () => {
+          onTestFailed(() => {
+            // eslint-disable-next-line no-console -- what the functions logged explains a failed scenario
+            console.error(`last function logs:\n${world.functionLogs.slice(-80).join('\n')}`);
+          });
+          const user = `u${i}`;
+          const before = creates(world);
+          const expected = await scenario.run(world, user);
+          jobs += expected.length;
+          await checkScenario(world, user, expected, before);
+        },
+        scenario.timeoutMs,
+      );
     });
     it('replays every execution from its recorded history without non-determinism', async () => {
       await world.quiesce();
