@@ -10,6 +10,7 @@ import { FUNCTIONS, STATE_MACHINE, appDefinition, type AppSettings } from '../..
 import { startLocalCloud, type LocalCloud } from '../../local/cloud.ts';
 import { deployApp, type DeployedApp } from '../../local/deploy-app.ts';
 import type { BusEvent } from '../../local/event-bus.ts';
+import type { Timings } from '../../local/sagemaker/control-plane.ts';
 import { createActivities, jobStoreOf, type Activities } from '../../shared/activities.ts';
 import { LOCAL_CREDENTIALS } from '../../shared/aws.ts';
 import { parseConfig, type WaitMode } from '../../shared/config.ts';
@@ -62,13 +63,26 @@ export interface World {
   stop(): Promise<void>;
 }
 
-export async function startWorld(orchestrator: Orchestrator, waitMode: WaitMode): Promise<World> {
+/** What a world may change: the benchmarks run the app's own defaults instead of the scenarios' short ones. */
+export interface WorldOptions {
+  /** The app's simulated durations (left out: the app definition's defaults); default SCENARIO_SETTINGS. */
+  settings?: Partial<Record<keyof typeof SCENARIO_SETTINGS, number>>;
+  /** Simulated SageMaker durations (left out: the emulator's defaults, a 300 s start). */
+  sagemakerTimings?: Partial<Timings>;
+}
+
+export async function startWorld(
+  orchestrator: Orchestrator,
+  waitMode: WaitMode,
+  options: WorldOptions = {},
+): Promise<World> {
   const endpointBase = `scn-${orchestrator}-${waitMode}`;
+  const durations = options.settings ?? SCENARIO_SETTINGS;
   const cloud = await startLocalCloud({
-    timeScale: SCENARIO_SETTINGS.timeScale,
+    ...(durations.timeScale === undefined ? {} : { timeScale: durations.timeScale }),
     endpointNamePrefix: endpointBase,
     // A 2-minute simulated start: 2 s real, room for the container process to come up.
-    sagemakerTimings: { createSeconds: 120, deleteSeconds: 30 },
+    sagemakerTimings: options.sagemakerTimings ?? { createSeconds: 120, deleteSeconds: 30 },
   });
   try {
     const settings: AppSettings = {
@@ -79,7 +93,8 @@ export async function startWorld(orchestrator: Orchestrator, waitMode: WaitMode)
       endpointName: endpointBase,
       waitMode,
       s3ForcePathStyle: true,
-      ...SCENARIO_SETTINGS,
+      ...durations,
+      timeScale: cloud.timeScale,
     };
     const definition = appDefinition(settings);
     const target = orchestrator === 'ldf' ? 'durable-orchestrator' : 'sfn-orchestrator';
