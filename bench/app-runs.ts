@@ -59,7 +59,7 @@ export const LOGS_USAGE = "  --logs                  keep the functions' own log
  */
 export function resultsWriter(keep: boolean): (line: string) => void {
   const write = process.stdout.write.bind(process.stdout);
-  if (!keep) process.stdout.write = (() => true);
+  if (!keep) process.stdout.write = () => true;
   return (line) => void write(`${line}\n`);
 }
 
@@ -99,7 +99,7 @@ export function endedAt(job: Job): number {
 }
 
 /**
- * Waits until `count` jobs of `user` have ended, printing progress to stderr every 2 s; throws after
+ * Waits until `count` jobs of `user` (those `which` picks) have ended, printing progress to stderr every 2 s; throws after
  * `timeoutMs` with how far they got.
  */
 export async function waitForJobs(
@@ -107,11 +107,12 @@ export async function waitForJobs(
   user: string,
   count: number,
   timeoutMs: number,
+  which: (job: Job) => boolean = () => true,
 ): Promise<Job[]> {
   const started = Date.now();
   let lastReport = started;
   for (;;) {
-    const jobs = await jobsOf(world, user);
+    const jobs = (await jobsOf(world, user)).filter(which);
     const ended = jobs.filter((j) => isEnding(j.status));
     const line = (): string => {
       const by = countBy(jobs.map((j) => j.status));
