@@ -3,11 +3,7 @@
 // the local Lambda (durable ones behind their alias), the state machine from its ASL file with the
 // definition substitutions (through the real SFN API), and the rules with their targets on the bus.
 import { readFileSync } from 'node:fs';
-import {
-  CreateEndpointConfigCommand,
-  CreateModelCommand,
-  SageMakerClient,
-} from '@aws-sdk/client-sagemaker';
+import { CreateEndpointConfigCommand, CreateModelCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { CreateStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import type { AppDefinition, TargetDefinition } from '../infra/app-definition.ts';
 import type { LocalCloud } from './cloud.ts';
@@ -81,7 +77,11 @@ export async function deployApp(
 
     const stateMachines: Record<string, string> = {};
     for (const machine of app.stateMachines) {
-      const definition = substitute(readFileSync(machine.definitionFile, 'utf8'), machine.substitutions, plainArns);
+      const definition = substitute(
+        readFileSync(machine.definitionFile, 'utf8'),
+        machine.substitutions,
+        plainArns,
+      );
       const out = await sfn.send(
         new CreateStateMachineCommand({
           name: machine.name,
@@ -98,11 +98,15 @@ export async function deployApp(
       for (const target of targets.filter(options.targets ?? (() => true))) {
         if ('function' in target) {
           const arn = functions[target.function];
-          if (!arn) throw new Error(`rule ${rule.name}: no function '${target.function}' in the app definition`);
+          if (!arn)
+            throw new Error(`rule ${rule.name}: no function '${target.function}' in the app definition`);
           cleanups.push(cloud.bus.addTarget(rule.name, target.id, cloud.lambdaService.busTarget(arn)));
         } else {
           const arn = stateMachines[target.stateMachine];
-          if (!arn) throw new Error(`rule ${rule.name}: no state machine '${target.stateMachine}' in the app definition`);
+          if (!arn)
+            throw new Error(
+              `rule ${rule.name}: no state machine '${target.stateMachine}' in the app definition`,
+            );
           const sm = stateMachineTarget(arn, cloud.clientConfig('stepfunctions'));
           cleanups.push(cloud.bus.addTarget(rule.name, target.id, sm.handler), () => sm.destroy());
         }
