@@ -63,7 +63,8 @@ try {
   console.error(`uploading ${executions} image+mask pairs at once`);
   const firstUpload = Date.now();
   await Promise.all(Array.from({ length: executions }, (_, i) => world.upload(user, `burst${i}`)));
-  console.error(`uploaded in ${((Date.now() - firstUpload) / 1000).toFixed(1)} s`);
+  const uploadS = (Date.now() - firstUpload) / 1000;
+  console.error(`uploaded in ${uploadS.toFixed(1)} s`);
   const jobs = await waitForJobs(world, user, executions, timeoutMs);
   const lastEnded = Math.max(...jobs.map(endedAt));
   const wallS = (lastEnded - firstUpload) / 1000;
