@@ -45,6 +45,8 @@ interface Measured {
   status: string;
   /** Simulated seconds from the image upload to the PLY (the job's INFERRED phase). */
   toPly: number | undefined;
+  /** Real milliseconds from the upload to each phase the job reached. */
+  phasesMs: Record<string, number>;
   units: DurableUnits | SfnUnits;
 }
 
@@ -120,6 +122,9 @@ async function measure(orchestrator: Orchestrator, waitMode: WaitMode): Promise<
         status: run.job.status,
         toPly:
           inferred === undefined ? undefined : simulatedSeconds(world, Date.parse(inferred) - run.uploadedAt),
+        phasesMs: Object.fromEntries(
+          Object.entries(run.job.phases).map(([phase, at]) => [phase, Date.parse(at) - run.uploadedAt]),
+        ),
         units: await unitsOf(world, run.job),
       });
     };
@@ -181,6 +186,15 @@ for (const r of rows.filter((m) => m.units.kind === 'durable'))
   print(
     `durable ${r.temperature} ${r.waitMode}: operations by type ${Object.entries(durable(r).byType)
       .map(([k, n]) => `${k} ${n}`)
+      .join(', ')}`,
+  );
+print('');
+print('Phases, simulated seconds after the upload (real ms in brackets):');
+for (const r of rows)
+  print(
+    `${ORCHESTRATOR_NAMES[r.orchestrator]} ${r.temperature} ${r.waitMode}: ${Object.entries(r.phasesMs)
+      .sort(([, a], [, b]) => a - b)
+      .map(([phase, ms]) => `${phase} ${((ms * BENCH_TIME_SCALE) / 1000).toFixed(0)} (${ms})`)
       .join(', ')}`,
   );
 print(`(${((Date.now() - started) / 1000).toFixed(0)} s real, Node ${process.versions.node})`);
