@@ -55,6 +55,8 @@ interface DurableUnits {
   operations: number;
   byType: Record<string, number>;
   invocations: number;
+  failedInvocations: number;
+  stepAttempts: number;
   bytes: number;
 }
 
@@ -87,6 +89,8 @@ async function unitsOf(world: World, job: Job): Promise<DurableUnits | SfnUnits>
         operations: c.operations,
         byType: c.byType,
         invocations: c.invocations,
+        failedInvocations: c.failedInvocations,
+        stepAttempts: c.stepAttempts,
         bytes: c.dataBytes,
       };
     } finally {
@@ -186,7 +190,9 @@ for (const r of rows.filter((m) => m.units.kind === 'durable'))
   print(
     `durable ${r.temperature} ${r.waitMode}: operations by type ${Object.entries(durable(r).byType)
       .map(([k, n]) => `${k} ${n}`)
-      .join(', ')}`,
+      .join(
+        ', ',
+      )}; step attempts ${durable(r).stepAttempts}, failed invocations ${durable(r).failedInvocations}`,
   );
 print('');
 print('Phases, simulated seconds after the upload (real ms in brackets):');
