@@ -158,12 +158,20 @@ export function simulatedSeconds(world: World, realMs: number): number {
   return (realMs * world.cloud.timeScale) / 1000;
 }
 
-/** CreateEndpoint calls that reached the emulator for this world's endpoint (all, and those that succeeded). */
-export function createEndpointCalls(world: World): { all: number; ok: number } {
+/** CreateEndpoint calls that reached the emulator for this world's endpoint: all, those that created, by outcome. */
+export function createEndpointCalls(world: World): {
+  all: number;
+  ok: number;
+  outcomes: Record<string, number>;
+} {
   const calls = world.cloud.sagemakerEmulator
     .calls()
     .filter((c) => c.operation === 'CreateEndpoint' && c.endpointName === world.endpointName);
-  return { all: calls.length, ok: calls.filter((c) => c.outcome === 'ok').length };
+  return {
+    all: calls.length,
+    ok: calls.filter((c) => c.outcome === 'ok').length,
+    outcomes: countBy(calls.map((c) => c.outcome)),
+  };
 }
 
 export function countBy(values: readonly string[]): Record<string, number> {

@@ -105,7 +105,11 @@ try {
   );
   line(
     'CreateEndpoint',
-    `${creates.ok} (${creates.all} calls, ${creates.ok === 1 ? 'exactly one, as expected' : 'EXPECTED EXACTLY ONE'}); endpoint ${item.state}, generation ${item.generation}`,
+    `${creates.ok} created, ${creates.ok === 1 ? 'exactly one as expected' : 'EXPECTED EXACTLY ONE'} ` +
+      `(${creates.all} call(s): ${Object.entries(creates.outcomes)
+        .map(([o, n]) => `${o} ${n}`)
+        .join(', ')}); endpoint ${item.state} at generation ${item.generation}` +
+      (item.generation > 1 ? ' (a waiting job took over a start it judged stalled)' : ''),
   );
   if (orchestrator === 'ldf') {
     const all = world.cloud.lambdaService
