@@ -2,7 +2,7 @@
 // endpoint InService until released, so a job that arrives meanwhile only joins. The scenario contract
 // and the job-costs benchmark (bench/job-costs.ts) both arrange their warm jobs with it.
 import { randomUUID } from 'node:crypto';
-import { isRetryable } from '../../shared/errors.ts';
+import { retryingUntil } from './lifecycle-harness.ts';
 import type { World } from './scenario-world.ts';
 
 const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -13,16 +13,7 @@ export async function warmHolder(world: World): Promise<() => Promise<void>> {
   const holder = { ...(await a.admit(holderEvent(world), `holder-${randomUUID()}`)).job };
   // The holder plays a workflow's part: retry what is retryable, start when it is the starter.
   const deadline = Date.now() + 60_000;
-  const retrying = async <T>(call: () => Promise<T>): Promise<T> => {
-    for (;;) {
-      try {
-        return await call();
-      } catch (err) {
-        if (!isRetryable(err) || Date.now() > deadline) throw err;
-        await pause(50);
-      }
-    }
-  };
+  const retrying = retryingUntil(deadline, 50);
   const acquired = await retrying(() => a.acquireEndpoint(holder));
   let generation = acquired.generation;
   if (acquired.role === 'starter') await retrying(() => a.startEndpoint(holder, generation));
