@@ -1,11 +1,11 @@
 // How long the local cloud takes to come up and go down, and how much memory it holds.
 // Usage: npm run bench:local-cloud [-- --runs N]
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { startLocalCloud } from '../local/cloud.ts';
 import { requireNode22 } from '../local/cli/preflight.ts';
+import { rssMiB } from './memory.ts';
 import { median } from './stats.ts';
 
 const { values } = parseArgs({
@@ -22,12 +22,6 @@ const runs = Number(values.runs);
 if (!Number.isInteger(runs) || runs < 1) {
   console.error(`--runs must be a positive integer, got '${values.runs}'`);
   process.exit(2);
-}
-
-/** Resident set size of a process in MiB, from /proc (Linux). */
-function rssMiB(pid: number | 'self'): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmRSS:\s+(\d+) kB/m);
-  return line ? Number(line[1]) / 1024 : NaN;
 }
 
 const ups: number[] = [];

@@ -6,11 +6,43 @@
 // state's entry (AWS chains it to the failure it retries). Inline Map iterations are not billed
 // themselves; the states inside them are.
 
-/** The fields of a history event the count reads (HistoryEvent of @aws-sdk/client-sfn fits). */
+import { GetExecutionHistoryCommand, type HistoryEvent, type SFNClient } from '@aws-sdk/client-sfn';
+
+/** The fields of a history event the counts read (HistoryEvent of @aws-sdk/client-sfn fits). */
 export interface TransitionEvent {
   type?: string | undefined;
   id?: number | undefined;
   previousEventId?: number | undefined;
+  taskScheduledEventDetails?:
+    { resourceType?: string | undefined; resource?: string | undefined } | undefined;
+}
+
+/** Every event of an execution, paging through GetExecutionHistory. */
+export async function readExecutionHistory(client: SFNClient, executionArn: string): Promise<HistoryEvent[]> {
+  const events: HistoryEvent[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await client.send(
+      new GetExecutionHistoryCommand({ executionArn, maxResults: 1000, nextToken }),
+    );
+    events.push(...(page.events ?? []));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return events;
+}
+
+/**
+ * Lambda invocations the execution's Tasks made, each attempt counted (retries are invocations too):
+ * a Task on a plain function ARN (LambdaFunctionScheduled) or on `lambda:invoke` in any pattern.
+ */
+export function countLambdaInvocations(events: readonly TransitionEvent[]): number {
+  return events.filter(
+    (e) =>
+      e.type === 'LambdaFunctionScheduled' ||
+      (e.type === 'TaskScheduled' &&
+        e.taskScheduledEventDetails?.resourceType === 'lambda' &&
+        /^invoke(\.|$)/.test(e.taskScheduledEventDetails.resource ?? '')),
+  ).length;
 }
 
 const ATTEMPT_STARTS = new Set([

@@ -20,7 +20,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { localClientConfig } from '../../shared/aws.ts';
 import { checkSfnHistory } from '../../shared/sfn-history-check.ts';
-import { countStateTransitions } from '../../shared/sfn-history.ts';
+import { countLambdaInvocations, countStateTransitions } from '../../shared/sfn-history.ts';
 import { timeScale } from '../time-scale.ts';
 import { closeServer, listenOnLoopback, readBody } from '../http-server.ts';
 import { startLocalStepFunctions, type LocalStepFunctions } from './service.ts';
@@ -399,6 +399,8 @@ describe('executions', () => {
     expect(r.output).toMatchObject({ x: 1, err: { Error: 'Lambda.ServiceException' } });
     // Two states entered plus one retry: three billed transitions.
     expect(countStateTransitions(r.events)).toBe(3);
+    // The first attempt and its retry each invoked the function.
+    expect(countLambdaInvocations(r.events)).toBe(2);
   });
 
   it('writes a Map in the order and with the ids AWS records (MaxConcurrency 1)', async () => {

@@ -5,10 +5,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import type { WaitMode } from '../../shared/config.ts';
-import { isRetryable } from '../../shared/errors.ts';
 import type { Job } from '../../shared/job-store.ts';
 import type { Orchestrator } from '../../shared/keys.ts';
 import { startWorld, type World } from '../support/scenario-world.ts';
+import { warmHolder } from '../support/warm-holder.ts';
 
 interface Scenario {
   name: string;
@@ -32,45 +32,6 @@ interface Expectation {
 }
 
 const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Holds a lease so the endpoint serves (warm) until released; the job under test only joins. */
-async function warmHolder(world: World): Promise<() => Promise<void>> {
-  const a = world.activities;
-  const holder = { ...(await a.admit(holderEvent(world), `holder-${randomUUID()}`)).job };
-  // The holder plays a workflow's part: retry what is retryable, start when it is the starter.
-  const deadline = Date.now() + 60_000;
-  const retrying = async <T>(call: () => Promise<T>): Promise<T> => {
-    for (;;) {
-      try {
-        return await call();
-      } catch (err) {
-        if (!isRetryable(err) || Date.now() > deadline) throw err;
-        await pause(50);
-      }
-    }
-  };
-  const acquired = await retrying(() => a.acquireEndpoint(holder));
-  let generation = acquired.generation;
-  if (acquired.role === 'starter') await retrying(() => a.startEndpoint(holder, generation));
-  for (;;) {
-    const r = await retrying(() => a.checkEndpoint(holder, generation));
-    if (r.status === 'ready') break;
-    generation = r.generation;
-    if (r.status === 'start') await retrying(() => a.startEndpoint(holder, generation));
-    if (Date.now() > deadline) throw new Error('the endpoint did not come up for the warm holder');
-    await pause(50);
-  }
-  return () => a.releaseLease(holder);
-}
-
-function holderEvent(world: World) {
-  return {
-    detail: {
-      bucket: { name: world.cloud.bucket },
-      object: { key: `users/warm-holder/input/h${randomUUID().slice(0, 8)}_image.png`, etag: '"h"' },
-    },
-  };
-}
 
 /** Waits until the job is parked on its mask: event mode registers a waiter on the job item. */
 async function waitingForMask(world: World, user: string, name: string): Promise<void> {

@@ -121,6 +121,20 @@ export async function startHarness(timings: Partial<Timings> = {}, scale = 1000)
 
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Runs a call again while it fails with a retryable error, as a workflow's retry policy does, until `deadline`. */
+export function retryingUntil(deadline: number, intervalMs: number) {
+  return async <T>(call: () => Promise<T>): Promise<T> => {
+    for (;;) {
+      try {
+        return await call();
+      } catch (err) {
+        if (!isRetryable(err) || Date.now() > deadline) throw err;
+        await pause(intervalMs);
+      }
+    }
+  };
+}
+
 /**
  * Plays an orchestrator's part for one job, as both workflows do it: acquire (again while the endpoint
  * stops), start when this job is the starter, then check until the endpoint serves, starting a new
@@ -133,17 +147,7 @@ export async function acquireAndWait(
   jobId: string,
   { timeoutMs = 10_000, intervalMs = 10 }: { timeoutMs?: number; intervalMs?: number } = {},
 ): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  const retrying = async <T>(call: () => Promise<T>): Promise<T> => {
-    for (;;) {
-      try {
-        return await call();
-      } catch (err) {
-        if (!isRetryable(err) || Date.now() > deadline) throw err;
-        await pause(intervalMs);
-      }
-    }
-  };
+  const retrying = retryingUntil(Date.now() + timeoutMs, intervalMs);
   const acquired = await retrying(() => lifecycle.acquire(jobId));
   if (acquired.role === 'starter') await retrying(() => lifecycle.startEndpoint(acquired.generation));
   return waitUntilReady(lifecycle, jobId, acquired.generation, { timeoutMs, intervalMs });

@@ -16,6 +16,7 @@ import { FUNCTIONS, STATE_MACHINE, appDefinition } from '../../infra/app-definit
 import { startLocalCloud, type LocalCloud } from '../../local/cloud.ts';
 import { deployApp, localAppSettings, type DeployedApp } from '../../local/deploy-app.ts';
 import type { BusEvent } from '../../local/event-bus.ts';
+import type { Timings } from '../../local/sagemaker/control-plane.ts';
 import { createActivities, jobStoreOf, type Activities } from '../../shared/activities.ts';
 import { LOCAL_CREDENTIALS } from '../../shared/aws.ts';
 import { parseConfig, type WaitMode } from '../../shared/config.ts';
@@ -86,22 +87,40 @@ export interface World {
   stop(): Promise<void>;
 }
 
-export async function startWorld(orchestrator: Orchestrator, waitMode: WaitMode): Promise<World> {
+/** What a world may change: the benchmarks run the app's own defaults instead of the scenarios' short ones. */
+export interface WorldOptions {
+  /** The app's simulated durations (left out: the app definition's defaults); default SCENARIO_SETTINGS. */
+  settings?: Partial<Record<keyof typeof SCENARIO_SETTINGS, number>>;
+  /** Simulated SageMaker durations (left out: the emulator's defaults, a 300 s start). */
+  sagemakerTimings?: Partial<Timings>;
+}
+
+export async function startWorld(
+  orchestrator: Orchestrator,
+  waitMode: WaitMode,
+  options: WorldOptions = {},
+): Promise<World> {
   const endpointBase = `scn-${orchestrator}-${waitMode}`;
+  const durations = options.settings ?? SCENARIO_SETTINGS;
   const functionLogs: string[] = [];
   const cloud = await startLocalCloud({
     functionOutput: (fn, text) => {
       for (const line of text.split('\n')) if (line) functionLogs.push(`${fn}: ${line}`);
       functionLogs.splice(0, Math.max(0, functionLogs.length - 300));
     },
-    timeScale: SCENARIO_SETTINGS.timeScale,
+    ...(durations.timeScale === undefined ? {} : { timeScale: durations.timeScale }),
     endpointNamePrefix: endpointBase,
     // A 2-minute simulated start: 2 s real, room for the container process to come up.
-    sagemakerTimings: { createSeconds: 120, deleteSeconds: 30 },
+    sagemakerTimings: options.sagemakerTimings ?? { createSeconds: 120, deleteSeconds: 30 },
   });
   try {
     const definition = appDefinition(
-      localAppSettings(cloud, { endpointName: endpointBase, waitMode, ...SCENARIO_SETTINGS }),
+      localAppSettings(cloud, {
+        endpointName: endpointBase,
+        waitMode,
+        ...durations,
+        timeScale: cloud.timeScale,
+      }),
     );
     const target = orchestrator === 'ldf' ? 'durable-orchestrator' : 'sfn-orchestrator';
     const app = await deployApp(cloud, definition, {

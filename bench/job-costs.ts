@@ -1,0 +1,206 @@
+// The billable units of one warm and one cold job in each wait mode, for both orchestrators, counted
+// through the services' own APIs (GetDurableExecutionHistory, GetExecutionHistory) and the job item,
+// the one code path that would measure a deployed stack too. Prints one markdown table.
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { countDurableHistory, readDurableHistory } from '../shared/durable-history.ts';
+import { WAIT_MODES, type WaitMode } from '../shared/config.ts';
+import type { Job } from '../shared/job-store.ts';
+import type { Orchestrator } from '../shared/keys.ts';
+import { countLambdaInvocations, countTransitions, readExecutionHistory } from '../shared/sfn-history.ts';
+import type { World } from '../test/support/scenario-world.ts';
+import { warmHolder } from '../test/support/warm-holder.ts';
+import {
+  BENCH_TIME_SCALE,
+  LOGS_USAGE,
+  ORCHESTRATOR_NAMES,
+  benchArgs,
+  positiveInteger,
+  quiesceWithProgress,
+  resultsWriter,
+  simulatedSeconds,
+  startBenchWorld,
+  waitForJobs,
+} from './app-runs.ts';
+
+const USAGE = `Usage: npm run bench:job-costs [-- options]
+For a warm job (the endpoint held InService by a holder lease) and a cold one (endpoint stopped) in
+each wait mode, for both orchestrators, on the local cloud with the app's own settings (300 s endpoint
+start, idle window 600 s, poll 5..60 s, time scale ${BENCH_TIME_SCALE}x): the billable units counted
+from the services' histories, and the simulated latency from upload to PLY. About 4 minutes.
+
+  --timeout S             real seconds each job may take, idle stop included (default 120)
+${LOGS_USAGE}`;
+
+const { options: args, logs } = benchArgs({ timeout: { default: '120' } }, USAGE);
+const timeoutMs = positiveInteger('timeout', args.timeout) * 1000;
+const print = resultsWriter(logs);
+
+type Temperature = 'warm' | 'cold';
+
+interface Measured {
+  orchestrator: Orchestrator;
+  waitMode: WaitMode;
+  temperature: Temperature;
+  status: string;
+  /** Simulated seconds from the image upload to the PLY (the job's INFERRED phase). */
+  toPly: number | undefined;
+  /** Real milliseconds from the upload to each phase the job reached. */
+  phasesMs: Record<string, number>;
+  units: DurableUnits | SfnUnits;
+}
+
+interface DurableUnits {
+  kind: 'durable';
+  operations: number;
+  byType: Record<string, number>;
+  invocations: number;
+  failedInvocations: number;
+  stepAttempts: number;
+  bytes: number;
+}
+
+interface SfnUnits {
+  kind: 'sfn';
+  transitions: number;
+  retries: number;
+  lambdaInvocations: number;
+}
+
+/** Uploads one job and returns it once every execution it started has ended (its idle stop too). */
+async function runJob(world: World, name: string): Promise<{ job: Job; uploadedAt: number }> {
+  const uploadedAt = Date.now();
+  await world.upload('costs', name);
+  const [job] = (await waitForJobs(world, 'costs', 1, timeoutMs, (j) => j.name === name)) as [Job];
+  await quiesceWithProgress(world, timeoutMs);
+  return { job, uploadedAt };
+}
+
+/** The job's units, read from its execution's history through the service's API. */
+async function unitsOf(world: World, job: Job): Promise<DurableUnits | SfnUnits> {
+  const arn = job.createdBy ?? job.executions?.[0];
+  if (!arn) throw new Error(`job ${job.jobId} names no execution`);
+  if (world.orchestrator === 'ldf') {
+    const lambda = new LambdaClient(world.cloud.clientConfig('lambda'));
+    try {
+      const c = countDurableHistory(await readDurableHistory(lambda, arn));
+      return {
+        kind: 'durable',
+        operations: c.operations,
+        byType: c.byType,
+        invocations: c.invocations,
+        failedInvocations: c.failedInvocations,
+        stepAttempts: c.stepAttempts,
+        bytes: c.dataBytes,
+      };
+    } finally {
+      lambda.destroy();
+    }
+  }
+  const sfn = new SFNClient(world.cloud.clientConfig('stepfunctions'));
+  try {
+    const events = await readExecutionHistory(sfn, arn);
+    const t = countTransitions(events);
+    return {
+      kind: 'sfn',
+      transitions: t.transitions,
+      retries: t.retries,
+      lambdaInvocations: countLambdaInvocations(events),
+    };
+  } finally {
+    sfn.destroy();
+  }
+}
+
+async function measure(orchestrator: Orchestrator, waitMode: WaitMode): Promise<Measured[]> {
+  console.error(`\n${ORCHESTRATOR_NAMES[orchestrator]}, ${waitMode} wait mode: starting the local cloud`);
+  const world = await startBenchWorld(orchestrator, waitMode);
+  try {
+    const out: Measured[] = [];
+    const record = async (temperature: Temperature, run: { job: Job; uploadedAt: number }): Promise<void> => {
+      const inferred = run.job.phases.INFERRED;
+      out.push({
+        orchestrator,
+        waitMode,
+        temperature,
+        status: run.job.status,
+        toPly:
+          inferred === undefined ? undefined : simulatedSeconds(world, Date.parse(inferred) - run.uploadedAt),
+        phasesMs: Object.fromEntries(
+          Object.entries(run.job.phases).map(([phase, at]) => [phase, Date.parse(at) - run.uploadedAt]),
+        ),
+        units: await unitsOf(world, run.job),
+      });
+    };
+    // Cold first: the endpoint is stopped, and the job's idle stop leaves it stopped again.
+    console.error('cold job (endpoint stopped)');
+    await record('cold', await runJob(world, 'cold'));
+    const item = await world.endpointItem();
+    if (item.state !== 'Stopped')
+      throw new Error(`the cold job left the endpoint ${item.state}, not Stopped`);
+    console.error('warm job (a holder lease keeps the endpoint InService)');
+    const release = await warmHolder(world);
+    const warm = world.upload('costs', 'warm');
+    const uploadedAt = Date.now();
+    await warm;
+    const [job] = (await waitForJobs(world, 'costs', 2, timeoutMs)).filter((j) => j.name === 'warm') as [Job];
+    await release();
+    await quiesceWithProgress(world, timeoutMs);
+    await record('warm', { job, uploadedAt });
+    return out;
+  } finally {
+    await world.stop();
+  }
+}
+
+const rows: Measured[] = [];
+const started = Date.now();
+for (const waitMode of WAIT_MODES)
+  for (const orchestrator of ['ldf', 'sf'] as const) rows.push(...(await measure(orchestrator, waitMode)));
+
+const cell = (m: Measured | undefined, pick: (m: Measured) => string): string => (m ? pick(m) : 'n/a');
+const durable = (m: Measured): DurableUnits => m.units as DurableUnits;
+const sfn = (m: Measured): SfnUnits => m.units as SfnUnits;
+const latency = (m: Measured): string =>
+  m.toPly === undefined ? `${m.status}, no PLY` : `${m.toPly.toFixed(0)} s`;
+print(
+  `Job costs, time scale ${BENCH_TIME_SCALE}x, app defaults (300 s endpoint start, poll 5..60 s, idle window 600 s); ` +
+    `latency = simulated seconds from the image upload to the PLY`,
+);
+print('');
+print(
+  '| job | wait mode | durable: operations | durable: invocations (replays incl.) | durable: bytes checkpointed | durable: upload → PLY | Step Functions: state transitions | Step Functions: Lambda invocations | Step Functions: upload → PLY |',
+);
+print('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+for (const temperature of ['warm', 'cold'] as const) {
+  for (const waitMode of WAIT_MODES) {
+    const find = (o: Orchestrator): Measured | undefined =>
+      rows.find((r) => r.orchestrator === o && r.waitMode === waitMode && r.temperature === temperature);
+    const d = find('ldf');
+    const s = find('sf');
+    print(
+      `| ${temperature} | ${waitMode} | ${cell(d, (m) => `${durable(m).operations}`)} | ${cell(d, (m) => `${durable(m).invocations}`)} | ` +
+        `${cell(d, (m) => `${durable(m).bytes}`)} | ${cell(d, latency)} | ${cell(s, (m) => `${sfn(m).transitions}${sfn(m).retries ? ` (${sfn(m).retries} retries)` : ''}`)} | ` +
+        `${cell(s, (m) => `${sfn(m).lambdaInvocations}`)} | ${cell(s, latency)} |`,
+    );
+  }
+}
+print('');
+for (const r of rows.filter((m) => m.units.kind === 'durable'))
+  print(
+    `durable ${r.temperature} ${r.waitMode}: operations by type ${Object.entries(durable(r).byType)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(
+        ', ',
+      )}; step attempts ${durable(r).stepAttempts}, failed invocations ${durable(r).failedInvocations}`,
+  );
+print('');
+print('Phases, simulated seconds after the upload (real ms in brackets):');
+for (const r of rows)
+  print(
+    `${ORCHESTRATOR_NAMES[r.orchestrator]} ${r.temperature} ${r.waitMode}: ${Object.entries(r.phasesMs)
+      .sort(([, a], [, b]) => a - b)
+      .map(([phase, ms]) => `${phase} ${((ms * BENCH_TIME_SCALE) / 1000).toFixed(0)} (${ms})`)
+      .join(', ')}`,
+  );
+print(`(${((Date.now() - started) / 1000).toFixed(0)} s real, Node ${process.versions.node})`);

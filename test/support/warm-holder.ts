@@ -1,0 +1,38 @@
+// A warm endpoint on purpose: a holder lease taken through the orchestrator's own activities keeps the
+// endpoint InService until released, so a job that arrives meanwhile only joins. The scenario contract
+// and the job-costs benchmark (bench/job-costs.ts) both arrange their warm jobs with it.
+import { randomUUID } from 'node:crypto';
+import { retryingUntil } from './lifecycle-harness.ts';
+import type { World } from './scenario-world.ts';
+
+const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Holds a lease so the endpoint serves (warm) until released; the job under test only joins. */
+export async function warmHolder(world: World): Promise<() => Promise<void>> {
+  const a = world.activities;
+  const holder = { ...(await a.admit(holderEvent(world), `holder-${randomUUID()}`)).job };
+  // The holder plays a workflow's part: retry what is retryable, start when it is the starter.
+  const deadline = Date.now() + 60_000;
+  const retrying = retryingUntil(deadline, 50);
+  const acquired = await retrying(() => a.acquireEndpoint(holder));
+  let generation = acquired.generation;
+  if (acquired.role === 'starter') await retrying(() => a.startEndpoint(holder, generation));
+  for (;;) {
+    const r = await retrying(() => a.checkEndpoint(holder, generation));
+    if (r.status === 'ready') break;
+    generation = r.generation;
+    if (r.status === 'start') await retrying(() => a.startEndpoint(holder, generation));
+    if (Date.now() > deadline) throw new Error('the endpoint did not come up for the warm holder');
+    await pause(50);
+  }
+  return () => a.releaseLease(holder);
+}
+
+function holderEvent(world: World) {
+  return {
+    detail: {
+      bucket: { name: world.cloud.bucket },
+      object: { key: `users/warm-holder/input/h${randomUUID().slice(0, 8)}_image.png`, etag: '"h"' },
+    },
+  };
+}
