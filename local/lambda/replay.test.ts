@@ -147,13 +147,12 @@ describe('replaying a finished durable execution', () => {
     await callbackId(arn);
     await expect(lambda.replay(arn)).rejects.toThrow(/still running/);
     await client.send(new StopDurableExecutionCommand({ DurableExecutionArn: arn }));
-    // The handler would still be waiting for its callback: the replay suspends where the history ends.
-    expect(await lambda.replay(arn)).toMatchObject({
-      status: 'STOPPED',
-      complete: false,
-      replayStatus: 'PENDING',
-      deterministic: true,
-    });
+    // The handler would still be waiting for its callback: the replay suspends where the history ends
+    // (PENDING), or is stopped at its first checkpoint past it (KILLED) when the SDK had one in flight
+    // as the execution stopped. Either way it is checked only as far as the history goes.
+    const report = await lambda.replay(arn);
+    expect(report).toMatchObject({ status: 'STOPPED', complete: false, deterministic: true });
+    expect(['PENDING', 'KILLED']).toContain(report.replayStatus);
   });
 
   describe('controls: functions that are not deterministic are reported', () => {
