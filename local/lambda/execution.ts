@@ -14,7 +14,10 @@ export const LIMITS = {
   operationPayloadBytes: 256 * 1024,
   errorBytes: 32 * 1024,
   operationsPerExecution: 3000,
-  /** Failed invocations in a row (throws, crashes, timeouts) before the execution fails. */
+  /**
+   * Failed invocations in a row (throws, crashes, timeouts) with no operation completed in between,
+   * before the execution fails.
+   */
   invocationAttempts: 4,
 } as const;
 
@@ -129,6 +132,8 @@ export class DurableExecution {
   private invoking = false;
   private reinvoke = false;
   private failuresInARow = 0;
+  /** Whether the invocation in flight completed an operation before it ended. */
+  private progressed = false;
   private emptyPendingInARow = 0;
   private running: RunningInvocation | undefined;
   /** An EXECUTION update checkpointed by the handler: applied when its invocation returns. */
@@ -228,6 +233,9 @@ export class DurableExecution {
     );
     const applied = crashAt >= 0 ? updates.slice(0, crashAt) : updates;
     for (const update of applied) this.apply(update);
+    if (applied.some((u) => u.Type !== 'EXECUTION' && (u.Action === 'SUCCEED' || u.Action === 'FAIL'))) {
+      this.progressed = true;
+    }
     if (crashAt >= 0) {
       // The sandbox dies while the step's result is on its way: that result never lands.
       this.running?.kill(`injected crash in step '${updates[crashAt]!.Name}'`);
@@ -649,6 +657,7 @@ export class DurableExecution {
   private async invokeOnce(): Promise<void> {
     const startTimestamp = new Date();
     this.counters.invocations++;
+    this.progressed = false;
     if (this.ops.size > 1) this.counters.replays++;
     this.undelivered.clear();
     // The event goes through JSON, so its timestamps become ISO strings, as the SDK expects.
@@ -683,8 +692,9 @@ export class DurableExecution {
     }
     if (invocationError || !output) {
       this.counters.failedInvocations++;
-      this.failuresInARow++;
-      // Lambda retries a failed invocation; a handler that keeps failing fails the execution.
+      // Lambda retries a failed invocation; a handler that keeps failing without getting anywhere fails
+      // the execution. One that completed an operation before it died made progress: it starts a new count.
+      this.failuresInARow = this.progressed ? 1 : this.failuresInARow + 1;
       if (this.failuresInARow >= LIMITS.invocationAttempts)
         return this.finish('FAILED', { error: invocationError! });
       // A token handed to the dead invocation must not be usable by anything it left behind.
