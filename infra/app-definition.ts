@@ -70,6 +70,14 @@ export const STATE_MACHINE = 'sfn-orchestrator';
 export const ORCHESTRATOR_ALIAS = 'live';
 export const ENDPOINT_CONFIG_NAME = 'reconstruct-3d-config';
 
+/** The SageMaker model and endpoint config every endpoint start uses. */
+export const ENDPOINT_DEFINITION: AppDefinition['endpoint'] = {
+  modelName: 'reconstruct-3d',
+  endpointConfigName: ENDPOINT_CONFIG_NAME,
+  instanceType: 'ml.g5.xlarge',
+  image: 'reconstruct-3d',
+};
+
 export function appDefinition(settings: AppSettings): AppDefinition {
   const config: Omit<Config, 'orchestrator'> = {
     region: settings.region,
@@ -94,12 +102,7 @@ export function appDefinition(settings: AppSettings): AppDefinition {
     configToEnv({ ...config, ...(orchestrator ? { orchestrator } : {}) });
   return {
     settings,
-    endpoint: {
-      modelName: 'reconstruct-3d',
-      endpointConfigName: ENDPOINT_CONFIG_NAME,
-      instanceType: 'ml.g5.xlarge',
-      image: 'reconstruct-3d',
-    },
+    endpoint: ENDPOINT_DEFINITION,
     functions: [
       {
         name: FUNCTIONS.durable,

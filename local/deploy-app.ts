@@ -37,29 +37,7 @@ export async function deployApp(
   const sfn = new SFNClient(cloud.clientConfig('stepfunctions'));
   const cleanups: (() => void)[] = [() => sagemaker.destroy(), () => sfn.destroy()];
   try {
-    await createIfAbsent(() =>
-      sagemaker.send(
-        new CreateModelCommand({
-          ModelName: app.endpoint.modelName,
-          PrimaryContainer: { Image: app.endpoint.image },
-        }),
-      ),
-    );
-    await createIfAbsent(() =>
-      sagemaker.send(
-        new CreateEndpointConfigCommand({
-          EndpointConfigName: app.endpoint.endpointConfigName,
-          ProductionVariants: [
-            {
-              VariantName: 'AllTraffic',
-              ModelName: app.endpoint.modelName,
-              InstanceType: app.endpoint.instanceType,
-              InitialInstanceCount: 1,
-            },
-          ],
-        }),
-      ),
-    );
+    await createModelAndEndpointConfig(sagemaker, app.endpoint);
 
     const functions: Record<string, string> = {};
     const plainArns: Record<string, string> = {};
@@ -159,6 +137,33 @@ export function substitute(
     if (!arn) throw new Error(`substitution ${name}: no function '${sub.functionArn}'`);
     return arn;
   });
+}
+
+/** The model and endpoint config every endpoint start uses; ones already there are kept. */
+export async function createModelAndEndpointConfig(
+  sagemaker: SageMakerClient,
+  endpoint: AppDefinition['endpoint'],
+): Promise<void> {
+  await createIfAbsent(() =>
+    sagemaker.send(
+      new CreateModelCommand({ ModelName: endpoint.modelName, PrimaryContainer: { Image: endpoint.image } }),
+    ),
+  );
+  await createIfAbsent(() =>
+    sagemaker.send(
+      new CreateEndpointConfigCommand({
+        EndpointConfigName: endpoint.endpointConfigName,
+        ProductionVariants: [
+          {
+            VariantName: 'AllTraffic',
+            ModelName: endpoint.modelName,
+            InstanceType: endpoint.instanceType,
+            InitialInstanceCount: 1,
+          },
+        ],
+      }),
+    ),
+  );
 }
 
 async function createIfAbsent(create: () => Promise<unknown>): Promise<void> {

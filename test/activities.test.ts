@@ -1,7 +1,9 @@
 // The step-sized domain API against a running local cloud (DynamoDB Local, S3, the bus, the SageMaker
 // emulator with the real inference server), built by the same composition root the handlers use.
 // Each activity is checked for its one effect, for being safe to repeat, and for its named errors.
-import { CreateEndpointConfigCommand, CreateModelCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { ENDPOINT_DEFINITION } from '../infra/app-definition.ts';
+import { createModelAndEndpointConfig } from '../local/deploy-app.ts';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSample, samplePngs } from '../container/src/samples.ts';
@@ -61,17 +63,8 @@ beforeAll(async () => {
   act = createActivities(deps, 'sf');
   s3 = new S3Client(cloud.clientConfig('s3'));
   const sagemaker = new SageMakerClient(cloud.clientConfig('sagemaker'));
-  await sagemaker.send(
-    new CreateModelCommand({ ModelName: 'reconstruct-3d', PrimaryContainer: { Image: 'reconstruct-3d' } }),
-  );
-  await sagemaker.send(
-    new CreateEndpointConfigCommand({
-      EndpointConfigName: config.endpointConfigName,
-      ProductionVariants: [
-        { VariantName: 'AllTraffic', ModelName: 'reconstruct-3d', InstanceType: 'ml.g5.xlarge' },
-      ],
-    }),
-  );
+  await createModelAndEndpointConfig(sagemaker, ENDPOINT_DEFINITION);
+  sagemaker.destroy();
 });
 
 afterAll(async () => {

@@ -1,7 +1,9 @@
 // A lifecycle wired to DynamoDB Local and the SageMaker emulator, for the tests and the benchmark:
 // the real SDK clients, a fast time scale, and a model server that always answers.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CreateEndpointConfigCommand, CreateModelCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { ENDPOINT_DEFINITION } from '../../infra/app-definition.ts';
+import { createModelAndEndpointConfig } from '../../local/deploy-app.ts';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createServer, type Server } from 'node:http';
@@ -23,7 +25,7 @@ import { sageMakerControl } from '../../shared/endpoint-lifecycle/sagemaker-cont
 
 const CREDENTIALS = { accessKeyId: 'AKIALIFECYCLE', secretAccessKey: 'lifecycle-secret' };
 const REGION = 'us-east-1';
-export const CONFIG_NAME = 'reconstruct-3d-config';
+export const CONFIG_NAME = ENDPOINT_DEFINITION.endpointConfigName;
 
 export interface Harness {
   ddb: LocalDynamoDB;
@@ -78,17 +80,7 @@ export async function startHarness(timings: Partial<Timings> = {}, scale = 1000)
     maxAttempts: 1,
   });
   // On AWS the CDK stack deploys the model and the endpoint config; the protocol only creates and deletes endpoints.
-  await sagemaker.send(
-    new CreateModelCommand({ ModelName: 'reconstruct-3d', PrimaryContainer: { Image: 'reconstruct-3d' } }),
-  );
-  await sagemaker.send(
-    new CreateEndpointConfigCommand({
-      EndpointConfigName: CONFIG_NAME,
-      ProductionVariants: [
-        { VariantName: 'AllTraffic', ModelName: 'reconstruct-3d', InstanceType: 'ml.g5.xlarge' },
-      ],
-    }),
-  );
+  await createModelAndEndpointConfig(sagemaker, ENDPOINT_DEFINITION);
   return {
     ddb,
     emulator,
