@@ -1,16 +1,17 @@
 // The file the Dockerfile builds and runs: bundled by `npm run container:build`, started with plain
 // `node server.mjs serve` (no tsx, no node_modules), it must honour the contract.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { spawnWatched } from '../local/child-process.ts';
 import { freePort } from '../local/ports.ts';
 
 describe('the container bundle', () => {
   it('builds, serves /ping, refuses unknown commands and stops on SIGTERM', async () => {
     const out = mkdtempSync(join(tmpdir(), 'bundle-'));
+    onTestFinished(() => rmSync(out, { recursive: true, force: true }));
     const built = spawnSync(process.execPath, ['--import', 'tsx', 'container/build.cli.ts', '--out', out], {
       encoding: 'utf8',
     });

@@ -1,6 +1,6 @@
 // The real server process over HTTP, reading and writing the local S3 through the AWS SDK.
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ let s3Server: LocalS3;
 let s3: S3Client;
 let server: WatchedProcess;
 let url: string;
+let modelDir: string | undefined;
 
 async function upload(key: string, body: Uint8Array | string): Promise<void> {
   await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
@@ -60,7 +61,7 @@ beforeAll(async () => {
     forcePathStyle: true,
     credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
   });
-  const modelDir = mkdtempSync(join(tmpdir(), 'model-'));
+  modelDir = mkdtempSync(join(tmpdir(), 'model-'));
   writeFileSync(join(modelDir, 'model.json'), JSON.stringify({ inflation: 0.5 }));
   ({ process: server, url } = await startServer({
     MODEL_DIR: modelDir,
@@ -76,6 +77,7 @@ afterAll(async () => {
   await server?.stop();
   s3?.destroy();
   await s3Server?.stop();
+  if (modelDir) rmSync(modelDir, { recursive: true, force: true });
 });
 
 describe('the inference server', () => {

@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { ancestors, claimFolder, identify, isRunning, removeOrphanedFolders } from './process-lifetime.ts';
 
 describe('process lifetime', () => {
@@ -19,6 +19,7 @@ describe('process lifetime', () => {
 
   it('removes the folders of owners that are gone and keeps the rest', async () => {
     const parent = mkdtempSync(join(tmpdir(), 'lifetime-'));
+    onTestFinished(() => rmSync(parent, { recursive: true, force: true }));
     const ours = join(parent, 'local-s3-ours');
     const dead = join(parent, 'local-s3-dead');
     const fresh = join(parent, 'local-s3-fresh');

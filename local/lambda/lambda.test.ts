@@ -1,6 +1,6 @@
 // The local Lambda through the real @aws-sdk/client-lambda, with the real durable SDK inside each
 // handler talking to the service through its default client (AWS_ENDPOINT_URL_LAMBDA).
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -24,7 +24,7 @@ import {
   InvocationType,
   WaitingOperationStatus,
 } from '@aws/durable-execution-sdk-js-testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { localClientConfig } from '../../shared/aws.ts';
 import { countDurableHistory } from '../../shared/durable-history.ts';
 import { LocalEventBus } from '../event-bus.ts';
@@ -356,7 +356,9 @@ describe('durable executions', () => {
   });
 
   it('replays a step whose invocation was killed before its checkpoint', async () => {
-    const marker = join(mkdtempSync(join(tmpdir(), 'crash-')), 'marker');
+    const dir = mkdtempSync(join(tmpdir(), 'crash-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const marker = join(dir, 'marker');
     const coldBefore = lambda.coldStarts('crash');
     lambda.injectCrash({ functionName: 'crash', stepName: 'write', times: 1 });
     const response = await invoke('crash:live', { marker }, 'crash-1');

@@ -2,7 +2,7 @@
 // recorded operations without a checkpoint and to the recorded outcome, the execution itself does
 // not change, and the controls (functions that are not deterministic) are reported, each by the
 // check that catches it: the SDK's own, a new operation, a different outcome.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -12,7 +12,7 @@ import {
   SendDurableExecutionCallbackSuccessCommand,
   StopDurableExecutionCommand,
 } from '@aws-sdk/client-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { localClientConfig } from '../../shared/aws.ts';
 import { timeScale } from '../time-scale.ts';
 import { LocalLambda } from './service.ts';
@@ -167,7 +167,9 @@ describe('replaying a finished durable execution', () => {
     });
 
     it('more operations than recorded: the first new START is reported and the replay stopped', async () => {
-      const file = join(mkdtempSync(join(tmpdir(), 'replay-')), 'steps');
+      const dir = mkdtempSync(join(tmpdir(), 'replay-'));
+      onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+      const file = join(dir, 'steps');
       writeFileSync(file, '2');
       const arn = await run('configured:live', { file });
       expect(lambda.execution(arn).result).toBe(JSON.stringify({ total: 3 }));
