@@ -14,8 +14,8 @@ export interface ProcessIdentity {
   start?: string;
 }
 
-/** Field 4 (ppid) and 22 (start time) of /proc/<pid>/stat; undefined when the process is gone. */
-function procStat(pid: number): { ppid: number; start: string } | undefined {
+/** Fields 3 (state), 4 (ppid) and 22 (start time) of /proc/<pid>/stat; undefined when the process is gone. */
+function procStat(pid: number): { state: string; ppid: number; start: string } | undefined {
   let text: string;
   try {
     text = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -24,7 +24,7 @@ function procStat(pid: number): { ppid: number; start: string } | undefined {
   }
   // The command name (field 2) is in parentheses and may hold spaces; fields after it are plain.
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return { ppid: Number(fields[1]), start: fields[19] ?? '' };
+  return { state: fields[0] ?? '', ppid: Number(fields[1]), start: fields[19] ?? '' };
 }
 
 export function identify(pid: number): ProcessIdentity {
@@ -34,7 +34,8 @@ export function identify(pid: number): ProcessIdentity {
 
 export function isRunning(who: ProcessIdentity): boolean {
   const info = procStat(who.pid);
-  if (info) return who.start === undefined || info.start === who.start;
+  // A zombie has ended; it only waits for its parent to read its exit status, which may never happen.
+  if (info) return info.state !== 'Z' && (who.start === undefined || info.start === who.start);
   try {
     process.kill(who.pid, 0);
     return process.platform !== 'linux'; // on Linux, no /proc entry means no process
@@ -92,9 +93,17 @@ export function ancestors(pid = process.pid): ProcessIdentity[] {
   return chain;
 }
 
-/** Calls `onGone` once, as soon as any ancestor of this process has ended. Returns a cancel function. */
-export function watchAncestors(onGone: (who: ProcessIdentity) => void, everyMs = 250): () => void {
-  const watched = ancestors();
+/**
+ * Calls `onGone` once, as soon as any of `watched` has ended. Take `watched` (this process's
+ * `ancestors()`) as early as the process starts: an ancestor that dies before the list is taken is
+ * missing from it, its children are re-parented, and nothing would ever be seen to end.
+ * Returns a cancel function.
+ */
+export function watchAncestors(
+  onGone: (who: ProcessIdentity) => void,
+  watched: ProcessIdentity[],
+  everyMs = 250,
+): () => void {
   const timer = setInterval(() => {
     const gone = watched.find((who) => !isRunning(who));
     if (!gone) return;

@@ -118,10 +118,11 @@ function descendsFrom(pid: number, ancestor: number): boolean {
 
 const portOf = (url: unknown): number => Number(new URL(String(url)).port);
 
-async function waitFor(what: string, ok: () => boolean, ms = 15_000): Promise<void> {
+async function waitFor(what: string, ok: () => boolean, ms = 15_000, said = ''): Promise<void> {
   const end = Date.now() + ms;
   while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > end)
+      throw new Error(`timed out waiting for ${what}${said && `; the cloud said:\n${said}`}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -252,6 +253,8 @@ describe('npm run up', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.push(npm);
+    let said = ''; // read, so a full pipe never blocks it, and shown if it does not stop
+    npm.stderr.on('data', (d: Buffer) => (said += d.toString()));
     const lines = createInterface({ input: npm.stdout });
     let description: Record<string, unknown> | undefined;
     for await (const line of lines) {
@@ -265,9 +268,9 @@ describe('npm run up', () => {
     expect(folders).toHaveLength(1);
     expect(javaPids(dynamoPort)).toHaveLength(1);
     npm.kill('SIGKILL');
-    await waitFor('the JVM to exit', () => javaPids(dynamoPort).length === 0);
-    await waitFor('the local S3 to stop listening', () => listeners(s3Port).length === 0);
-    await waitFor('its data folder to be removed', () => folders.every((f) => !existsSync(f)));
+    await waitFor('the JVM to exit', () => javaPids(dynamoPort).length === 0, 15_000, said);
+    await waitFor('the local S3 to stop listening', () => listeners(s3Port).length === 0, 15_000, said);
+    await waitFor('its data folder to be removed', () => folders.every((f) => !existsSync(f)), 15_000, said);
   });
 
   it('answers --help without starting anything', async () => {

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { startLocalCloud, type LocalCloud } from '../cloud.ts';
 import { parseFunctionFlag } from '../lambda/function-flag.ts';
 import type { DeployedRef, DeploySpec } from '../lambda/service.ts';
-import { watchAncestors } from '../process-lifetime.ts';
+import { ancestors, watchAncestors } from '../process-lifetime.ts';
 import { appDefinition, FUNCTIONS, STATE_MACHINE } from '../../infra/app-definition.ts';
 import { isWaitMode, WAIT_MODES } from '../../shared/config.ts';
 import { deployApp, localAppSettings, type DeployedApp } from '../deploy-app.ts';
@@ -54,6 +54,10 @@ Options:
   --help                show this text
 
 Needs: Node 22 (installed by \`npm ci\`) and Java 17+ for DynamoDB Local.`;
+
+// Who started us, taken before anything is printed: whoever reads the JSON may kill npm at once, and an
+// ancestor already gone when the watch begins would be missing from the list and never be missed.
+const lineage = ancestors();
 
 async function main(): Promise<void> {
   requireNode22();
@@ -167,7 +171,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
   // `kill -9` of npm (or of tsx's launcher) sends no signal here: the cloud notices its ancestor is gone.
-  watchAncestors((who) => stop(`process ${who.pid} that started the local cloud ended`));
+  watchAncestors((who) => stop(`process ${who.pid} that started the local cloud ended`), lineage);
   // Keep the process alive until a signal arrives.
   setInterval(() => undefined, 1 << 30);
 }

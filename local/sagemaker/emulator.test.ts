@@ -20,6 +20,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SageMakerEndpointStateChangeEvent } from '../../shared/aws-events.ts';
 import { freePort } from '../ports.ts';
+import { timeScale, type TimeScale } from '../time-scale.ts';
 import { processContainer } from './containers.ts';
 import { startSageMakerEmulator, type SageMakerEmulator } from './emulator.ts';
 
@@ -28,6 +29,23 @@ const REGION = 'eu-west-1';
 // 300 simulated seconds of start take 0.25 s.
 const SCALE = 1200;
 const WAIT = { maxWaitTime: 30, minDelay: 0.05, maxDelay: 0.1 };
+
+// The emulator's clock, with a hold: while held, no simulated wait begins, so a test sees a transient
+// status (Updating, Deleting) for as long as it looks, however loaded the machine is.
+let held: Promise<void> = Promise.resolve();
+let releaseHold = (): void => undefined;
+function hold(): () => void {
+  held = new Promise((resolve) => (releaseHold = resolve));
+  return releaseHold;
+}
+const scaledClock = timeScale(SCALE);
+const clock: TimeScale = {
+  ...scaledClock,
+  sleep: async (seconds, signal) => {
+    await held;
+    await scaledClock.sleep(seconds, signal);
+  },
+};
 
 /** A model server with the SageMaker container contract whose /ping readiness the test controls. */
 class TestContainer {
@@ -81,7 +99,7 @@ beforeAll(async () => {
   await container.start();
   emulator = await startSageMakerEmulator({
     region: REGION,
-    timeScale: SCALE,
+    timeScale: clock,
     timings: { createSeconds: 300, updateSeconds: 240, deleteSeconds: 60, healthCheckTimeoutSeconds: 600 },
     container: container.url,
     publish: (e) => events.push(e),
@@ -103,6 +121,7 @@ beforeAll(async () => {
 });
 
 afterEach(() => {
+  releaseHold(); // a test that failed while holding the clock must not stall the next
   emulator.faults.clear();
   container.ready = true;
 });
@@ -202,6 +221,7 @@ describe('endpoint lifecycle', () => {
     const listed = await sm.send(new ListEndpointsCommand({ NameContains: 'LIFECYCLE' }));
     expect(listed.Endpoints?.map((e) => [e.EndpointName, e.EndpointStatus])).toEqual([[name, 'InService']]);
 
+    let release = hold();
     await sm.send(
       new UpdateEndpointWeightsAndCapacitiesCommand({
         EndpointName: name,
@@ -209,20 +229,25 @@ describe('endpoint lifecycle', () => {
       }),
     );
     expect(await status(name)).toBe('Updating');
+    release();
     await waitUntilEndpointInService({ client: sm, ...WAIT }, { EndpointName: name });
     const scaled = await sm.send(new DescribeEndpointCommand({ EndpointName: name }));
     expect(scaled.ProductionVariants?.[0]?.CurrentInstanceCount).toBe(2);
 
     const next = await config();
+    release = hold();
     await sm.send(new UpdateEndpointCommand({ EndpointName: name, EndpointConfigName: next }));
     expect(await status(name)).toBe('Updating');
+    release();
     await waitUntilEndpointInService({ client: sm, ...WAIT }, { EndpointName: name });
     expect((await sm.send(new DescribeEndpointCommand({ EndpointName: name }))).EndpointConfigName).toBe(
       next,
     );
 
+    release = hold();
     await sm.send(new DeleteEndpointCommand({ EndpointName: name }));
     expect(await status(name)).toBe('Deleting');
+    release();
     const deleted = await waitUntilEndpointDeleted({ client: sm, ...WAIT }, { EndpointName: name });
     expect(deleted.state).toBe('SUCCESS');
     await sm.send(new DeleteEndpointConfigCommand({ EndpointConfigName: next }));
