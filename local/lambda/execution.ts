@@ -137,8 +137,7 @@ export class DurableExecution {
   private emptyPendingInARow = 0;
   private running: RunningInvocation | undefined;
   /** An EXECUTION update checkpointed by the handler: applied when its invocation returns. */
-  private checkpointedEnd:
-    { status: 'SUCCEEDED' | 'FAILED'; result?: string; error?: ErrorObject } | undefined;
+  private checkpointedEnd: CheckpointedEnd | undefined;
   private resolveDone!: () => void;
 
   constructor(
@@ -324,10 +323,7 @@ export class DurableExecution {
     const now = new Date();
     const id = u.Id!;
     if (u.Type === 'EXECUTION') {
-      this.checkpointedEnd =
-        u.Action === 'SUCCEED'
-          ? { status: 'SUCCEEDED', ...(u.Payload !== undefined ? { result: u.Payload } : {}) }
-          : { status: 'FAILED', ...(u.Error ? { error: u.Error } : {}) };
+      this.checkpointedEnd = checkpointedEndOf(u);
       return;
     }
     let op = this.ops.get(id);
@@ -769,6 +765,19 @@ export class DurableExecution {
     const cleaned = Object.fromEntries(Object.entries(event).filter(([, v]) => v !== undefined));
     this.events.push({ ...cleaned, EventId: this.events.length + 1, EventTimestamp: new Date() });
   }
+}
+
+/** The outcome a handler checkpointed as an EXECUTION update (a result too large for its response). */
+export interface CheckpointedEnd {
+  status: 'SUCCEEDED' | 'FAILED';
+  result?: string;
+  error?: ErrorObject;
+}
+
+export function checkpointedEndOf(u: OperationUpdate): CheckpointedEnd {
+  return u.Action === 'SUCCEED'
+    ? { status: 'SUCCEEDED', ...(u.Payload !== undefined ? { result: u.Payload } : {}) }
+    : { status: 'FAILED', ...(u.Error ? { error: u.Error } : {}) };
 }
 
 export interface InvocationOutput {

@@ -6,7 +6,14 @@
 import { randomUUID } from 'node:crypto';
 import type { ErrorObject, Operation, OperationUpdate } from '@aws-sdk/client-lambda';
 import { invalidParameter } from './errors.ts';
-import { InvocationKilled, parseOutput, type DurableExecution, type ExecutionStatus } from './execution.ts';
+import {
+  checkpointedEndOf,
+  InvocationKilled,
+  parseOutput,
+  type CheckpointedEnd,
+  type DurableExecution,
+  type ExecutionStatus,
+} from './execution.ts';
 import type { InvocationOutcome, RunningInvocation } from './sandbox.ts';
 
 /** What the checkpoint and state routes talk to: a durable execution or a replay of one. */
@@ -76,8 +83,7 @@ export class ExecutionReplay implements CheckpointTarget {
   private readonly complete: boolean;
   private token: string;
   private killed = false;
-  private checkpointedEnd:
-    { status: 'SUCCEEDED' | 'FAILED'; result?: string; error?: ErrorObject } | undefined;
+  private checkpointedEnd: CheckpointedEnd | undefined;
 
   constructor(
     readonly execution: DurableExecution,
@@ -136,10 +142,7 @@ export class ExecutionReplay implements CheckpointTarget {
     for (const u of updates) {
       if (u.Type === 'EXECUTION') {
         // A result too large for the invocation's response is checkpointed: it is the outcome.
-        this.checkpointedEnd =
-          u.Action === 'SUCCEED'
-            ? { status: 'SUCCEEDED', ...(u.Payload !== undefined ? { result: u.Payload } : {}) }
-            : { status: 'FAILED', ...(u.Error ? { error: u.Error } : {}) };
+        this.checkpointedEnd = checkpointedEndOf(u);
         continue;
       }
       if (divergent) continue; // the first divergent update is reported; the replay stops there
