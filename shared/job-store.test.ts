@@ -1,5 +1,5 @@
 // The job store against DynamoDB Local, through the real SDK with credentials the local cloud never saw.
-import { DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +12,10 @@ const TABLE = 'jobs-test';
 let ddb: LocalDynamoDB;
 let client: DynamoDBClient;
 let store: JobStore;
-let clock = Date.parse('2026-11-25T10:00:00.000Z');
+// The store's clock starts at the real now: DynamoDB Local's TTL sweeper deletes items whose `expiresAt`
+// has passed by the real clock, at moments of its own choosing, so a clock pinned to a fixed date writes
+// items that vanish mid-test once that date plus the retention is behind us (it did, from 2026-12-02).
+let clock = Date.now();
 
 beforeAll(async () => {
   ddb = await startLocalDynamoDB();
@@ -99,6 +102,21 @@ describe('JobStore', () => {
     });
     expect(job.phases.RECEIVED).toBe(job.createdAt);
     expect(job).not.toHaveProperty('pk');
+  });
+
+  it('writes job items that outlive the run: their expiry is the retention after now, on the real clock', async () => {
+    const { job } = await store.admit({ orchestrator: 'sf', ...upload(), executionId: 'ttl' });
+    const raw = await client.send(
+      new GetItemCommand({
+        TableName: TABLE,
+        Key: { pk: { S: `sf#user#${job.userId}` }, sk: { S: `sf#job#${job.jobId}` } },
+        ConsistentRead: true,
+      }),
+    );
+    const expiresAt = Number(raw.Item?.expiresAt?.N);
+    expect(expiresAt).toBe(Math.floor(Date.parse(job.createdAt) / 1000) + 7 * 86_400);
+    // A day's slack for the test clock's steps; an expired item could be swept away by DynamoDB Local.
+    expect(expiresAt).toBeGreaterThan(Date.now() / 1000 + 6 * 86_400);
   });
 
   it('joins duplicate deliveries of one upload, even when they race', async () => {
