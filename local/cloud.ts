@@ -2,12 +2,12 @@
 // and stopped together. `npm run up` and the tests both start it through startLocalCloud().
 import { DEFAULT_LOCAL_REGION, localClientConfig, type ClientConfig } from '../shared/aws.ts';
 import type { ServiceName } from '../shared/deps.ts';
-import { createTable, startLocalDynamoDB, type LocalDynamoDB } from './dynamodb.ts';
+import { createTable, startLocalDynamoDB, type LocalDynamoDB } from './dynamodb/dynamodb-local.ts';
 import { endpointStateRule, uploadRule } from '../shared/event-rules.ts';
-import { timeScale as makeTimeScale, type TimeScale } from './time-scale.ts';
-import { LocalEventBus } from './event-bus.ts';
-import { startLocalS3, type LocalS3 } from './s3.ts';
-import { toEventBridgeEvent } from './s3-events.ts';
+import { timeScale as makeTimeScale, type TimeScale } from './common/time-scale.ts';
+import { LocalEventBus } from './eventbridge/event-bus.ts';
+import { startLocalS3, type LocalS3 } from './s3/service.ts';
+import { toEventBridgeEvent } from './s3/events.ts';
 import { inferenceServerContainer, type ContainerLauncher } from './sagemaker/containers.ts';
 import type { Timings } from './sagemaker/control-plane.ts';
 import { startSageMakerEmulator, type SageMakerEmulator } from './sagemaker/emulator.ts';

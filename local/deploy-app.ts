@@ -7,7 +7,7 @@ import { CreateEndpointConfigCommand, CreateModelCommand, SageMakerClient } from
 import { CreateStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import type { AppDefinition, AppSettings, TargetDefinition } from '../infra/app-definition.ts';
 import type { LocalCloud } from './cloud.ts';
-import { LOCAL_ACCOUNT_ID } from './s3-events.ts';
+import { LOCAL_ACCOUNT_ID } from './common/account.ts';
 import { stateMachineTarget } from './stepfunctions/bus-target.ts';
 
 /** The base endpoint name `npm run up` deploys with (`reconstruct-3d-sf`, `reconstruct-3d-ldf`). */

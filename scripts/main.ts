@@ -24,7 +24,7 @@ import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-s
 import { generateSample, samplePngs } from '../container/src/samples.ts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { uploadRule } from '../shared/event-rules.ts';
-import type { BusEvent } from '../local/event-bus.ts';
+import type { BusEvent } from '../local/eventbridge/event-bus.ts';
 import { parseArgs } from 'node:util';
 import { inputImageKey, inputMaskKey } from '../shared/keys.ts';
 import { JobStore, type Job } from '../shared/job-store.ts';

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { startLocalCloud, type LocalCloud } from '../cloud.ts';
 import { parseFunctionFlag } from '../lambda/function-flag.ts';
 import type { DeployedRef, DeploySpec } from '../lambda/service.ts';
-import { ancestors, watchAncestors } from '../process-lifetime.ts';
+import { ancestors, watchAncestors } from '../common/process-lifetime.ts';
 import { appDefinition, FUNCTIONS, STATE_MACHINE } from '../../infra/app-definition.ts';
 import { isWaitMode, WAIT_MODES } from '../../shared/config.ts';
 import { deployApp, localAppSettings, type DeployedApp } from '../deploy-app.ts';

@@ -3,7 +3,7 @@
 // invocation loop that re-invokes the handler whenever something it waits for has happened.
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { ErrorObject, Event as HistoryEvent, Operation, OperationUpdate } from '@aws-sdk/client-lambda';
-import type { TimeScale } from '../time-scale.ts';
+import type { TimeScale } from '../common/time-scale.ts';
 import { invalidParameter } from './errors.ts';
 import type { InvocationOutcome, RunningInvocation } from './sandbox.ts';
 

@@ -4,7 +4,7 @@
 // epoch seconds, in query strings ISO-8601.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { ErrorObject, OperationUpdate } from '@aws-sdk/client-lambda';
-import { readBody, sendAwsJson } from '../http-server.ts';
+import { readBody, sendAwsJson } from '../common/http-server.ts';
 import { invalidParameter, LambdaError, serviceError } from './errors.ts';
 import { InvocationKilled, type DurableExecution } from './execution.ts';
 import type { DeployedFunction } from './functions.ts';

@@ -27,8 +27,8 @@ import {
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { localClientConfig } from '../../shared/aws.ts';
 import { countDurableHistory } from '../../shared/durable-history.ts';
-import { LocalEventBus } from '../event-bus.ts';
-import { timeScale } from '../time-scale.ts';
+import { LocalEventBus } from '../eventbridge/event-bus.ts';
+import { timeScale } from '../common/time-scale.ts';
 import { LocalLambda } from './service.ts';
 
 // 1000 simulated seconds per real second: a 30-second wait takes 30 ms.

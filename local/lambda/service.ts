@@ -6,10 +6,10 @@ import { availableParallelism } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import type { ErrorObject } from '@aws-sdk/client-lambda';
 import { LOCAL_CREDENTIALS } from '../../shared/aws.ts';
-import type { TimeScale } from '../time-scale.ts';
-import type { TargetHandler } from '../event-bus.ts';
-import { closeServer, listenOnLoopback } from '../http-server.ts';
-import { LOCAL_ACCOUNT_ID } from '../s3-events.ts';
+import type { TimeScale } from '../common/time-scale.ts';
+import type { TargetHandler } from '../eventbridge/event-bus.ts';
+import { closeServer, listenOnLoopback } from '../common/http-server.ts';
+import { LOCAL_ACCOUNT_ID } from '../common/account.ts';
 import { alreadyStarted, invalidParameter, LambdaError, notFound, requestTooLarge } from './errors.ts';
 import { DurableExecution, type ChainedResult, type ExecutionHost } from './execution.ts';
 import {

@@ -19,8 +19,8 @@ import { createServer, type Server } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SageMakerEndpointStateChangeEvent } from '../../shared/aws-events.ts';
-import { freePort } from '../ports.ts';
-import { timeScale, type TimeScale } from '../time-scale.ts';
+import { freePort } from '../common/ports.ts';
+import { timeScale, type TimeScale } from '../common/time-scale.ts';
 import { processContainer } from './containers.ts';
 import { startSageMakerEmulator, type SageMakerEmulator } from './emulator.ts';
 

@@ -5,7 +5,7 @@
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import { JSONPath } from 'jsonpath-plus';
-import type { TimeScale } from '../time-scale.ts';
+import type { TimeScale } from '../common/time-scale.ts';
 import type { TaskAdapter } from './adapter.ts';
 import {
   engineDefinition,

@@ -21,8 +21,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { localClientConfig } from '../../shared/aws.ts';
 import { checkSfnHistory } from '../../shared/sfn-history-check.ts';
 import { countLambdaInvocations, countStateTransitions } from '../../shared/sfn-history.ts';
-import { timeScale } from '../time-scale.ts';
-import { closeServer, listenOnLoopback, readBody } from '../http-server.ts';
+import { timeScale } from '../common/time-scale.ts';
+import { closeServer, listenOnLoopback, readBody } from '../common/http-server.ts';
 import { startLocalStepFunctions, type LocalStepFunctions } from './service.ts';
 
 const ROLE = 'arn:aws:iam::000000000000:role/test';

@@ -15,7 +15,7 @@ import { generateSample, samplePngs } from '../../container/src/samples.ts';
 import { FUNCTIONS, STATE_MACHINE, appDefinition } from '../../infra/app-definition.ts';
 import { startLocalCloud, type LocalCloud } from '../../local/cloud.ts';
 import { deployApp, localAppSettings, type DeployedApp } from '../../local/deploy-app.ts';
-import type { BusEvent } from '../../local/event-bus.ts';
+import type { BusEvent } from '../../local/eventbridge/event-bus.ts';
 import type { Timings } from '../../local/sagemaker/control-plane.ts';
 import { createActivities, jobStoreOf, type Activities } from '../../shared/activities.ts';
 import { LOCAL_CREDENTIALS } from '../../shared/aws.ts';

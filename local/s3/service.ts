@@ -5,7 +5,7 @@
 // - ListObjectsV2 pagination is served without s3rver's DES continuation tokens (DES is gone in OpenSSL 3);
 // - each object event says why it happened (PutObject, CopyObject, CompleteMultipartUpload), as S3 does;
 // - a key is stored under a path that cannot leave the bucket's folder, and a body is stored only when
-//   it arrived whole and matches its declared length and digests (local/s3-store.ts, s3-integrity.ts);
+//   it arrived whole and matches its declared length and digests (store.ts, integrity.ts);
 // - ListParts and AbortMultipartUpload are served (s3rver answers 405 to both).
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { EventEmitter } from 'node:events';
@@ -16,9 +16,9 @@ import type { Readable, Transform } from 'node:stream';
 import S3rver, { type KoaContext, type Middleware } from 's3rver';
 import S3Error from 's3rver/lib/models/error.js';
 import { AwsChunkedDecoder, isAwsChunked } from './aws-chunked.ts';
-import { claimFolder, removeOrphanedFolders } from './process-lifetime.ts';
-import { BodyVerifier, expectationsOf, S3BodyError } from './s3-integrity.ts';
-import { keyToPath, SafeFilesystemStore } from './s3-store.ts';
+import { claimFolder, removeOrphanedFolders } from '../common/process-lifetime.ts';
+import { BodyVerifier, expectationsOf, S3BodyError } from './integrity.ts';
+import { keyToPath, SafeFilesystemStore } from './store.ts';
 
 export type ObjectEventReason =
   'PutObject' | 'CopyObject' | 'CompleteMultipartUpload' | 'POST Object' | 'DeleteObject';
@@ -87,7 +87,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   // the serializer, so it sees plain response objects and runs before routing and authentication.
   if (server.middleware.length !== 5) {
     throw new Error(
-      `s3rver's middleware chain changed (${server.middleware.length} entries): re-check local/s3.ts`,
+      `s3rver's middleware chain changed (${server.middleware.length} entries): re-check local/s3/service.ts`,
     );
   }
   server.middleware.splice(2, 0, fixRequest(notes, store));

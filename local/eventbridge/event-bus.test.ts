@@ -10,14 +10,14 @@ import {
   SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { S3ObjectCreatedEvent } from '../shared/aws-events.ts';
-import { endpointStateRule, uploadRule } from '../shared/event-rules.ts';
-import { decodeEventKey } from '../shared/keys.ts';
-import { startLocalCloud, type LocalCloud } from './cloud.ts';
+import type { S3ObjectCreatedEvent } from '../../shared/aws-events.ts';
+import { endpointStateRule, uploadRule } from '../../shared/event-rules.ts';
+import { decodeEventKey } from '../../shared/keys.ts';
+import { startLocalCloud, type LocalCloud } from '../cloud.ts';
 import { LocalEventBus, type BusEvent } from './event-bus.ts';
-import { encodeEventKey } from './s3-events.ts';
-import { parsePly } from '../container/src/ply.ts';
-import { generateSample, samplePngs } from '../container/src/samples.ts';
+import { encodeEventKey } from '../s3/events.ts';
+import { parsePly } from '../../container/src/ply.ts';
+import { generateSample, samplePngs } from '../../container/src/samples.ts';
 
 const UNSEEN = { accessKeyId: 'AKIAUNSEEN', secretAccessKey: 'unseen-secret' };
 
