@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { startLocalCloud, type LocalCloud } from '../cloud.ts';
 import { parseFunctionFlag } from '../lambda/function-flag.ts';
-import type { DeployedRef, DeploySpec } from '../lambda/service.ts';
+import type { DeployedRef, DeploySpec } from '../lambda/deploy.ts';
 import { ancestors, watchAncestors } from '../common/process-lifetime.ts';
 import { appDefinition, FUNCTIONS, STATE_MACHINE } from '../../infra/app-definition.ts';
 import { isWaitMode, WAIT_MODES } from '../../shared/config.ts';
