@@ -21,7 +21,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { localClientConfig } from '../../shared/aws.ts';
 import { checkSfnHistory } from '../../shared/sfn-history-check.ts';
 import { countLambdaInvocations, countStateTransitions } from '../../shared/sfn-history.ts';
-import { timeScale } from '../common/time-scale.ts';
+import { timeScale, type TimeScale } from '../common/time-scale.ts';
 import { closeServer, listenOnLoopback, readBody } from '../common/http-server.ts';
 import { startLocalStepFunctions, type LocalStepFunctions } from './service.ts';
 
@@ -53,9 +53,55 @@ async function startLambda(): Promise<string> {
   return listenOnLoopback(lambdaServer);
 }
 
+/** A clock the test moves by hand: a sleep ends only once advance() has passed its end. */
+class HandClock {
+  private now = 0;
+  private readonly sleepers = new Set<{ end: number; wake: () => void }>();
+
+  sleep(seconds: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason as Error);
+      const sleeper = { end: this.now + seconds, wake: resolve };
+      this.sleepers.add(sleeper);
+      signal?.addEventListener(
+        'abort',
+        () => {
+          this.sleepers.delete(sleeper);
+          reject(signal.reason as Error);
+        },
+        { once: true },
+      );
+    });
+  }
+
+  /** Moves simulated time on by `seconds`, ending every sleep that ends by then. */
+  advance(seconds: number): void {
+    this.now += seconds;
+    for (const sleeper of [...this.sleepers]) {
+      if (sleeper.end > this.now) continue;
+      this.sleepers.delete(sleeper);
+      sleeper.wake();
+    }
+  }
+
+  /** Sleeps begun and neither ended nor cancelled. */
+  get sleeping(): number {
+    return this.sleepers.size;
+  }
+}
+
+// The service's clock: 1000x, or, while a test holds one (`handClock`), only as far as it advances it.
+const scaledClock = timeScale(1000);
+let handClock: HandClock | undefined;
+const clock: TimeScale = {
+  ...scaledClock,
+  sleep: (seconds, signal) =>
+    handClock ? handClock.sleep(seconds, signal) : scaledClock.sleep(seconds, signal),
+};
+
 beforeAll(async () => {
   const lambda = await startLambda();
-  sfn = await startLocalStepFunctions({ timeScale: timeScale(1000), endpoints: { lambda } });
+  sfn = await startLocalStepFunctions({ timeScale: clock, endpoints: { lambda } });
   client = new SFNClient(localClientConfig(sfn.endpoint));
 });
 
@@ -717,34 +763,41 @@ describe('task tokens', () => {
   });
 
   it('times it out when heartbeats stop (States.HeartbeatTimeout, matched by States.Timeout too)', async () => {
-    const periodMs = 1000; // HeartbeatSeconds 1000 at 1000x
-    let last = performance.now(); // before the Task starts: every gap measured is at least the real one
-    const { executionArn, token } = await startWaiting(
-      {
-        HeartbeatSeconds: 1000,
-        Catch: [{ ErrorEquals: ['States.Timeout'], ResultPath: '$.err', Next: 'Lost' }],
-        Next: 'Lost',
-      },
-      { Lost: { Type: 'Pass', End: true } },
-    );
-    // Heartbeats closer together than the period keep the Task alive well past one period.
-    const begun = last;
-    let widestGap = 0;
-    while (performance.now() - begun < 1.5 * periodMs) {
-      await client.send(new SendTaskHeartbeatCommand({ taskToken: token }));
-      widestGap = Math.max(widestGap, performance.now() - last);
-      last = performance.now();
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    const hand = (handClock = new HandClock());
+    try {
+      const { executionArn, token } = await startWaiting(
+        {
+          HeartbeatSeconds: 1000,
+          Catch: [{ ErrorEquals: ['States.Timeout'], ResultPath: '$.err', Next: 'Lost' }],
+          Next: 'Lost',
+        },
+        { Lost: { Type: 'Pass', End: true } },
+      );
+      expect(hand.sleeping).toBe(1); // the heartbeat timer, armed before the Task's call
+      // Heartbeats 600 s apart keep the Task alive for 1,800 s, well past one period: each one
+      // replaces the timer, so none of the earlier ones ever ends.
+      for (let beat = 1; beat <= 3; beat++) {
+        hand.advance(600);
+        await client.send(new SendTaskHeartbeatCommand({ taskToken: token }));
+        expect(hand.sleeping).toBe(1);
+        expect(sfn.execution(executionArn)?.status).toBe('RUNNING');
+      }
+      // Then silence: one second short of the period it still runs; at the period it times out.
+      hand.advance(999);
+      expect(hand.sleeping).toBe(1);
+      expect(sfn.execution(executionArn)?.status).toBe('RUNNING');
+      hand.advance(1);
+      expect(hand.sleeping).toBe(0);
+      const r = await finished(executionArn);
+      expect(r.status).toBe('SUCCEEDED');
+      expect(r.output).toMatchObject({ err: { Error: 'States.HeartbeatTimeout' } });
+      expect(r.events.find((e) => e.type === 'TaskTimedOut')?.taskTimedOutEventDetails).toMatchObject({
+        error: 'States.Timeout',
+      });
+    } finally {
+      handClock = undefined;
     }
-    // Only a machine stalled for a whole period between two heartbeats may have let it lapse.
-    if (widestGap < periodMs) expect(sfn.execution(executionArn)?.status).toBe('RUNNING');
-    const r = await finished(executionArn);
-    expect(r.status).toBe('SUCCEEDED');
-    expect(r.output).toMatchObject({ err: { Error: 'States.HeartbeatTimeout' } });
-    expect(r.events.find((e) => e.type === 'TaskTimedOut')?.taskTimedOutEventDetails).toMatchObject({
-      error: 'States.Timeout',
-    });
-  }, 20_000);
+  });
 });
 
 describe('every history this file recorded', () => {
