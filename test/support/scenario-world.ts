@@ -109,7 +109,6 @@ export async function startWorld(
       functionLogs.splice(0, Math.max(0, functionLogs.length - 300));
     },
     ...(durations.timeScale === undefined ? {} : { timeScale: durations.timeScale }),
-    endpointNamePrefix: endpointBase,
     // A 2-minute simulated start: 2 s real, room for the container process to come up.
     sagemakerTimings: options.sagemakerTimings ?? { createSeconds: 120, deleteSeconds: 30 },
   });
