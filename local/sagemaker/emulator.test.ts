@@ -1,5 +1,6 @@
 // The SageMaker emulator through the real AWS SDK clients and waiters, with credentials it never saw:
 // every API, status and error the project relies on, and every kind of injected fault.
+// Over 400 lines on purpose: every test shares one emulator, its test container and its held clock.
 import {
   CreateEndpointCommand,
   CreateEndpointConfigCommand,

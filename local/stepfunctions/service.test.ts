@@ -1,5 +1,7 @@
 // The local Step Functions service through the real @aws-sdk/client-sfn: the API, the ASL features
 // the engine runs, Task tokens, timeouts, stops and the history Step Functions would record.
+// Over 400 lines on purpose: the last test checks every history the others recorded against its ASL
+// (checkSfnHistory), so they all run here against one service.
 import { createServer, type Server } from 'node:http';
 import { Socket } from 'node:net';
 import {
@@ -21,7 +23,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { localClientConfig } from '../../shared/aws.ts';
 import { checkSfnHistory } from '../../shared/sfn-history-check.ts';
 import { countLambdaInvocations, countStateTransitions } from '../../shared/sfn-history.ts';
-import { timeScale, type TimeScale } from '../common/time-scale.ts';
+import { HandClock } from '../common/hand-clock.ts';
+import { timeScale } from '../common/time-scale.ts';
 import { closeServer, listenOnLoopback, readBody } from '../common/http-server.ts';
 import { startLocalStepFunctions, type LocalStepFunctions } from './service.ts';
 
@@ -53,51 +56,8 @@ async function startLambda(): Promise<string> {
   return listenOnLoopback(lambdaServer);
 }
 
-/** A clock the test moves by hand: a sleep ends only once advance() has passed its end. */
-class HandClock {
-  private now = 0;
-  private readonly sleepers = new Set<{ end: number; wake: () => void }>();
-
-  sleep(seconds: number, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason as Error);
-      const sleeper = { end: this.now + seconds, wake: resolve };
-      this.sleepers.add(sleeper);
-      signal?.addEventListener(
-        'abort',
-        () => {
-          this.sleepers.delete(sleeper);
-          reject(signal.reason as Error);
-        },
-        { once: true },
-      );
-    });
-  }
-
-  /** Moves simulated time on by `seconds`, ending every sleep that ends by then. */
-  advance(seconds: number): void {
-    this.now += seconds;
-    for (const sleeper of [...this.sleepers]) {
-      if (sleeper.end > this.now) continue;
-      this.sleepers.delete(sleeper);
-      sleeper.wake();
-    }
-  }
-
-  /** Sleeps begun and neither ended nor cancelled. */
-  get sleeping(): number {
-    return this.sleepers.size;
-  }
-}
-
-// The service's clock: 1000x, or, while a test holds one (`handClock`), only as far as it advances it.
-const scaledClock = timeScale(1000);
-let handClock: HandClock | undefined;
-const clock: TimeScale = {
-  ...scaledClock,
-  sleep: (seconds, signal) =>
-    handClock ? handClock.sleep(seconds, signal) : scaledClock.sleep(seconds, signal),
-};
+// The service's clock: 1000x, or, while a test holds it, only as far as that test advances it.
+const clock = new HandClock(timeScale(1000));
 
 beforeAll(async () => {
   const lambda = await startLambda();
@@ -763,7 +723,7 @@ describe('task tokens', () => {
   });
 
   it('times it out when heartbeats stop (States.HeartbeatTimeout, matched by States.Timeout too)', async () => {
-    const hand = (handClock = new HandClock());
+    clock.hold();
     try {
       const { executionArn, token } = await startWaiting(
         {
@@ -773,21 +733,21 @@ describe('task tokens', () => {
         },
         { Lost: { Type: 'Pass', End: true } },
       );
-      expect(hand.sleeping).toBe(1); // the heartbeat timer, armed before the Task's call
+      expect(clock.sleeping).toBe(1); // the heartbeat timer, armed before the Task's call
       // Heartbeats 600 s apart keep the Task alive for 1,800 s, well past one period: each one
       // replaces the timer, so none of the earlier ones ever ends.
       for (let beat = 1; beat <= 3; beat++) {
-        hand.advance(600);
+        clock.advance(600);
         await client.send(new SendTaskHeartbeatCommand({ taskToken: token }));
-        expect(hand.sleeping).toBe(1);
+        expect(clock.sleeping).toBe(1);
         expect(sfn.execution(executionArn)?.status).toBe('RUNNING');
       }
       // Then silence: one second short of the period it still runs; at the period it times out.
-      hand.advance(999);
-      expect(hand.sleeping).toBe(1);
+      clock.advance(999);
+      expect(clock.sleeping).toBe(1);
       expect(sfn.execution(executionArn)?.status).toBe('RUNNING');
-      hand.advance(1);
-      expect(hand.sleeping).toBe(0);
+      clock.advance(1);
+      expect(clock.sleeping).toBe(0);
       const r = await finished(executionArn);
       expect(r.status).toBe('SUCCEEDED');
       expect(r.output).toMatchObject({ err: { Error: 'States.HeartbeatTimeout' } });
@@ -795,7 +755,7 @@ describe('task tokens', () => {
         error: 'States.Timeout',
       });
     } finally {
-      handClock = undefined;
+      clock.release();
     }
   });
 });
