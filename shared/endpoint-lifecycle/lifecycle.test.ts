@@ -10,6 +10,7 @@ import type { SageMakerEndpointStateChangeEvent } from '../aws-events.ts';
 import { isRetryable } from '../errors.ts';
 import { seededRandom } from '../random.ts';
 import { EndpointStore } from './endpoint-store.ts';
+import type { EndpointLifecycle } from './lifecycle.ts';
 import { sageMakerControl, type EndpointControl } from './sagemaker-control.ts';
 import {
   acquireAndWait,
@@ -52,6 +53,22 @@ const sageMakerStatus = async (name: string): Promise<string> => {
     return 'missing';
   }
 };
+
+/**
+ * Serves the endpoint to one job, lets it go idle and begins its stop, then runs `meanwhile` while
+ * SageMaker's clock is held: the deletion cannot end before `meanwhile` does, however loaded the machine.
+ */
+async function whileDeleting(lifecycle: EndpointLifecycle, meanwhile: () => Promise<void>): Promise<void> {
+  await acquireAndWait(lifecycle, 'j1');
+  await lifecycle.release('j1');
+  const release = h.holdSageMakerClock();
+  try {
+    expect(await lifecycle.beginStop()).toEqual({ outcome: 'stopping', generation: 1 });
+    await meanwhile();
+  } finally {
+    release();
+  }
+}
 
 describe('acquire and start', () => {
   it('starts a stopped endpoint exactly once for 100 concurrent jobs, all of which then see it serve', async () => {
@@ -144,20 +161,13 @@ describe('the guarded stop', () => {
   it('gives a job that arrives while the endpoint stops a fresh start once the deletion is over', async () => {
     const name = freshName();
     const lifecycle = h.lifecycle(name, { idleWindowMs: 0 });
-    await acquireAndWait(lifecycle, 'j1');
-    await lifecycle.release('j1');
-    // The deletion cannot end while SageMaker's clock is held: the late job arrives while it runs.
-    const release = h.holdSageMakerClock();
-    try {
-      expect(await lifecycle.beginStop()).toEqual({ outcome: 'stopping', generation: 1 });
+    await whileDeleting(lifecycle, async () => {
       expect(await lifecycle.finishStop()).toEqual({ done: false });
       // Stopping: a new job is told to come back, by a retryable name.
       const refused = await lifecycle.acquire('late-job').catch((e: unknown) => e);
       expect(refused).toMatchObject({ name: 'EndpointStoppingError' });
       expect(isRetryable(refused)).toBe(true);
-    } finally {
-      release();
-    }
+    });
     expect(await acquireAndWait(lifecycle, 'late-job')).toBe(2);
     expect(creates(name)).toHaveLength(2);
   });
@@ -216,20 +226,13 @@ describe('SageMaker answers folded in', () => {
   it('waits out a previous generation still deleting, by a retryable error, before starting', async () => {
     const name = freshName();
     const lifecycle = h.lifecycle(name, { idleWindowMs: 0 });
-    await acquireAndWait(lifecycle, 'j1');
-    await lifecycle.release('j1');
-    // The deletion cannot end while SageMaker's clock is held: the start below meets it.
-    const release = h.holdSageMakerClock();
-    try {
-      await lifecycle.beginStop();
+    await whileDeleting(lifecycle, async () => {
       // The item is forced to Stopped while SageMaker still deletes (as a stopper that died would leave
       // it once repaired): the next start meets the Deleting leftover.
       await store().finishStop(name, 1, Date.now());
       await lifecycle.acquire('j2');
       await expect(lifecycle.startEndpoint(2)).rejects.toMatchObject({ name: 'EndpointStoppingError' });
-    } finally {
-      release();
-    }
+    });
     // acquireAndWait waits the deletion out by that retryable name.
     expect(await acquireAndWait(lifecycle, 'j2')).toBe(2);
   });
