@@ -7,8 +7,8 @@ import { LocalDurableTestRunner } from '@aws/durable-execution-sdk-js-testing';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type * as activitiesModule from '../shared/activities.ts';
 import type { Activities } from '../shared/activities.ts';
-import { FakeActivities, JOB } from './durable/fake-activities.ts';
-import { UPLOAD } from './durable/run-workflow.ts';
+import { FakeActivities, JOB } from './testing/fake-activities.ts';
+import { UPLOAD } from './testing/run-workflow.ts';
 import { OP } from './durable/workflow.ts';
 
 const ENV = {

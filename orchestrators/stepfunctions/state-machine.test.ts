@@ -9,7 +9,7 @@ import { ERRORS, RETRYABLE_ERROR_NAMES } from '../../shared/errors.ts';
 import { generatedAsl } from './asl-file.ts';
 import { DEFINITION_SUBSTITUTIONS, readStateMachineAsl, renderDefinition } from './definition.ts';
 import { TASK_NAMES } from './tasks.ts';
-import { TASKS_FUNCTION_ARN } from './testing/run-flow.ts';
+import { TASKS_FUNCTION_ARN } from '../testing/run-flow.ts';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type State = { [key: string]: Json };
