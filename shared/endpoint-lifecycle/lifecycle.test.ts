@@ -2,7 +2,8 @@
 // path per scenario, forced on purpose. The waiting a workflow does between steps is played by the
 // harness (acquireAndWait, stopIfIdle); time that only needs to pass comes from a manual clock, a
 // transient SageMaker status is held by holding SageMaker's clock, and the randomized interleavings
-// wait on a skipping clock: no test waits for real time to pass.
+// wait on a skipping clock: no test waits for real time to pass. Over 400 lines on purpose: every path
+// of the protocol shares one harness (DynamoDB Local and the emulator take seconds to start).
 import { DeleteEndpointCommand, DescribeEndpointCommand } from '@aws-sdk/client-sagemaker';
 import { InvokeEndpointCommand } from '@aws-sdk/client-sagemaker-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
