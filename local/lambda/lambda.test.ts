@@ -26,7 +26,7 @@ import {
 } from '@aws/durable-execution-sdk-js-testing';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { localClientConfig } from '../../shared/aws.ts';
-import { countDurableHistory } from '../../shared/durable-history.ts';
+import { countDurableHistory } from '../../metering/durable-history.ts';
 import { LocalEventBus } from '../event-bus.ts';
 import { timeScale } from '../time-scale.ts';
 import { LocalLambda } from './service.ts';

@@ -26,7 +26,7 @@ import { isEnding } from '../../shared/job-model.ts';
 import { OP } from '../../orchestrators/durable/workflow.ts';
 import type { Job } from '../../shared/job-store.ts';
 import { inputImageKey, inputMaskKey, type Orchestrator } from '../../shared/keys.ts';
-import { checkSfnHistory } from '../../shared/sfn-history-check.ts';
+import { checkSfnHistory } from '../../metering/sfn-history-check.ts';
 
 /** Simulated seconds at TIME_SCALE: short enough for tests, long enough for a loaded 2-core machine. */
 export const SCENARIO_SETTINGS = {
