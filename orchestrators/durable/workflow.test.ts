@@ -7,7 +7,7 @@ import { LocalDurableTestRunner } from '@aws/durable-execution-sdk-js-testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attemptsOf, EVENT, EVENT_NO_WAKE, metricCount, POLL, run, type Run } from './run-workflow.ts';
 import { JOB_STATUSES } from '../../shared/job-model.ts';
-import { waitedBeforeLook } from './backoff.ts';
+import { waitedBeforeLook } from '../../shared/backoff.ts';
 import { OP, type WorkflowSettings } from './workflow.ts';
 
 beforeAll(() => LocalDurableTestRunner.setupTestEnvironment({ skipTime: true }));

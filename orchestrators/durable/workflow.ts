@@ -5,12 +5,13 @@
 // README.md beside this file lists the operations and what each wait mode costs.
 import type { DurableContext, DurableExecutionHandler, DurableLogger } from '@aws/durable-execution-sdk-js';
 import type { Activities, JobContext, JobOutcome, Phases } from '../../shared/activities.ts';
+import { delayAfterLook, eventLoop, waitedBeforeLook, wholeSeconds } from '../../shared/backoff.ts';
 import type { Config } from '../../shared/config.ts';
 import type { Readiness } from '../../shared/endpoint-lifecycle/lifecycle.ts';
 import { EndpointTimeoutError, ErrorNames, MaskTimeoutError, type Failure } from '../../shared/errors.ts';
 import { MetricNames, type MetricName } from '../../shared/observability.ts';
-import { delayAfterLook, isTerminalName, retryOnNames, waitedBeforeLook, wholeSeconds } from './backoff.ts';
 import { durableErrorType, failureOfDurable, raise } from './failures.ts';
+import { isTerminalName, retryOnNames } from './retry.ts';
 
 export type WorkflowSettings = Pick<
   Config,
@@ -160,11 +161,12 @@ export function createWorkflow(options: WorkflowOptions): DurableExecutionHandle
     }
     // Event mode: look once; only a mask that is not there yet is waited for, by its own event.
     let mask = await ctx.step(OP.checkMask, () => a.checkMask(job), stepRetry);
-    let waited = 0;
+    const rounds = eventLoop(s, s.maskWaitSeconds).waits;
+    let round = 0;
     let registration: Error | undefined;
     while (!mask.present) {
-      const timeout = Math.min(wholeSeconds(s.pollMaxSeconds), Math.floor(s.maskWaitSeconds - waited));
-      if (timeout < 1) throw timedOut();
+      const timeout = rounds[round++];
+      if (timeout === undefined) throw timedOut();
       try {
         await ctx.waitForCallback(
           OP.waitForMask,
@@ -178,7 +180,6 @@ export function createWorkflow(options: WorkflowOptions): DurableExecutionHandle
         return undefined;
       } catch (err) {
         if (durableErrorType(err) === 'CallbackSubmitterError') registration = err as Error;
-        waited += timeout;
       }
       // No wake-up in time (an event lost between the waker's claim and its send), or no waiter
       // stored: look once.
@@ -232,13 +233,15 @@ export function createWorkflow(options: WorkflowOptions): DurableExecutionHandle
     }
     // Event mode: look once; only an endpoint that is not serving yet is waited for, by its event.
     let readiness: Readiness & { at?: string } = await checkEndpoint(ctx, job, generation);
+    const rounds = eventLoop(s, s.endpointWaitSeconds).waits;
+    let round = 0;
     let registration: Error | undefined;
     for (;;) {
       if (readiness.status === 'ready') return readiness.at;
       generation =
         readiness.status === 'start' ? await takeOver(ctx, job, readiness.generation) : readiness.generation;
-      const timeout = Math.min(wholeSeconds(s.pollMaxSeconds), Math.floor(s.endpointWaitSeconds - waited));
-      if (timeout < 1) throw timedOut();
+      const timeout = rounds[round++];
+      if (timeout === undefined) throw timedOut();
       const current = generation;
       let answer: unknown;
       try {
@@ -252,7 +255,6 @@ export function createWorkflow(options: WorkflowOptions): DurableExecutionHandle
         );
       } catch (err) {
         if (durableErrorType(err) === 'CallbackSubmitterError') registration = err as Error;
-        waited += timeout;
       }
       // No answer in time, a failure sent by the waker, or no waiter stored: one check says which,
       // under the error's own name (a callback failure keeps only its message across replays).

@@ -1,7 +1,7 @@
 // The task Lambda's dispatcher and the settings it hands the state machine.
 import { describe, expect, it } from 'vitest';
 import { ThrottledError } from '../../shared/errors.ts';
-import { stateMachineSettings, waitLoop } from './settings.ts';
+import { stateMachineSettings } from './settings.ts';
 import { createTaskHandler, failureFrom, phasesOf } from './tasks.ts';
 import { FakeWorld } from './testing/fake-world.ts';
 import { flowConfig } from './testing/run-flow.ts';
@@ -123,15 +123,6 @@ describe('phasesOf', () => {
 });
 
 describe('settings', () => {
-  it('poll loops double from POLL_SECONDS to POLL_MAX_SECONDS and add up to the bound exactly', () => {
-    expect(waitLoop(5, 60, 300)).toEqual({
-      waits: [5, 10, 20, 40, 60, 60, 60, 45],
-      rounds: 8,
-      boundSeconds: 300,
-    });
-    expect(waitLoop(0.5, 1.2, 3.1)).toEqual({ waits: [1, 2, 1], rounds: 3, boundSeconds: 4 });
-  });
-
   it('event waits time out after POLL_MAX_SECONDS; the deletion loop is always polled', () => {
     const event = stateMachineSettings(flowConfig({ WAIT_MODE: 'event', ENDPOINT_WAIT_SECONDS: '200' }));
     expect(event.waitMode).toBe('event');
