@@ -8,14 +8,15 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSample, samplePngs } from '../container/src/samples.ts';
 import { startLocalCloud, type LocalCloud } from '../local/cloud.ts';
-import { createActivities, createWakers, type Activities, type JobContext } from '../shared/activities.ts';
+import { createActivities, type Activities, type JobContext } from '../shared/activities.ts';
+import { createWakers } from '../shared/wakers.ts';
 import type { S3ObjectCreatedEvent } from '../shared/aws-events.ts';
 import { LOCAL_CREDENTIALS } from '../shared/aws.ts';
 import { parseConfig } from '../shared/config.ts';
-import { createDeps, type Deps } from '../shared/deps.ts';
+import { createDeps, jobStoreOf, type Deps } from '../shared/deps.ts';
 import type { SendOutcome, WaiterSender } from '../shared/endpoint-lifecycle/waiter-senders.ts';
 import { isRetryable } from '../shared/errors.ts';
-import { jobStoreOf } from '../shared/activities.ts';
+
 import { inputImageKey, inputMaskKey } from '../shared/keys.ts';
 
 let cloud: LocalCloud;

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { ThrottledError } from '../../shared/errors.ts';
 import { stateMachineSettings } from './settings.ts';
-import { createTaskHandler, failureFrom, phasesOf } from './tasks.ts';
+import { createTaskHandler, failureFrom, phasesOf, sageMakerStateOf } from './tasks.ts';
 import { FakeWorld } from './testing/fake-world.ts';
 import { flowConfig } from './testing/run-flow.ts';
 
@@ -81,6 +81,37 @@ describe('failureFrom', () => {
       error: 'InvalidInputError',
       message: 'bad key',
     });
+  });
+});
+
+describe('sageMakerStateOf', () => {
+  it("folds the native describeEndpoint's answer and its caught errors into the lifecycle's SageMakerState", () => {
+    expect(
+      sageMakerStateOf({
+        EndpointStatus: 'Failed',
+        FailureReason: 'no capacity',
+        CreationTime: '2026-01-01T00:00:00.000Z',
+      }),
+    ).toEqual({
+      status: 'Failed',
+      failureReason: 'no capacity',
+      createdAt: Date.parse('2026-01-01T00:00:00.000Z'),
+    });
+    expect(sageMakerStateOf({ EndpointStatus: 'InService', CreationTime: 1_767_225_600 })).toEqual({
+      status: 'InService',
+      createdAt: 1_767_225_600_000,
+    });
+    expect(
+      sageMakerStateOf({ Error: 'SageMaker.ValidationException', Cause: 'Could not find endpoint "e".' }),
+    ).toEqual({ status: 'missing' });
+    expect(sageMakerStateOf({ missing: true })).toEqual({ status: 'missing' });
+  });
+
+  it('refuses what is not a DescribeEndpoint answer, and rethrows any other caught error', () => {
+    expect(() => sageMakerStateOf({ Endpoint: 'x' })).toThrow(/not a DescribeEndpoint answer/);
+    expect(() => sageMakerStateOf({ Error: 'SageMaker.ThrottlingException', Cause: 'slow down' })).toThrow(
+      /DescribeEndpoint failed: SageMaker.ThrottlingException: slow down/,
+    );
   });
 });
 

@@ -1,7 +1,8 @@
 // The one task Lambda of the state machine: `{ task: '<activity>', ...arguments }` in, the activity's
 // answer out. It only adapts what Step Functions can express to the activities' signatures: the ASL
 // cannot leave a missing field out, so step results arrive as `$.steps` and are turned into phase
-// times here, and a caught error arrives as `{ Error, Cause }` and is turned into a Failure. A thrown
+// times here, a caught error arrives as `{ Error, Cause }` and is turned into a Failure, and the
+// native `describeEndpoint` answer (or its caught error) is turned into a SageMakerState. A thrown
 // error keeps its `name`; Lambda reports it as the error type, which is what the ASL's Retry and
 // Catch match (shared/errors.ts).
 import type {
@@ -13,6 +14,7 @@ import type {
   WaiterRef,
 } from '../../shared/activities.ts';
 import type { WaiterKind } from '../../shared/endpoint-lifecycle/endpoint-store.ts';
+import type { SageMakerState } from '../../shared/endpoint-lifecycle/sagemaker-control.ts';
 import { InvalidInputError, type Failure } from '../../shared/errors.ts';
 import type { Generate3dResult } from '../../shared/inference.ts';
 import type { StateMachineSettings } from './settings.ts';
@@ -68,7 +70,11 @@ export function createTaskHandler(
     acquireEndpoint: (r) => activities.acquireEndpoint(jobOf(r)),
     startEndpoint: (r) => activities.startEndpoint(jobOf(r), generationOf(r)),
     checkEndpoint: (r) =>
-      activities.checkEndpoint(jobOf(r), generationOf(r), r.observed === null ? undefined : r.observed),
+      activities.checkEndpoint(
+        jobOf(r),
+        generationOf(r),
+        r.observed === undefined || r.observed === null ? undefined : sageMakerStateOf(r.observed),
+      ),
     registerEndpointWaiter: (r) => activities.registerEndpointWaiter(jobOf(r), generationOf(r), waiterOf(r)),
     renewLease: (r) => activities.renewLease(jobOf(r)),
     invoke: (r) => activities.invoke(jobOf(r)),
@@ -196,4 +202,46 @@ function waiterOf(r: Request): WaiterRef {
       `task ${String(r.task)}: 'waiter' must be {kind: ${WAITER_KINDS.join(' | ')}, token}`,
     );
   return { kind: waiter.kind as WaiterKind, token: waiter.token };
+}
+
+/**
+ * A DescribeEndpoint answer as the lifecycle folds it, from the state machine's spellings: Step
+ * Functions' `aws-sdk:sagemaker:describeEndpoint` output (timestamps as text or numbers), the SDK's
+ * output, or a caught "could not find endpoint" error (`{ missing: true }` or the error itself).
+ */
+export function sageMakerStateOf(observed: unknown): SageMakerState {
+  const o = observed as {
+    EndpointStatus?: unknown;
+    FailureReason?: unknown;
+    CreationTime?: unknown;
+    status?: unknown;
+    missing?: unknown;
+    Error?: unknown;
+    Cause?: unknown;
+  };
+  if (o.missing === true || o.status === 'missing') return { status: 'missing' };
+  if (typeof o.Error === 'string') {
+    const cause = typeof o.Cause === 'string' ? o.Cause : JSON.stringify(o.Cause ?? '');
+    if (/could not find endpoint/i.test(cause)) return { status: 'missing' };
+    throw new Error(`DescribeEndpoint failed: ${o.Error}: ${cause}`);
+  }
+  const status = typeof o.EndpointStatus === 'string' ? o.EndpointStatus : undefined;
+  if (status === undefined)
+    throw new Error(`not a DescribeEndpoint answer: ${JSON.stringify(observed).slice(0, 300)}`);
+  const created =
+    o.CreationTime instanceof Date
+      ? o.CreationTime.getTime()
+      : typeof o.CreationTime === 'number'
+        ? o.CreationTime < 1e11
+          ? o.CreationTime * 1000
+          : o.CreationTime
+        : typeof o.CreationTime === 'string'
+          ? Date.parse(o.CreationTime)
+          : undefined;
+  const state = {
+    status: status as SageMakerState['status'],
+    ...(typeof o.FailureReason === 'string' ? { failureReason: o.FailureReason } : {}),
+    ...(created !== undefined && Number.isFinite(created) ? { createdAt: created } : {}),
+  };
+  return state;
 }
