@@ -16,6 +16,7 @@ import { publishJobEvent, writeErrorReport } from './job-events.ts';
 import type { JobStatus } from './job-model.ts';
 import type { Job } from './job-store.ts';
 import { parseEventKey, type Orchestrator } from './keys.ts';
+import { phasesOf, type StepsSeen } from './phases.ts';
 
 /** Everything a step needs to know about its job; returned by `admit`, passed to every later step. */
 export interface JobContext {
@@ -58,8 +59,7 @@ export interface Inference {
 export type JobOutcome =
   { status: 'COMPLETED'; result: Generate3dResult } | { status: 'FAILED' | 'REJECTED'; failure: Failure };
 
-/** Phase times the workflow saw, recorded on the job when it ends. */
-export type Phases = Partial<Record<JobStatus, string>>;
+export type { Phases, StepsSeen } from './phases.ts';
 
 export interface Activities {
   admit(event: unknown, executionId: string): Promise<Admission>;
@@ -78,7 +78,8 @@ export interface Activities {
   invoke(job: JobContext): Promise<Inference>;
   releaseLease(job: JobContext): Promise<void>;
   reportFailure(job: JobContext, failure: Failure): Promise<{ errorKey: string | null }>;
-  recordOutcome(job: JobContext, outcome: JobOutcome, phases: Phases): Promise<{ status: JobStatus }>;
+  /** Records the ending with the phase times of what the workflow saw (phases.ts). */
+  recordOutcome(job: JobContext, outcome: JobOutcome, seen: StepsSeen): Promise<{ status: JobStatus }>;
   notify(job: JobContext, outcome: JobOutcome): Promise<void>;
   beginStop(): Promise<StopOutcome>;
   finishStop(): Promise<{ done: boolean }>;
@@ -217,7 +218,8 @@ export function createActivities(deps: Deps, orchestrator: Orchestrator): Activi
       return { errorKey: job.errorKey };
     },
 
-    async recordOutcome(job, outcome, phases) {
+    async recordOutcome(job, outcome, seen) {
+      const phases = phasesOf(seen);
       const stored =
         outcome.status === 'COMPLETED'
           ? await jobs.advance(ref(job), 'COMPLETED', { result: { ...outcome.result }, phases })

@@ -220,9 +220,9 @@ describe('a job through the endpoint', () => {
     expect((await ply.Body!.transformToString()).startsWith('ply')).toBe(true);
     await act.renewLease(job);
     const outcome = { status: 'COMPLETED' as const, result: inference.result };
-    expect(
-      await act.recordOutcome(job, outcome, { ENDPOINT_READY: readiness.at, INFERRED: inference.at }),
-    ).toEqual({ status: 'COMPLETED' });
+    expect(await act.recordOutcome(job, outcome, { ready: readiness, inference })).toEqual({
+      status: 'COMPLETED',
+    });
     // Recording twice is harmless.
     expect(await act.recordOutcome(job, outcome, {})).toEqual({ status: 'COMPLETED' });
     // Only time must pass for the idle window: the activities' clock stands still from the release on.

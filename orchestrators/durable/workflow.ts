@@ -4,12 +4,13 @@
 // checkpointed results: no clock, no I/O, no randomness, so every replay takes the same path.
 // README.md beside this file lists the operations and what each wait mode costs.
 import type { DurableContext, DurableExecutionHandler, DurableLogger } from '@aws/durable-execution-sdk-js';
-import type { Activities, JobContext, JobOutcome, Phases } from '../../shared/activities.ts';
+import type { Activities, JobContext, JobOutcome } from '../../shared/activities.ts';
 import { delayAfterLook, eventLoop, waitedBeforeLook, wholeSeconds } from '../../shared/backoff.ts';
 import type { Config } from '../../shared/config.ts';
 import type { Readiness } from '../../shared/endpoint-lifecycle/lifecycle.ts';
 import { EndpointTimeoutError, ErrorNames, MaskTimeoutError, type Failure } from '../../shared/errors.ts';
 import { MetricNames, type MetricName } from '../../shared/observability.ts';
+import { phasesOf, type Phases, type StepsSeen } from '../../shared/phases.ts';
 import { durableErrorType, failureOfDurable, raise } from './failures.ts';
 import { isTerminalName, retryOnNames } from './retry.ts';
 
@@ -351,7 +352,7 @@ export function createWorkflow(options: WorkflowOptions): DurableExecutionHandle
       ctx.logger.warn(`upload rejected: ${admission.failure.message}`);
       const outcome: JobOutcome = { status: 'REJECTED', failure: admission.failure };
       await ctx.step(OP.reportFailure, () => a.reportFailure(job, admission.failure), bookkeeping);
-      await ctx.step(OP.record, () => a.recordOutcome(job, outcome, { REJECTED: admission.at }), bookkeeping);
+      await ctx.step(OP.record, () => a.recordOutcome(job, outcome, { admission }), bookkeeping);
       await ctx.step(
         OP.notify,
         async () => {
@@ -368,20 +369,19 @@ export function createWorkflow(options: WorkflowOptions): DurableExecutionHandle
       return { jobId: job.jobId, status: 'DUPLICATE' };
     }
 
-    const phases: Phases = { RECEIVED: admission.at };
+    // What the steps answered, for the phase times recordOutcome records (shared/phases.ts).
+    const seen: StepsSeen = { admission };
     let acquiring = false;
     let inferenceAttempts = 0;
     let outcome: JobOutcome;
     try {
-      const maskAt = await waitForMask(ctx, job);
-      if (maskAt !== undefined) phases.MASK_READY = maskAt;
+      // Woken by a callback, the mask is seen without a time.
+      seen.mask = { present: true, at: await waitForMask(ctx, job) };
       acquiring = true;
       const acquired = await ctx.step(OP.acquire, () => a.acquireEndpoint(job), lifecycleRetry);
-      // Woken by a callback, the mask phase is stamped by the next activity.
-      phases.MASK_READY ??= acquired.at;
-      phases.ENDPOINT_ACQUIRED = acquired.at;
+      seen.acquire = acquired;
       if (acquired.role === 'starter') await startEndpoint(ctx, job, acquired.generation);
-      const readyAt = await waitForEndpoint(ctx, job, acquired.generation);
+      seen.ready = { status: 'ready', at: await waitForEndpoint(ctx, job, acquired.generation) };
       const inference = await ctx.step(
         OP.invoke,
         async (step) => {
@@ -392,12 +392,10 @@ export function createWorkflow(options: WorkflowOptions): DurableExecutionHandle
         stepRetry,
       );
       inferenceAttempts = inference.attempt;
-      phases.ENDPOINT_READY = readyAt ?? inference.startedAt;
-      phases.INFERRING = inference.startedAt;
-      phases.INFERRED = inference.at;
+      seen.inference = inference;
       outcome = { status: 'COMPLETED', result: inference.result };
       const completed = outcome;
-      await ctx.step(OP.record, () => a.recordOutcome(job, completed, phases), bookkeeping);
+      await ctx.step(OP.record, () => a.recordOutcome(job, completed, seen), bookkeeping);
     } catch (err) {
       // The step returns the failure it wrote, so later code uses the checkpointed one. An artifact
       // that cannot be written must not keep the job from being recorded.
@@ -419,7 +417,7 @@ export function createWorkflow(options: WorkflowOptions): DurableExecutionHandle
       ctx.logger.error(`job ${job.jobId} failed`, logFields(failure));
       outcome = { status: 'FAILED', failure };
       const failed = outcome;
-      await ctx.step(OP.record, () => a.recordOutcome(job, failed, phases), bookkeeping);
+      await ctx.step(OP.record, () => a.recordOutcome(job, failed, seen), bookkeeping);
     }
     // The job is recorded: a release or a notification that fails for good is logged, and the
     // execution goes on to its ending (an unreleased lease expires; the stop guard ignores it then).
@@ -427,7 +425,7 @@ export function createWorkflow(options: WorkflowOptions): DurableExecutionHandle
     const ended = outcome;
     await bestEffort(ctx, OP.notify, async () => {
       await a.notify(job, ended);
-      emitJobMetrics(ended, phases, inferenceAttempts);
+      emitJobMetrics(ended, phasesOf(seen), inferenceAttempts);
     });
     ctx.logger.info(`job ${job.jobId} ${ended.status}`);
     // Only a job that used the endpoint may be the last one to use it.

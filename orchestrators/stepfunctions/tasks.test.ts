@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { ThrottledError } from '../../shared/errors.ts';
 import { stateMachineSettings } from './settings.ts';
-import { createTaskHandler, failureFrom, phasesOf, sageMakerStateOf } from './tasks.ts';
+import { createTaskHandler, failureFrom, sageMakerStateOf } from './tasks.ts';
 import { FakeWorld } from './testing/fake-world.ts';
 import { flowConfig } from './testing/run-flow.ts';
 
@@ -112,44 +112,6 @@ describe('sageMakerStateOf', () => {
     expect(() => sageMakerStateOf({ Error: 'SageMaker.ThrottlingException', Cause: 'slow down' })).toThrow(
       /DescribeEndpoint failed: SageMaker.ThrottlingException: slow down/,
     );
-  });
-});
-
-describe('phasesOf', () => {
-  it('takes each phase from the step that saw it', () => {
-    expect(
-      phasesOf(
-        { at: 't0' },
-        {
-          mask: { present: true, at: 't1' },
-          acquire: { role: 'joiner', generation: 1, at: 't2' },
-          ready: { status: 'ready', generation: 1, at: 't3' },
-          inference: { result: {} as never, startedAt: 't4', at: 't5' },
-        },
-      ),
-    ).toEqual({
-      RECEIVED: 't0',
-      MASK_READY: 't1',
-      ENDPOINT_ACQUIRED: 't2',
-      ENDPOINT_READY: 't3',
-      INFERRING: 't4',
-      INFERRED: 't5',
-    });
-  });
-
-  it('uses the next step for a phase reached by a task token, and leaves out phases not reached', () => {
-    expect(
-      phasesOf(
-        { at: 't0' },
-        {
-          mask: { present: true },
-          acquire: { role: 'joiner', generation: 1, at: 't2' },
-          ready: { status: 'ready', generation: 1 },
-          inference: { result: {} as never, startedAt: 't4', at: 't5' },
-        },
-      ),
-    ).toMatchObject({ MASK_READY: 't2', ENDPOINT_READY: 't4' });
-    expect(phasesOf({ at: 't0' }, { mask: { present: false, at: 't1' } })).toEqual({ RECEIVED: 't0' });
   });
 });
 

@@ -1,7 +1,7 @@
 // The one task Lambda of the state machine: `{ task: '<activity>', ...arguments }` in, the activity's
 // answer out. It only adapts what Step Functions can express to the activities' signatures: the ASL
-// cannot leave a missing field out, so step results arrive as `$.steps` and are turned into phase
-// times here, a caught error arrives as `{ Error, Cause }` and is turned into a Failure, and the
+// cannot leave a missing field out, so step results arrive as `$.steps` (recordOutcome turns them
+// into phase times, shared/phases.ts), a caught error arrives as `{ Error, Cause }` and is turned into a Failure, and the
 // native `describeEndpoint` answer (or its caught error) is turned into a SageMakerState. A thrown
 // error keeps its `name`; Lambda reports it as the error type, which is what the ASL's Retry and
 // Catch match (shared/errors.ts).
@@ -10,7 +10,7 @@ import type {
   Admission,
   JobContext,
   JobOutcome,
-  Phases,
+  StepsSeen,
   WaiterRef,
 } from '../../shared/activities.ts';
 import type { WaiterKind } from '../../shared/endpoint-lifecycle/endpoint-store.ts';
@@ -27,14 +27,6 @@ export interface AdmitAnswer {
   job: JobContext;
   admission: Omit<Admission, 'job'>;
   settings: StateMachineSettings;
-}
-
-/** The step results the ASL keeps under `$.steps` (each an activity's answer, trimmed). */
-export interface StepResults {
-  mask?: { present: boolean; at?: string };
-  acquire?: { role: string; generation: number; at: string };
-  ready?: { status: string; generation: number; at?: string };
-  inference?: { result: Generate3dResult; startedAt: string; at: string };
 }
 
 /** The task names the ASL may send: every activity. */
@@ -84,7 +76,8 @@ export function createTaskHandler(
       activities.recordOutcome(
         jobOf(r),
         outcomeOf(r),
-        phasesOf(r.admission as { at?: string } | undefined, r.steps ?? {}),
+        // What the execution saw: `$.admission` and the step results the ASL keeps under `$.steps`.
+        { admission: r.admission, ...(r.steps ?? {}) } as StepsSeen,
       ),
     notify: (r) => activities.notify(jobOf(r), outcomeOf(r)),
     beginStop: () => activities.beginStop(),
@@ -104,24 +97,6 @@ export function createTaskHandler(
     // Lambda turns `undefined` into null; say nothing instead.
     return (await task(r)) ?? {};
   };
-}
-
-/**
- * The phase times an execution saw, from its step results. A wake-up by task token carries no time,
- * so a phase reached that way takes the time of the step that followed it (acquire after the mask,
- * the invocation's start after InService).
- */
-export function phasesOf(admission: { at?: string } | undefined, steps: StepResults): Phases {
-  const phases: Phases = {
-    RECEIVED: admission?.at,
-    MASK_READY: steps.mask?.present ? (steps.mask.at ?? steps.acquire?.at) : undefined,
-    ENDPOINT_ACQUIRED: steps.acquire?.at,
-    ENDPOINT_READY:
-      steps.ready?.status === 'ready' ? (steps.ready.at ?? steps.inference?.startedAt) : undefined,
-    INFERRING: steps.inference?.startedAt,
-    INFERRED: steps.inference?.at,
-  };
-  return Object.fromEntries(Object.entries(phases).filter(([, at]) => typeof at === 'string'));
 }
 
 /**

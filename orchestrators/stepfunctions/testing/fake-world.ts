@@ -8,6 +8,7 @@ import type { Activities, JobContext, JobOutcome, Phases, WaiterRef } from '../.
 import type { SageMakerState } from '../../../shared/endpoint-lifecycle/sagemaker-control.ts';
 import type { Readiness } from '../../../shared/endpoint-lifecycle/lifecycle.ts';
 import { EndpointFailedError, InferenceError, ThrottledError, type Failure } from '../../../shared/errors.ts';
+import { phasesOf } from '../../../shared/phases.ts';
 import { sageMakerStateOf } from '../tasks.ts';
 
 export interface WorldOptions {
@@ -260,11 +261,11 @@ export class FakeWorld {
       this.reports.push(failure);
       return Promise.resolve({ errorKey: job.errorKey });
     },
-    recordOutcome: (_job, outcome, phases) => {
+    recordOutcome: (_job, outcome, seen) => {
       this.log('recordOutcome', [outcome.status]);
       this.recorded = {
         status: outcome.status,
-        phases,
+        phases: phasesOf(seen),
         ...(outcome.status === 'COMPLETED' ? {} : { failure: outcome.failure }),
       };
       return Promise.resolve({ status: outcome.status });
