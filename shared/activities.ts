@@ -255,6 +255,21 @@ export function createActivities(deps: Deps, orchestrator: Orchestrator): Activi
   };
 }
 
+/**
+ * Attempt `attempt` (1-based) of a job's inference, the invoke step of both orchestrators: a retry may
+ * come long after the first attempt, so it renews the lease first, and a job whose lease is gone ends
+ * with LeaseLostError instead of invoking an endpoint it no longer holds. The renewal is the retry's
+ * precondition, not an effect of its own (orchestrators/durable/README.md, "Steps with one effect").
+ */
+export async function invokeHoldingLease(
+  activities: Pick<Activities, 'renewLease' | 'invoke'>,
+  job: JobContext,
+  attempt: number,
+): Promise<Inference> {
+  if (attempt > 1) await activities.renewLease(job);
+  return activities.invoke(job);
+}
+
 /** The upload an `Object Created` event names, or what is wrong with the event. */
 function uploadOf(event: unknown): {
   bucket?: string;

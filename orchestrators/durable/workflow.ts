@@ -4,7 +4,12 @@
 // checkpointed results: no clock, no I/O, no randomness, so every replay takes the same path.
 // README.md beside this file lists the operations and what each wait mode costs.
 import type { DurableContext, DurableExecutionHandler, DurableLogger } from '@aws/durable-execution-sdk-js';
-import type { Activities, JobContext, JobOutcome } from '../../shared/activities.ts';
+import {
+  invokeHoldingLease,
+  type Activities,
+  type JobContext,
+  type JobOutcome,
+} from '../../shared/activities.ts';
 import { delayAfterLook, eventLoop, waitedBeforeLook, wholeSeconds } from '../../shared/backoff.ts';
 import type { Config } from '../../shared/config.ts';
 import type { Readiness } from '../../shared/endpoint-lifecycle/lifecycle.ts';
@@ -384,11 +389,7 @@ export function createWorkflow(options: WorkflowOptions): DurableExecutionHandle
       seen.ready = { status: 'ready', at: await waitForEndpoint(ctx, job, acquired.generation) };
       const inference = await ctx.step(
         OP.invoke,
-        async (step) => {
-          // A retry may come long after the first attempt: keep the lease alive first.
-          if (step.attempt > 1) await a.renewLease(job);
-          return { ...(await a.invoke(job)), attempt: step.attempt };
-        },
+        async (step) => ({ ...(await invokeHoldingLease(a, job, step.attempt)), attempt: step.attempt }),
         stepRetry,
       );
       inferenceAttempts = inference.attempt;

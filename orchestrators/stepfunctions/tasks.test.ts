@@ -44,8 +44,19 @@ describe('the task handler', () => {
     });
   });
 
+  it('a retried invoke (retryCount > 0) renews the lease first, as the durable invoke step does', async () => {
+    const world = new FakeWorld();
+    const handle = createTaskHandler(world.activities, settings);
+    const job = ((await handle({ task: 'admit', event: {}, executionId: 'e1' })) as { job: unknown }).job;
+    await handle({ task: 'invoke', job });
+    await handle({ task: 'invoke', job, retryCount: 0 });
+    await handle({ task: 'invoke', job, retryCount: 2 });
+    expect(world.calls).toEqual(['admit', 'invoke', 'invoke', 'renewLease', 'invoke']);
+  });
+
   it.each([
     [null, /must be a JSON object/],
+    [{ task: 'invoke', job: fakeJob(), retryCount: -1 }, /'retryCount' must be a whole number/],
     [[1], /must be a JSON object/],
     [{ task: 'sleep' }, /unknown task "sleep"; expected one of admit, checkMask/],
     [{ task: 'toString' }, /unknown task "toString"/],

@@ -5,13 +5,14 @@
 // native `describeEndpoint` answer (or its caught error) is turned into a SageMakerState. A thrown
 // error keeps its `name`; Lambda reports it as the error type, which is what the ASL's Retry and
 // Catch match (shared/errors.ts).
-import type {
-  Activities,
-  Admission,
-  JobContext,
-  JobOutcome,
-  StepsSeen,
-  WaiterRef,
+import {
+  invokeHoldingLease,
+  type Activities,
+  type Admission,
+  type JobContext,
+  type JobOutcome,
+  type StepsSeen,
+  type WaiterRef,
 } from '../../shared/activities.ts';
 import type { WaiterKind } from '../../shared/endpoint-lifecycle/endpoint-store.ts';
 import type { SageMakerState } from '../../shared/endpoint-lifecycle/sagemaker-control.ts';
@@ -69,7 +70,7 @@ export function createTaskHandler(
       ),
     registerEndpointWaiter: (r) => activities.registerEndpointWaiter(jobOf(r), generationOf(r), waiterOf(r)),
     renewLease: (r) => activities.renewLease(jobOf(r)),
-    invoke: (r) => activities.invoke(jobOf(r)),
+    invoke: (r) => invokeHoldingLease(activities, jobOf(r), attemptOf(r)),
     releaseLease: (r) => activities.releaseLease(jobOf(r)),
     reportFailure: (r) => activities.reportFailure(jobOf(r), failureFrom(r.failure)),
     recordOutcome: (r) =>
@@ -152,6 +153,18 @@ function generationOf(r: Request): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0)
     throw new InvalidInputError(`task ${String(r.task)}: 'generation' must be a whole number`);
   return value;
+}
+
+/**
+ * Which attempt of its state this task is, 1-based, from `retryCount` (the ASL passes
+ * `$$.State.RetryCount`, 0 on the first attempt); 1 when the request carries none.
+ */
+function attemptOf(r: Request): number {
+  const value = r.retryCount;
+  if (value === undefined || value === null) return 1;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0)
+    throw new InvalidInputError(`task ${String(r.task)}: 'retryCount' must be a whole number`);
+  return value + 1;
 }
 
 const JOB_FIELDS = ['orchestrator', 'jobId', 'userId', 'name', 'bucket', 'imageKey', 'endpointName'] as const;
