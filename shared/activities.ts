@@ -6,7 +6,7 @@
 // outputs are plain JSON, so they pass through durable checkpoints and Step Functions states alike.
 // shared/README.md lists each activity with its side effect and errors.
 import { jobStoreOf, lifecycleFor, type Deps } from './deps.ts';
-import type { Readiness, StartOutcome, StopOutcome } from './endpoint-lifecycle/lifecycle.ts';
+import type { Readiness, Registration, StartOutcome, StopOutcome } from './endpoint-lifecycle/lifecycle.ts';
 import type { SageMakerState } from './endpoint-lifecycle/sagemaker-control.ts';
 import type { WaiterKind } from './endpoint-lifecycle/endpoint-store.ts';
 import { answerWaiter } from './endpoint-lifecycle/waiter-senders.ts';
@@ -46,9 +46,6 @@ export interface WaiterRef {
   token: string;
 }
 
-/** What `registerEndpointWaiter` found right after registering (the waiter is answered when settled). */
-export type Registration = Readiness | { status: 'failed'; error: string; message: string };
-
 export interface Inference {
   result: Generate3dResult;
   /** When the invocation began and ended (INFERRING and INFERRED). */
@@ -60,6 +57,7 @@ export type JobOutcome =
   { status: 'COMPLETED'; result: Generate3dResult } | { status: 'FAILED' | 'REJECTED'; failure: Failure };
 
 export type { Phases, StepsSeen } from './phases.ts';
+export type { Registration };
 
 export interface Activities {
   admit(event: unknown, executionId: string): Promise<Admission>;

@@ -6,8 +6,7 @@
 import type { S3ObjectCreatedEvent, SageMakerEndpointStateChangeEvent } from './aws-events.ts';
 import { jobStoreOf, lifecycleFor, type Deps } from './deps.ts';
 import { answerWaiter } from './endpoint-lifecycle/waiter-senders.ts';
-import { createWaker } from './endpoint-lifecycle/waker.ts';
-import { failureOf } from './errors.ts';
+import { createWaker, settled } from './endpoint-lifecycle/waker.ts';
 import { ORCHESTRATORS, parseEventKey } from './keys.ts';
 
 export interface Wakers {
@@ -49,18 +48,7 @@ export function createWakers(deps: Deps): Wakers {
           return `${orchestrator}: woke ${woken} job(s)`;
         }),
       );
-      return settle(results, `mask waker for ${userId}/${name}`);
+      return settled(results, `mask waker for ${userId}/${name}`);
     },
   };
-}
-
-function settle(results: PromiseSettledResult<string>[], what: string): string[] {
-  const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed.length > 0) {
-    throw new AggregateError(
-      failed.map((f) => f.reason as unknown),
-      `${what} failed: ${failed.map((f) => failureOf(f.reason).message).join('; ')}`,
-    );
-  }
-  return results.map((r) => (r as PromiseFulfilledResult<string>).value);
 }

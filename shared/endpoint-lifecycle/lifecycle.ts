@@ -53,6 +53,9 @@ export type Readiness =
   | { status: 'waiting'; generation: number; sageMakerStatus: string }
   | { status: 'start'; generation: number };
 
+/** What `registerWaiter` found right after registering (the waiter is answered when settled). */
+export type Registration = Readiness | { status: 'failed'; error: string; message: string };
+
 export type StartOutcome =
   /** CreateEndpoint was called for this generation. */
   | 'created'
@@ -301,10 +304,10 @@ export class EndpointLifecycle {
     generation: number,
     waiter: Pick<Waiter, 'kind' | 'token'>,
     senders: WaiterSenders,
-  ): Promise<Readiness | { status: 'failed'; error: string; message: string }> {
+  ): Promise<Registration> {
     const registered: Waiter = { ...waiter, generation, registeredAt: this.now() };
     await this.store.addWaiter(this.name, jobId, registered, this.now());
-    let settled: Readiness | { status: 'failed'; error: string; message: string };
+    let settled: Registration;
     try {
       settled = await this.checkEndpoint(jobId, generation);
     } catch (err) {
