@@ -11,6 +11,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, describe, expect, it } from 'vitest';
 import { substitute } from '../local/deploy-app.ts';
 import { CONFIG_ENV } from '../shared/config.ts';
+import { METRICS_NAMESPACE } from '../shared/observability.ts';
 import { createTableInput, TABLE_SPEC } from '../shared/table-spec.ts';
 import { buildApp } from './app.ts';
 import { FUNCTIONS, ORCHESTRATOR_ALIAS, STATE_MACHINE } from './app-definition.ts';
@@ -267,6 +268,17 @@ describe('one definition for the stack and the local deployer', () => {
     expect(images.map((i) => [i.source.dockerFile, i.source.platform])).toEqual([
       ['container/Dockerfile', 'linux/amd64'],
     ]);
+  });
+
+  it('deploys the comparison dashboard body for this stack’s state machine, functions and endpoints', () => {
+    const [[, dashboard]] = ofType('AWS::CloudWatch::Dashboard') as [[string, Resource]];
+    const parts = (dashboard.Properties.DashboardBody as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
+    const text = parts.filter((p): p is string => typeof p === 'string').join('');
+    expect(text).toContain(`"${METRICS_NAMESPACE}"`);
+    expect(text).toContain(`"${definition.settings.endpointName}-sf"`);
+    expect(parts).toContainEqual({ Ref: logicalId(stack.stateMachines[STATE_MACHINE]!) });
+    expect(parts).toContainEqual({ Ref: logicalId(stack.functions[FUNCTIONS.durable]!) });
+    expect(parts).toContainEqual({ Ref: 'AWS::Region' });
   });
 
   it('alarms on failed jobs and on an endpoint left running past the idle window plus grace', () => {
