@@ -149,6 +149,31 @@ describe('the synthesized stack', () => {
     );
   });
 
+  it('has no dependency cycle (CloudFormation refuses one at deploy time, synth does not)', () => {
+    const references = (value: unknown, into: Set<string>): Set<string> => {
+      if (Array.isArray(value)) value.forEach((v) => references(v, into));
+      else if (value && typeof value === 'object') {
+        const o = value as Record<string, unknown>;
+        if (typeof o.Ref === 'string' && resources[o.Ref]) into.add(o.Ref);
+        const getAtt = o['Fn::GetAtt'] as string[] | undefined;
+        if (getAtt && resources[getAtt[0]!]) into.add(getAtt[0]!);
+        Object.values(o).forEach((v) => references(v, into));
+      }
+      return into;
+    };
+    const dependsOn = (r: Resource & { DependsOn?: string | string[] }) =>
+      references(r.Properties, new Set(list(r.DependsOn ?? [])));
+    const done = new Set<string>();
+    const visit = (id: string, path: string[]): void => {
+      expect(path, `cycle: ${[...path, id].join(' -> ')}`).not.toContain(id);
+      if (done.has(id)) return;
+      for (const next of dependsOn(resources[id]!)) visit(next, [...path, id]);
+      done.add(id);
+    };
+    for (const id of Object.keys(resources)) visit(id, []);
+    expect(done.size).toBe(Object.keys(resources).length);
+  });
+
   it('grants no * action, and SageMaker, task-token and durable actions only on this stack’s resources', () => {
     const all = statements();
     expect(all.length).toBeGreaterThan(10);
