@@ -30,11 +30,13 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { comparisonDashboard } from '../dashboards/comparison.ts';
 import { endpointNameFor } from '../shared/config.ts';
+import type { Orchestrator } from '../shared/keys.ts';
 import { TABLE_SPEC } from '../shared/table-spec.ts';
 import { createAlarms } from './alarms.ts';
 import {
   appDefinition,
   FUNCTIONS,
+  STATE_MACHINE,
   type AppDefinition,
   type FunctionDefinition,
   type StateMachineDefinition,
@@ -101,7 +103,7 @@ export class ComparisonStack extends Stack {
       table: this.table,
       bucket: this.bucket,
       endpointConfig,
-      endpointNameFor: (o: 'sf' | 'ldf') => endpointNameFor(settings, o),
+      endpointNameFor: (o: Orchestrator) => endpointNameFor(settings, o),
       durableFunctions: this.definition.functions
         .filter((f) => f.durable)
         .map((f) => this.functions[f.name]!),
@@ -121,7 +123,7 @@ export class ComparisonStack extends Stack {
 
     const names = {
       region: Aws.REGION,
-      stateMachineArn: Object.values(this.stateMachines)[0]!.stateMachineArn,
+      stateMachineArn: this.stateMachines[STATE_MACHINE]!.stateMachineArn,
       functions: {
         durable: this.functionRef(FUNCTIONS.durable),
         sfnTasks: this.functionRef(FUNCTIONS.sfnTasks),
