@@ -3,6 +3,7 @@
 // and endpoint config; the rules and their targets. The CDK stack builds AWS resources from it and the
 // local cloud's deployer (local/deploy-app.ts) runs the very same on the local stand-ins, so neither
 // hard-codes a handler path, a target or an environment variable the other lacks.
+import type { ProductionVariantInstanceType } from '@aws-sdk/client-sagemaker';
 import { CONFIG_DEFAULTS, configToEnv, type Config, type WaitMode } from '../shared/config.ts';
 import { endpointStateRule, maskUploadRule, uploadRule, type RuleDefinition } from '../shared/event-rules.ts';
 
@@ -15,6 +16,13 @@ export interface AppSettings {
   /** Base endpoint name; the orchestrators use `{name}-sf` and `{name}-ldf`. */
   endpointName: string;
   waitMode: WaitMode;
+  /** The endpoint config's instance type (a GPU instance on AWS); default ml.g5.xlarge. */
+  instanceType?: ProductionVariantInstanceType;
+  /**
+   * The endpoint config's name; default ENDPOINT_CONFIG_NAME. The CDK stack lets CloudFormation name
+   * it (a fixed name would block its replacement when the image or the instance type changes).
+   */
+  endpointConfigName?: string;
   /** Seconds; see shared/config.ts for each and its default (CONFIG_DEFAULTS). */
   idleWindowSeconds?: number;
   maskWaitSeconds?: number;
@@ -55,7 +63,14 @@ export type TargetDefinition =
 
 export interface AppDefinition {
   settings: AppSettings;
-  endpoint: { modelName: string; endpointConfigName: string; instanceType: 'ml.g5.xlarge'; image: string };
+  /** `image` is the local image name; the CDK stack uses the image asset built from container/. */
+  endpoint: {
+    modelName: string;
+    endpointConfigName: string;
+    variantName: string;
+    instanceType: ProductionVariantInstanceType;
+    image: string;
+  };
   functions: FunctionDefinition[];
   stateMachines: StateMachineDefinition[];
   rules: { rule: RuleDefinition; targets: TargetDefinition[] }[];
@@ -74,6 +89,7 @@ export const ENDPOINT_CONFIG_NAME = CONFIG_DEFAULTS.endpointConfigName;
 export const ENDPOINT_DEFINITION: AppDefinition['endpoint'] = {
   modelName: 'reconstruct-3d',
   endpointConfigName: ENDPOINT_CONFIG_NAME,
+  variantName: 'AllTraffic',
   instanceType: 'ml.g5.xlarge',
   image: 'reconstruct-3d',
 };
@@ -97,7 +113,7 @@ export function appDefinition(settings: AppSettings): AppDefinition {
     tableName: settings.tableName,
     bucket: settings.bucket,
     endpointName: settings.endpointName,
-    endpointConfigName: ENDPOINT_CONFIG_NAME,
+    endpointConfigName: settings.endpointConfigName ?? ENDPOINT_CONFIG_NAME,
     waitMode: settings.waitMode,
     eventBusName: settings.eventBusName,
   };
@@ -105,7 +121,11 @@ export function appDefinition(settings: AppSettings): AppDefinition {
     configToEnv({ ...config, ...(orchestrator ? { orchestrator } : {}) });
   return {
     settings,
-    endpoint: ENDPOINT_DEFINITION,
+    endpoint: {
+      ...ENDPOINT_DEFINITION,
+      endpointConfigName: config.endpointConfigName,
+      instanceType: settings.instanceType ?? ENDPOINT_DEFINITION.instanceType,
+    },
     functions: [
       {
         name: FUNCTIONS.durable,
