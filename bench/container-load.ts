@@ -7,9 +7,9 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { generateSample, samplePngs } from '../container/src/samples.ts';
-import { spawnWatched } from '../local/child-process.ts';
-import { freePort } from '../local/ports.ts';
-import { startLocalS3 } from '../local/s3.ts';
+import { spawnWatched } from '../local/common/child-process.ts';
+import { freePort } from '../local/common/ports.ts';
+import { startLocalS3 } from '../local/s3/service.ts';
 import { percentile } from './stats.ts';
 
 const { values } = parseArgs({

@@ -4,9 +4,9 @@
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { spawnWatched } from '../local/child-process.ts';
-import { freePort } from '../local/ports.ts';
-import { startLocalS3 } from '../local/s3.ts';
+import { spawnWatched } from '../local/common/child-process.ts';
+import { freePort } from '../local/common/ports.ts';
+import { startLocalS3 } from '../local/s3/service.ts';
 import { parseArgs } from 'node:util';
 import { decodeImage } from '../container/src/images.ts';
 import { encodePly } from '../container/src/ply.ts';

@@ -6,7 +6,7 @@ import { Agent } from 'node:http';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { localClientConfig } from '../shared/aws.ts';
-import { timeScale } from '../local/time-scale.ts';
+import { timeScale } from '../local/common/time-scale.ts';
 import { LocalLambda } from '../local/lambda/service.ts';
 import { median, percentile } from './stats.ts';
 

@@ -5,8 +5,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { spawnWatched } from '../local/child-process.ts';
-import { freePort } from '../local/ports.ts';
+import { spawnWatched } from '../local/common/child-process.ts';
+import { freePort } from '../local/common/ports.ts';
 
 describe('the container bundle', () => {
   it('builds, serves /ping, refuses unknown commands and stops on SIGTERM', async () => {

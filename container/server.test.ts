@@ -5,9 +5,9 @@ import { createServer as createNetServer, type AddressInfo, type Socket } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnWatched, type WatchedProcess } from '../local/child-process.ts';
-import { freePort } from '../local/ports.ts';
-import { startLocalS3, type LocalS3 } from '../local/s3.ts';
+import { spawnWatched, type WatchedProcess } from '../local/common/child-process.ts';
+import { freePort } from '../local/common/ports.ts';
+import { startLocalS3, type LocalS3 } from '../local/s3/service.ts';
 import { parsePly } from './src/ply.ts';
 import { generateSample, samplePngs } from './src/samples.ts';
 

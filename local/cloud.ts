@@ -2,12 +2,11 @@
 // and stopped together. `npm run up` and the tests both start it through startLocalCloud().
 import { DEFAULT_LOCAL_REGION, localClientConfig, type ClientConfig } from '../shared/aws.ts';
 import type { ServiceName } from '../shared/deps.ts';
-import { createTable, startLocalDynamoDB, type LocalDynamoDB } from './dynamodb.ts';
-import { endpointStateRule, uploadRule } from '../shared/event-rules.ts';
-import { timeScale as makeTimeScale, type TimeScale } from './time-scale.ts';
-import { LocalEventBus } from './event-bus.ts';
-import { startLocalS3, type LocalS3 } from './s3.ts';
-import { toEventBridgeEvent } from './s3-events.ts';
+import { createTable, startLocalDynamoDB, type LocalDynamoDB } from './dynamodb/dynamodb-local.ts';
+import { timeScale as makeTimeScale, type TimeScale } from './common/time-scale.ts';
+import { LocalEventBus } from './eventbridge/event-bus.ts';
+import { startLocalS3, type LocalS3 } from './s3/service.ts';
+import { toEventBridgeEvent } from './s3/events.ts';
 import { inferenceServerContainer, type ContainerLauncher } from './sagemaker/containers.ts';
 import type { Timings } from './sagemaker/control-plane.ts';
 import { startSageMakerEmulator, type SageMakerEmulator } from './sagemaker/emulator.ts';
@@ -27,8 +26,6 @@ export interface LocalCloudOptions {
    * Default: the project's inference server, one process per endpoint.
    */
   container?: ContainerLauncher | string;
-  /** Endpoint names whose state changes the bus routes to the `endpoint-state-changed` rule. */
-  endpointNamePrefix?: string;
   /** Progress lines for a person watching (`npm run up` prints them); silent by default. */
   log?: (line: string) => void;
   /**
@@ -121,20 +118,18 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     log(`table           ${tableName}`);
 
     // S3 sends its object events to the bus, as a bucket with EventBridge notifications enabled does.
+    // The bus starts with no rules: the app's deployer puts them (deploy-app.ts putAppRules).
     const bus = new LocalEventBus({ region, log });
     stops.push(() => bus.stop());
-    bus.putRule(uploadRule(bucket));
     const stopForwarding = s3Server.onObjectEvent((event) => {
       const converted = toEventBridgeEvent(event, { region });
       if (converted) bus.publish(converted);
     });
     stops.push(() => Promise.resolve(stopForwarding()));
     const eventbridge = await bus.listen();
-    log(`EventBridge     ${eventbridge}  (bus ${bus.name}, rule ${uploadRule(bucket).name})`);
+    log(`EventBridge     ${eventbridge}  (bus ${bus.name})`);
 
     // SageMaker sends its endpoint state changes to the default bus, as on AWS.
-    const stateRule = endpointStateRule(options.endpointNamePrefix ?? '');
-    bus.putRule(stateRule);
     const sagemakerEmulator = await startSageMakerEmulator({
       region,
       timeScale: time,

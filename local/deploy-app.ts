@@ -7,7 +7,8 @@ import { CreateEndpointConfigCommand, CreateModelCommand, SageMakerClient } from
 import { CreateStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import type { AppDefinition, AppSettings, TargetDefinition } from '../infra/app-definition.ts';
 import type { LocalCloud } from './cloud.ts';
-import { LOCAL_ACCOUNT_ID } from './s3-events.ts';
+import { LOCAL_ACCOUNT_ID } from './common/account.ts';
+import type { LocalEventBus } from './eventbridge/event-bus.ts';
 import { stateMachineTarget } from './stepfunctions/bus-target.ts';
 
 /** The base endpoint name `npm run up` deploys with (`reconstruct-3d-sf`, `reconstruct-3d-ldf`). */
@@ -74,8 +75,8 @@ export async function deployApp(
       log(`state machine   ${machine.name}  ${machine.definitionFile}`);
     }
 
+    putAppRules(cloud.bus, app);
     for (const { rule, targets } of app.rules) {
-      cloud.bus.putRule(rule);
       for (const target of targets.filter(options.targets ?? (() => true))) {
         if ('function' in target) {
           const arn = functions[target.function];
@@ -103,6 +104,14 @@ export async function deployApp(
     cleanups.forEach((c) => c());
     throw err;
   }
+}
+
+/**
+ * Puts every rule of the app definition (shared/event-rules.ts patterns) on the bus, the one place the
+ * local cloud gets them; a rule already there keeps its targets.
+ */
+export function putAppRules(bus: LocalEventBus, app: Pick<AppDefinition, 'rules'>): void {
+  for (const { rule } of app.rules) bus.putRule(rule);
 }
 
 /** The app's settings on this local cloud: its names, its time scale, path-style S3; the rest given. */

@@ -24,7 +24,7 @@ import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-s
 import { generateSample, samplePngs } from '../container/src/samples.ts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { uploadRule } from '../shared/event-rules.ts';
-import type { BusEvent } from '../local/event-bus.ts';
+import type { BusEvent } from '../local/eventbridge/event-bus.ts';
 import { parseArgs } from 'node:util';
 import { inputImageKey, inputMaskKey } from '../shared/keys.ts';
 import { JobStore, type Job } from '../shared/job-store.ts';
@@ -32,7 +32,7 @@ import { isEnding } from '../shared/job-model.ts';
 import { ListDurableExecutionsByFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetExecutionHistoryCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { appDefinition, FUNCTIONS, STATE_MACHINE } from '../infra/app-definition.ts';
-import { deployApp, localAppSettings, type DeployedApp } from '../local/deploy-app.ts';
+import { deployApp, localAppSettings, putAppRules, type DeployedApp } from '../local/deploy-app.ts';
 import { countDurableHistory, readDurableHistory } from '../shared/durable-history.ts';
 import { countStateTransitions } from '../shared/sfn-history.ts';
 import { startLocalCloud, type LocalCloud } from '../local/cloud.ts';
@@ -68,8 +68,10 @@ function checks(cloud: LocalCloud): Check[] {
   const events = new EventBridgeClient(cloud.clientConfig('eventbridge'));
   const sagemaker = new SageMakerClient(cloud.clientConfig('sagemaker'));
   const runtime = new SageMakerRuntimeClient(cloud.clientConfig('sagemakerRuntime'));
-  // Every upload the bus routes to the orchestrators' rule lands here.
+  // Every upload the bus routes to the orchestrators' rule lands here (the app's rules, as the deploy
+  // below puts them; it keeps this target).
   const routed: BusEvent[] = [];
+  putAppRules(cloud.bus, appDefinition(localAppSettings(cloud)));
   cloud.bus.addTarget(uploadRule(cloud.bucket).name, 'npm-start-probe', (e) => void routed.push(e));
   return [
     {

@@ -3,7 +3,7 @@ import { DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } fro
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTable, startLocalDynamoDB, type LocalDynamoDB } from '../local/dynamodb.ts';
+import { createTable, startLocalDynamoDB, type LocalDynamoDB } from '../local/dynamodb/dynamodb-local.ts';
 import { JobTransitionError } from './errors.ts';
 import { jobIdOf, type UploadRef } from './job-model.ts';
 import { JobStore, UNKNOWN_USER } from './job-store.ts';

@@ -22,7 +22,7 @@ import {
 import { ListEndpointsCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalCloud, type LocalCloud } from '../local/cloud.ts';
-import type { S3ObjectEvent } from '../local/s3.ts';
+import type { S3ObjectEvent } from '../local/s3/service.ts';
 import { abortedRequest, rawRequest } from './support/raw-http.ts';
 
 const CREDENTIALS = { accessKeyId: 'AKIAHOSTILE', secretAccessKey: 'not-a-secret' };

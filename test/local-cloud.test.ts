@@ -22,7 +22,7 @@ import { inputImageKey, inputMaskKey, outputKey } from '../shared/keys.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { localClientConfig } from '../shared/aws.ts';
 import { startLocalCloud } from '../local/cloud.ts';
-import { isRunning, type ProcessIdentity } from '../local/process-lifetime.ts';
+import { isRunning, type ProcessIdentity } from '../local/common/process-lifetime.ts';
 
 const children: ChildProcess[] = [];
 afterEach(() => {

@@ -2,8 +2,8 @@
 import { parseArgs } from 'node:util';
 import { startLocalCloud, type LocalCloud } from '../cloud.ts';
 import { parseFunctionFlag } from '../lambda/function-flag.ts';
-import type { DeployedRef, DeploySpec } from '../lambda/service.ts';
-import { ancestors, watchAncestors } from '../process-lifetime.ts';
+import type { DeployedRef, DeploySpec } from '../lambda/deploy.ts';
+import { ancestors, watchAncestors } from '../common/process-lifetime.ts';
 import { appDefinition, FUNCTIONS, STATE_MACHINE } from '../../infra/app-definition.ts';
 import { isWaitMode, WAIT_MODES } from '../../shared/config.ts';
 import { deployApp, localAppSettings, type DeployedApp } from '../deploy-app.ts';
@@ -14,12 +14,12 @@ const HELP = `Usage: npm run up [-- --json] [--time-scale N] [--wait-mode poll|e
 
 Starts the local cloud on free ports of 127.0.0.1 and keeps it running until you press Ctrl-C:
   DynamoDB Local (the single table), S3 (the uploads bucket; its uploads go to the event bus),
-  EventBridge (the local bus with the project's rules; PutEvents), SageMaker (control plane
+  EventBridge (the local bus; PutEvents), SageMaker (control plane
   and runtime, endpoint state changes onto the bus), Lambda (Invoke and the durable execution APIs)
   and Step Functions (the SFN API; its Tasks call the local services above, never AWS).
 Then it deploys the app from its one definition (infra/app-definition.ts), as the CDK stack does on
 AWS: the durable orchestrator behind alias 'live', the state machine and its task Lambda, the waker,
-and the rules. An image and its mask uploaded with any S3 client start BOTH orchestrators; each runs
+and the rules on the bus with their targets. An image and its mask uploaded with any S3 client start BOTH orchestrators; each runs
 the job on its own endpoint (reconstruct-3d-ldf, reconstruct-3d-sf) and writes its own result under
 users/{user}/output/ldf/ and .../output/sf/.
 It accepts any AWS access key and secret. Point a client at the printed endpoints, e.g.
@@ -42,7 +42,8 @@ Options:
   --wait-mode MODE      how the orchestrators wait for the mask and the endpoint: poll (default:
                         look again with capped backoff) or event (woken by the mask's upload and by
                         SageMaker's state-change event)
-  --no-app              start the services only, without the orchestrators
+  --no-app              start the services only: no app functions, state machine or rules on the bus
+                        (--function still deploys yours)
   --container-url URL   a model server that is already running (GET /ping, POST /invocations) for every
                         SageMaker endpoint; by default each endpoint starts its own process of the
                         project's inference server (container/), reading and writing the local S3

@@ -1,5 +1,5 @@
 // `npm run up -- --function NAME=path/to/module.ts[:export]`: what a user types to serve their own handler.
-import type { DeploySpec } from './service.ts';
+import type { DeploySpec } from './deploy.ts';
 
 /** The alias every function deployed from the command line gets (durable ones are invoked through it). */
 export const CLI_ALIAS = 'live';

@@ -4,15 +4,46 @@
 // epoch seconds, in query strings ISO-8601.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { ErrorObject, OperationUpdate } from '@aws-sdk/client-lambda';
-import { readBody, sendAwsJson } from '../http-server.ts';
+import { readBody, sendAwsJson } from '../common/http-server.ts';
 import { invalidParameter, LambdaError, serviceError } from './errors.ts';
 import { InvocationKilled, type DurableExecution } from './execution.ts';
-import type { DeployedFunction } from './functions.ts';
-import type { InvocationType, LocalLambda } from './service.ts';
+import type { DeployedFunction, FunctionRegistry } from './functions.ts';
+import type { CheckpointTarget } from './replay.ts';
+
+export type InvocationType = 'RequestResponse' | 'Event' | 'DryRun';
+
+export interface InvokeRequest {
+  functionName: string;
+  qualifier?: string;
+  payload?: string;
+  invocationType?: InvocationType;
+  durableExecutionName?: string;
+}
+
+export interface InvokeResult {
+  statusCode: number;
+  payload: string;
+  functionError?: 'Unhandled';
+  executedVersion: string;
+  durableExecutionArn?: string;
+}
+
+/** What the routes call; the service (LocalLambda) implements it. */
+export interface LambdaApiBackend {
+  readonly registry: Pick<FunctionRegistry, 'list' | 'resolve'>;
+  invoke(request: InvokeRequest): Promise<InvokeResult>;
+  /** What a checkpoint or state request with this token talks to: the execution or a replay of it. */
+  checkpointTarget(arn: string, token: string | undefined): CheckpointTarget;
+  execution(arn: string): DurableExecution;
+  executionsOf(functionName: string, qualifier: string | undefined): DurableExecution[];
+  callbackSuccess(callbackId: string, result: Buffer): void;
+  callbackFailure(callbackId: string, error: ErrorObject): void;
+  callbackHeartbeat(callbackId: string): void;
+}
 
 type Query = URLSearchParams;
 type Route = (
-  lambda: LocalLambda,
+  lambda: LambdaApiBackend,
   labels: string[],
   query: Query,
   body: Buffer,
@@ -311,7 +342,7 @@ const routes: { method: string; path: RegExp; route: Route }[] = [
 /** When each request arrived, for the checkpoint latency counter. */
 const arrivals = new WeakMap<IncomingMessage, number>();
 
-async function handle(lambda: LocalLambda, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(lambda: LambdaApiBackend, req: IncomingMessage, res: ServerResponse): Promise<void> {
   arrivals.set(req, performance.now());
   const url = new URL(req.url ?? '/', 'http://localhost');
   const body = await readBody(req);
@@ -336,7 +367,7 @@ async function handle(lambda: LocalLambda, req: IncomingMessage, res: ServerResp
   );
 }
 
-export function createLambdaApi(lambda: LocalLambda): Server {
+export function createLambdaApi(lambda: LambdaApiBackend): Server {
   return createServer((req, res) => {
     handle(lambda, req, res).catch((err: unknown) => {
       // An injected crash takes the sandbox down mid-request: the caller sees the connection drop.

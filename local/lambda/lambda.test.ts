@@ -1,5 +1,7 @@
 // The local Lambda through the real @aws-sdk/client-lambda, with the real durable SDK inside each
 // handler talking to the service through its default client (AWS_ENDPOINT_URL_LAMBDA).
+// Over 400 lines on purpose: every test shares one service and its eight deployed functions (each
+// deploy probes a fresh sandbox, a cold start); split files would deploy them all again.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,12 +29,15 @@ import {
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { localClientConfig } from '../../shared/aws.ts';
 import { countDurableHistory } from '../../shared/durable-history.ts';
-import { LocalEventBus } from '../event-bus.ts';
-import { timeScale } from '../time-scale.ts';
+import { LocalEventBus } from '../eventbridge/event-bus.ts';
+import { HandClock } from '../common/hand-clock.ts';
+import { timeScale } from '../common/time-scale.ts';
 import { LocalLambda } from './service.ts';
 
 // 1000 simulated seconds per real second: a 30-second wait takes 30 ms.
 const SCALE = 1000;
+// The service's clock: the time scale, or, while a test holds it, only as far as that test advances it.
+const clock = new HandClock(timeScale(SCALE));
 const fixture = (name: string): string => join(import.meta.dirname, 'fixtures', `${name}.ts`);
 
 let lambda: LocalLambda;
@@ -40,7 +45,7 @@ let client: LambdaClient;
 
 beforeAll(async () => {
   // A small event page makes every replay of the larger executions page through GetDurableExecutionState.
-  lambda = new LocalLambda({ region: 'us-east-1', timeScale: timeScale(SCALE), eventPageSize: 4 });
+  lambda = new LocalLambda({ region: 'us-east-1', timeScale: clock, eventPageSize: 4 });
   await lambda.listen();
   await Promise.all([
     lambda.deploy({ name: 'every', entry: fixture('every-operation'), alias: 'live' }),
@@ -278,33 +283,46 @@ describe('durable executions', () => {
     ).toBe('Callback timed out');
     expect(timedEvents.at(-1)?.EventType).toBe('ExecutionFailed');
 
-    // Heartbeats every 0.25 s keep a callback with a 2 s (2000 simulated seconds) heartbeat timeout open for 3 s.
-    const beating = await invoke(
-      'callback:live',
-      { timeoutSeconds: 86_400, heartbeatSeconds: 2000 },
-      'cb-heartbeat',
-      'Event',
-    );
-    const arn = beating.DurableExecutionArn!;
-    const callbackId = await callbackIdOf(arn);
-    for (let i = 0; i < 12; i++) {
-      await client.send(new SendDurableExecutionCallbackHeartbeatCommand({ CallbackId: callbackId }));
-      await new Promise((resolve) => setTimeout(resolve, 250));
+    // Heartbeats keep a callback with a 2000-second heartbeat timeout open past it. On a held clock:
+    // three heartbeats 1,200 s apart (3,600 s in all), each replacing the timer, then silence.
+    clock.hold();
+    try {
+      const beating = await invoke(
+        'callback:live',
+        { timeoutSeconds: 86_400, heartbeatSeconds: 2000 },
+        'cb-heartbeat',
+        'Event',
+      );
+      const arn = beating.DurableExecutionArn!;
+      const callbackId = await callbackIdOf(arn);
+      const armed = clock.sleeping; // the execution timeout, the callback's timeout and its heartbeat
+      expect(armed).toBeGreaterThanOrEqual(3);
+      for (let beat = 1; beat <= 3; beat++) {
+        clock.advance(1200);
+        await client.send(new SendDurableExecutionCallbackHeartbeatCommand({ CallbackId: callbackId }));
+        expect(clock.sleeping).toBe(armed);
+        expect(await status(arn)).toBe('RUNNING');
+      }
+      clock.advance(1999);
+      expect(clock.sleeping).toBe(armed);
+      expect(await status(arn)).toBe('RUNNING');
+      // The 2000th second of silence: the heartbeat timeout closes it.
+      clock.advance(1);
+      await until(
+        () => status(arn),
+        (s) => s !== 'RUNNING',
+      );
+      const events = await history(arn);
+      expect(
+        events.find((e) => e.EventType === 'CallbackTimedOut')?.CallbackTimedOutDetails?.Error?.Payload
+          ?.ErrorMessage,
+      ).toBe('Callback timed out on heartbeat');
+      await expect(
+        client.send(new SendDurableExecutionCallbackHeartbeatCommand({ CallbackId: callbackId })),
+      ).rejects.toMatchObject({ name: 'CallbackTimeoutException' });
+    } finally {
+      clock.release();
     }
-    expect(await status(arn)).toBe('RUNNING');
-    // Then silence: the heartbeat timeout closes it.
-    await until(
-      () => status(arn),
-      (s) => s !== 'RUNNING',
-    );
-    const events = await history(arn);
-    expect(
-      events.find((e) => e.EventType === 'CallbackTimedOut')?.CallbackTimedOutDetails?.Error?.Payload
-        ?.ErrorMessage,
-    ).toBe('Callback timed out on heartbeat');
-    await expect(
-      client.send(new SendDurableExecutionCallbackHeartbeatCommand({ CallbackId: callbackId })),
-    ).rejects.toMatchObject({ name: 'CallbackTimeoutException' });
   }, 20_000);
 
   it('ends an execution that outlives its execution timeout as TIMED_OUT', async () => {

@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { localClientConfig } from '../../shared/aws.ts';
-import { timeScale } from '../time-scale.ts';
+import { timeScale } from '../common/time-scale.ts';
 import { LocalLambda } from './service.ts';
 
 const fixture = (name: string): string => join(import.meta.dirname, 'fixtures', `${name}.ts`);

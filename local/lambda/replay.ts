@@ -6,14 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import type { ErrorObject, Operation, OperationUpdate } from '@aws-sdk/client-lambda';
 import { invalidParameter } from './errors.ts';
-import {
-  checkpointedEndOf,
-  InvocationKilled,
-  parseOutput,
-  type CheckpointedEnd,
-  type DurableExecution,
-  type ExecutionStatus,
-} from './execution.ts';
+import type { ExecutionStatus } from './execution-record.ts';
+import { InvocationKilled, type DurableExecution } from './execution.ts';
+import { checkpointedEndOf, parseOutput, type CheckpointedEnd } from './invocation-output.ts';
 import type { InvocationOutcome, RunningInvocation } from './sandbox.ts';
 
 /** What the checkpoint and state routes talk to: a durable execution or a replay of one. */

@@ -2,8 +2,8 @@
 // endpoint's instances come up and stops it when the endpoint goes; locally that is a plain process
 // on a free loopback port (SAGEMAKER_BIND_TO_PORT), or a server that is already running.
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../ports.ts';
-import { spawnWatched } from '../child-process.ts';
+import { freePort } from '../common/ports.ts';
+import { spawnWatched } from '../common/child-process.ts';
 
 export interface ContainerRequest {
   endpointName: string;

@@ -1,7 +1,7 @@
 // The SageMaker control plane: routes each operation to the part that owns it. Models and endpoint
 // configurations are plain records (records.ts); endpoints follow the status machine (endpoints.ts);
 // requests are validated as SageMaker validates them (requests.ts).
-import { LOCAL_ACCOUNT_ID } from '../s3-events.ts';
+import { LOCAL_ACCOUNT_ID } from '../common/account.ts';
 import { Endpoints, type EndpointsOptions } from './endpoints.ts';
 import { SageMakerApiError } from './errors.ts';
 import { Records } from './records.ts';

@@ -1,5 +1,6 @@
 // The SageMaker emulator through the real AWS SDK clients and waiters, with credentials it never saw:
 // every API, status and error the project relies on, and every kind of injected fault.
+// Over 400 lines on purpose: every test shares one emulator, its test container and its held clock.
 import {
   CreateEndpointCommand,
   CreateEndpointConfigCommand,
@@ -19,8 +20,8 @@ import { createServer, type Server } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SageMakerEndpointStateChangeEvent } from '../../shared/aws-events.ts';
-import { freePort } from '../ports.ts';
-import { timeScale, type TimeScale } from '../time-scale.ts';
+import { freePort } from '../common/ports.ts';
+import { timeScale, type TimeScale } from '../common/time-scale.ts';
 import { processContainer } from './containers.ts';
 import { startSageMakerEmulator, type SageMakerEmulator } from './emulator.ts';
 

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { SageMakerEndpointStateChangeEvent } from '../../shared/aws-events.ts';
-import { timeScale as makeTimeScale, type TimeScale } from '../time-scale.ts';
+import { timeScale as makeTimeScale, type TimeScale } from '../common/time-scale.ts';
 import {
   BodyTooLarge,
   closeServer,
@@ -14,7 +14,7 @@ import {
   readBody,
   sendAwsJson,
   serveEveryRequest,
-} from '../http-server.ts';
+} from '../common/http-server.ts';
 import { noContainer, urlContainer, type ContainerLauncher } from './containers.ts';
 import { ControlPlane, DEFAULT_TIMINGS, type Timings } from './control-plane.ts';
 import { SageMakerApiError, throttling } from './errors.ts';

@@ -3,7 +3,7 @@
 // Transitions take their configured simulated durations on the shared time scale, and an endpoint is
 // InService only once its container passes the health check (health-check.ts).
 import type { SageMakerEndpointStateChangeEvent } from '../../shared/aws-events.ts';
-import type { TimeScale } from '../time-scale.ts';
+import type { TimeScale } from '../common/time-scale.ts';
 import type { ContainerLauncher, RunningContainer } from './containers.ts';
 import { INSUFFICIENT_CAPACITY_REASON, resourceLimitExceeded, validation } from './errors.ts';
 import type { Faults } from './faults.ts';

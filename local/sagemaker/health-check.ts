@@ -4,7 +4,7 @@
 // endpoints start at once on a small machine. So the simulated window opens only once the container
 // answers HTTP at all, and until then the process gets a real-time allowance. A process that exits,
 // or never listens, fails the start at once with its last output lines in the FailureReason.
-import type { TimeScale } from '../time-scale.ts';
+import type { TimeScale } from '../common/time-scale.ts';
 import type { ContainerLauncher, ContainerRequest, RunningContainer } from './containers.ts';
 import { HEALTH_CHECK_REASON } from './errors.ts';
 

@@ -3,7 +3,7 @@
 // the local Step Functions service. A failed start throws, so the bus retries it like any delivery.
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { ClientConfig } from '../../shared/aws.ts';
-import type { BusEvent, TargetHandler } from '../event-bus.ts';
+import type { BusEvent, TargetHandler } from '../eventbridge/event-bus.ts';
 
 export interface StateMachineTarget {
   handler: TargetHandler;

@@ -4,20 +4,20 @@
 // engine owns the control flow (Choice, Map, Parallel, Retry, Catch, paths, intrinsics).
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
-import { JSONPath } from 'jsonpath-plus';
-import type { TimeScale } from '../time-scale.ts';
+import type { TimeScale } from '../common/time-scale.ts';
 import type { TaskAdapter } from './adapter.ts';
-import {
-  engineDefinition,
-  HIDDEN_SECONDS,
-  type Json,
-  type JsonObject,
-  type ParsedDefinition,
-  type StateInfo,
-} from './definition.ts';
+import { engineDefinition, type Json, type ParsedDefinition, type StateInfo } from './definition.ts';
+import { isTimeout, timeoutError } from './engine-timeout.ts';
 import { statesRuntime } from './errors.ts';
 import { GHOST_THREAD, HistoryBuilder, type EngineEvent } from './history.ts';
 import { parseTaskResource, type TaskResource } from './resource.ts';
+import {
+  readPath,
+  replacePlaceholder,
+  seconds,
+  TOKEN_PLACEHOLDER,
+  withoutHiddenSeconds,
+} from './task-input.ts';
 import type { TaskTokens } from './task-tokens.ts';
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
@@ -35,50 +35,6 @@ export interface ExecutionSettings {
   tokens: TaskTokens;
   time: TimeScale;
   log: (line: string) => void;
-}
-
-/** What `$$.Task.Token` evaluates to inside the engine; each Task swaps in its own fresh token. */
-const TOKEN_PLACEHOLDER = '__local_sfn_task_token__';
-
-/**
- * The engine's own States.Timeout class: a Task error is exempt from `States.TaskFailed` only when it
- * is an instance of it, so the service's timeouts (on the time scale) must be too. The class is not
- * exported; one 1 ms engine timeout yields it.
- */
-const EngineTimeoutError = await (async () => {
-  const probe = new StateMachine(
-    {
-      StartAt: 'T',
-      States: {
-        T: { Type: 'Task', Resource: 'arn:aws:states:::local:probe', TimeoutSeconds: 0.001, End: true },
-      },
-    },
-    { validationOptions: { noValidate: true } },
-  );
-  const run = probe.run(
-    {},
-    { overrides: { taskResourceLocalHandlers: { T: () => new Promise<never>(() => undefined) } } },
-  );
-  try {
-    await run.result;
-  } catch (err) {
-    if (err instanceof ExecutionError && err.cause instanceof Error)
-      return err.cause.constructor as new () => Error;
-  }
-  throw new Error(
-    'aws-local-stepfunctions did not time out its probe Task; the local service cannot time Tasks out',
-  );
-})();
-
-function isTimeout(error: unknown): boolean {
-  return error instanceof EngineTimeoutError;
-}
-
-function timeoutError(name: 'States.Timeout' | 'States.HeartbeatTimeout'): Error {
-  const error = new EngineTimeoutError();
-  error.name = name;
-  error.message = '';
-  return error;
 }
 
 export class Execution {
@@ -307,16 +263,13 @@ export class Execution {
     const task = new AbortController();
     const cancel = (): void => task.abort(new Error('the Task ended'));
     this.controller.signal.addEventListener('abort', cancel, { once: true });
-    const timers: NodeJS.Timeout[] = [];
+    const timers = new AbortController();
     const limits: Promise<never>[] = [];
     if (timeoutSeconds !== undefined) {
       limits.push(
         new Promise((_, reject) =>
-          timers.push(
-            setTimeout(
-              () => reject(timeoutError('States.Timeout')),
-              this.settings.time.toRealMs(timeoutSeconds),
-            ),
+          after(this.settings.time, timeoutSeconds, timers.signal, () =>
+            reject(timeoutError('States.Timeout')),
           ),
         ),
       );
@@ -349,7 +302,7 @@ export class Execution {
       }
       throw error;
     } finally {
-      timers.forEach(clearTimeout);
+      timers.abort();
       if (token !== undefined) this.settings.tokens.close(token);
       this.controller.signal.removeEventListener('abort', cancel);
       cancel();
@@ -373,15 +326,15 @@ export class Execution {
     }
     if (token === undefined) return this.settings.adapter.call(resource, parameters, signal);
     // .waitForTaskToken: the call only hands the token over; SendTask* completes the Task.
-    let heartbeatTimer: NodeJS.Timeout | undefined;
+    let heartbeatTimer: AbortController | undefined;
     let rejectHeartbeat: (error: Error) => void = () => undefined;
     const heartbeatLost = new Promise<never>((_, reject) => (rejectHeartbeat = reject));
     const beat = (): void => {
       if (heartbeatSeconds === undefined) return;
-      clearTimeout(heartbeatTimer);
-      heartbeatTimer = setTimeout(
-        () => rejectHeartbeat(timeoutError('States.HeartbeatTimeout')),
-        this.settings.time.toRealMs(heartbeatSeconds),
+      heartbeatTimer?.abort();
+      heartbeatTimer = new AbortController();
+      after(this.settings.time, heartbeatSeconds, heartbeatTimer.signal, () =>
+        rejectHeartbeat(timeoutError('States.HeartbeatTimeout')),
       );
     };
     const outcome = this.settings.tokens.wait(token, beat);
@@ -395,57 +348,12 @@ export class Execution {
       this.history.write('TaskSubmitted', { ...names, ...this.history.data('output', submitted) }, thread);
       return await Promise.race([outcome, heartbeatLost]);
     } finally {
-      clearTimeout(heartbeatTimer);
+      heartbeatTimer?.abort();
     }
   }
 }
 
-/**
- * TimeoutSeconds/HeartbeatSeconds or their Path form. The path reads the state's input: the engine
- * gives a Task with Parameters only those, so the value comes in a hidden parameter
- * (engineDefinition); a Task without Parameters gets its input itself.
- */
-function seconds(
-  def: JsonObject,
-  field: 'TimeoutSeconds' | 'HeartbeatSeconds',
-  input: Json,
-): number | undefined {
-  const fixed = def[field];
-  if (typeof fixed === 'number') return fixed;
-  const path = def[`${field}Path`];
-  if (typeof path !== 'string') return undefined;
-  const hidden = HIDDEN_SECONDS[`${field}Path`]!;
-  const value = isPlainObject(input) && hidden in input ? input[hidden] : readPath(path, input);
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw statesRuntime(
-      `The ${field}Path parameter does not reference a positive integer: ${JSON.stringify(value ?? null)}`,
-    );
-  }
-  return value;
-}
-
-function isPlainObject(value: Json): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** The Task's parameters without the hidden timeout and heartbeat values. */
-function withoutHiddenSeconds(parameters: Json): Json {
-  if (!isPlainObject(parameters)) return parameters;
-  const hidden = new Set(Object.values(HIDDEN_SECONDS));
-  return Object.fromEntries(Object.entries(parameters).filter(([key]) => !hidden.has(key)));
-}
-
-function readPath(path: string, input: Json): unknown {
-  return JSONPath<unknown>({ path, json: input as object, wrap: false });
-}
-
-function replacePlaceholder(value: Json, token: string): Json {
-  if (value === TOKEN_PLACEHOLDER) return token;
-  if (Array.isArray(value)) return value.map((item) => replacePlaceholder(item, token));
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value).map(([key, item]) => [key, replacePlaceholder(item, token)]),
-    );
-  }
-  return value;
+/** Calls `fire` once `seconds` of simulated time have passed, unless `signal` aborts first. */
+function after(time: TimeScale, seconds: number, signal: AbortSignal, fire: () => void): void {
+  time.sleep(seconds, signal).then(fire, () => undefined);
 }

@@ -1,5 +1,7 @@
 // The local Step Functions service through the real @aws-sdk/client-sfn: the API, the ASL features
 // the engine runs, Task tokens, timeouts, stops and the history Step Functions would record.
+// Over 400 lines on purpose: the last test checks every history the others recorded against its ASL
+// (checkSfnHistory), so they all run here against one service.
 import { createServer, type Server } from 'node:http';
 import { Socket } from 'node:net';
 import {
@@ -21,8 +23,9 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { localClientConfig } from '../../shared/aws.ts';
 import { checkSfnHistory } from '../../shared/sfn-history-check.ts';
 import { countLambdaInvocations, countStateTransitions } from '../../shared/sfn-history.ts';
-import { timeScale } from '../time-scale.ts';
-import { closeServer, listenOnLoopback, readBody } from '../http-server.ts';
+import { HandClock } from '../common/hand-clock.ts';
+import { timeScale } from '../common/time-scale.ts';
+import { closeServer, listenOnLoopback, readBody } from '../common/http-server.ts';
 import { startLocalStepFunctions, type LocalStepFunctions } from './service.ts';
 
 const ROLE = 'arn:aws:iam::000000000000:role/test';
@@ -53,9 +56,12 @@ async function startLambda(): Promise<string> {
   return listenOnLoopback(lambdaServer);
 }
 
+// The service's clock: 1000x, or, while a test holds it, only as far as that test advances it.
+const clock = new HandClock(timeScale(1000));
+
 beforeAll(async () => {
   const lambda = await startLambda();
-  sfn = await startLocalStepFunctions({ timeScale: timeScale(1000), endpoints: { lambda } });
+  sfn = await startLocalStepFunctions({ timeScale: clock, endpoints: { lambda } });
   client = new SFNClient(localClientConfig(sfn.endpoint));
 });
 
@@ -717,34 +723,41 @@ describe('task tokens', () => {
   });
 
   it('times it out when heartbeats stop (States.HeartbeatTimeout, matched by States.Timeout too)', async () => {
-    const periodMs = 1000; // HeartbeatSeconds 1000 at 1000x
-    let last = performance.now(); // before the Task starts: every gap measured is at least the real one
-    const { executionArn, token } = await startWaiting(
-      {
-        HeartbeatSeconds: 1000,
-        Catch: [{ ErrorEquals: ['States.Timeout'], ResultPath: '$.err', Next: 'Lost' }],
-        Next: 'Lost',
-      },
-      { Lost: { Type: 'Pass', End: true } },
-    );
-    // Heartbeats closer together than the period keep the Task alive well past one period.
-    const begun = last;
-    let widestGap = 0;
-    while (performance.now() - begun < 1.5 * periodMs) {
-      await client.send(new SendTaskHeartbeatCommand({ taskToken: token }));
-      widestGap = Math.max(widestGap, performance.now() - last);
-      last = performance.now();
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    clock.hold();
+    try {
+      const { executionArn, token } = await startWaiting(
+        {
+          HeartbeatSeconds: 1000,
+          Catch: [{ ErrorEquals: ['States.Timeout'], ResultPath: '$.err', Next: 'Lost' }],
+          Next: 'Lost',
+        },
+        { Lost: { Type: 'Pass', End: true } },
+      );
+      expect(clock.sleeping).toBe(1); // the heartbeat timer, armed before the Task's call
+      // Heartbeats 600 s apart keep the Task alive for 1,800 s, well past one period: each one
+      // replaces the timer, so none of the earlier ones ever ends.
+      for (let beat = 1; beat <= 3; beat++) {
+        clock.advance(600);
+        await client.send(new SendTaskHeartbeatCommand({ taskToken: token }));
+        expect(clock.sleeping).toBe(1);
+        expect(sfn.execution(executionArn)?.status).toBe('RUNNING');
+      }
+      // Then silence: one second short of the period it still runs; at the period it times out.
+      clock.advance(999);
+      expect(clock.sleeping).toBe(1);
+      expect(sfn.execution(executionArn)?.status).toBe('RUNNING');
+      clock.advance(1);
+      expect(clock.sleeping).toBe(0);
+      const r = await finished(executionArn);
+      expect(r.status).toBe('SUCCEEDED');
+      expect(r.output).toMatchObject({ err: { Error: 'States.HeartbeatTimeout' } });
+      expect(r.events.find((e) => e.type === 'TaskTimedOut')?.taskTimedOutEventDetails).toMatchObject({
+        error: 'States.Timeout',
+      });
+    } finally {
+      clock.release();
     }
-    // Only a machine stalled for a whole period between two heartbeats may have let it lapse.
-    if (widestGap < periodMs) expect(sfn.execution(executionArn)?.status).toBe('RUNNING');
-    const r = await finished(executionArn);
-    expect(r.status).toBe('SUCCEEDED');
-    expect(r.output).toMatchObject({ err: { Error: 'States.HeartbeatTimeout' } });
-    expect(r.events.find((e) => e.type === 'TaskTimedOut')?.taskTimedOutEventDetails).toMatchObject({
-      error: 'States.Timeout',
-    });
-  }, 20_000);
+  });
 });
 
 describe('every history this file recorded', () => {

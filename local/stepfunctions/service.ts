@@ -3,9 +3,9 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { DEFAULT_LOCAL_REGION } from '../../shared/aws.ts';
-import { REAL_TIME, type TimeScale } from '../time-scale.ts';
-import { LOCAL_ACCOUNT_ID } from '../s3-events.ts';
-import { closeServer, listenOnLoopback, readBody, sendAwsJson } from '../http-server.ts';
+import { REAL_TIME, type TimeScale } from '../common/time-scale.ts';
+import { LOCAL_ACCOUNT_ID } from '../common/account.ts';
+import { closeServer, listenOnLoopback, readBody, sendAwsJson } from '../common/http-server.ts';
 import { TaskAdapter, type AdapterEndpoints } from './adapter.ts';
 import { DefinitionError, parseDefinition, type ParsedDefinition } from './definition.ts';
 import {

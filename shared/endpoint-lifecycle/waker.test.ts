@@ -4,7 +4,7 @@
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalEventBus } from '../../local/event-bus.ts';
+import { LocalEventBus } from '../../local/eventbridge/event-bus.ts';
 import type { SageMakerEndpointStateChangeEvent } from '../aws-events.ts';
 import { endpointStateRule } from '../event-rules.ts';
 import { startHarness, type Harness } from '../../test/support/lifecycle-harness.ts';

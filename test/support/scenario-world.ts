@@ -15,7 +15,7 @@ import { generateSample, samplePngs } from '../../container/src/samples.ts';
 import { FUNCTIONS, STATE_MACHINE, appDefinition } from '../../infra/app-definition.ts';
 import { startLocalCloud, type LocalCloud } from '../../local/cloud.ts';
 import { deployApp, localAppSettings, type DeployedApp } from '../../local/deploy-app.ts';
-import type { BusEvent } from '../../local/event-bus.ts';
+import type { BusEvent } from '../../local/eventbridge/event-bus.ts';
 import type { Timings } from '../../local/sagemaker/control-plane.ts';
 import { createActivities, jobStoreOf, type Activities } from '../../shared/activities.ts';
 import { LOCAL_CREDENTIALS } from '../../shared/aws.ts';
@@ -109,7 +109,6 @@ export async function startWorld(
       functionLogs.splice(0, Math.max(0, functionLogs.length - 300));
     },
     ...(durations.timeScale === undefined ? {} : { timeScale: durations.timeScale }),
-    endpointNamePrefix: endpointBase,
     // A 2-minute simulated start: 2 s real, room for the container process to come up.
     sagemakerTimings: options.sagemakerTimings ?? { createSeconds: 120, deleteSeconds: 30 },
   });

@@ -1,7 +1,7 @@
 // What S3 checks about an upload's body before it stores anything: the declared length, Content-MD5,
 // and the flexible checksums (x-amz-checksum-crc32 / -sha1 / -sha256, as a header or an aws-chunked
 // trailer). The body flows through a BodyVerifier; at its end a mismatch fails the stream with the
-// error S3 answers, so the store (local/s3-store.ts), which writes to a temporary file and keeps it
+// error S3 answers, so the store (local/s3/store.ts), which writes to a temporary file and keeps it
 // only once the stream ended cleanly, stores nothing and announces nothing.
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';

@@ -2,11 +2,9 @@
 // message structure"). The key is URL-encoded as in S3's other event notifications (space as '+');
 // consumers decode it once (shared/keys.ts decodeEventKey), which is right whichever way AWS spells it.
 import { randomUUID } from 'node:crypto';
-import type { S3ObjectCreatedEvent } from '../shared/aws-events.ts';
-import type { S3ObjectEvent } from './s3.ts';
-
-/** The local cloud's account id: LocalStack's placeholder, never a real account. */
-export const LOCAL_ACCOUNT_ID = '000000000000';
+import type { S3ObjectCreatedEvent } from '../../shared/aws-events.ts';
+import { LOCAL_ACCOUNT_ID } from '../common/account.ts';
+import type { S3ObjectEvent } from './service.ts';
 
 /** URL-encodes a key as S3 event notifications do: every segment encoded, '/' kept, space as '+'. */
 export function encodeEventKey(key: string): string {

@@ -1,4 +1,4 @@
-// The slice of s3rver 3.7.1's API that local/s3.ts uses (the package ships no types).
+// The slice of s3rver 3.7.1's API that local/s3/ uses (the package ships no types).
 declare module 's3rver' {
   import type { EventEmitter } from 'node:events';
   import type { Server } from 'node:http';
@@ -37,7 +37,7 @@ declare module 's3rver' {
   }
 }
 
-// s3rver's file store and its error type, which local/s3-store.ts extends.
+// s3rver's file store and its error type, which local/s3/store.ts extends.
 declare module 's3rver/lib/stores/filesystem.js' {
   import type { Readable } from 'node:stream';
 

@@ -5,7 +5,7 @@
 // `Job Completed` notifications go out through the real @aws-sdk/client-eventbridge.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { EventBridgeEvent } from '../shared/aws-events.ts';
+import type { EventBridgeEvent } from '../../shared/aws-events.ts';
 import { matchesPattern, validatePattern, type EventPattern } from './event-pattern.ts';
 import {
   BodyTooLarge,
@@ -15,8 +15,8 @@ import {
   readBody,
   sendAwsJson,
   serveEveryRequest,
-} from './http-server.ts';
-import { LOCAL_ACCOUNT_ID } from './s3-events.ts';
+} from '../common/http-server.ts';
+import { LOCAL_ACCOUNT_ID } from '../common/account.ts';
 
 /** EventBridge's limits on one PutEvents request. */
 const MAX_ENTRIES = 10;

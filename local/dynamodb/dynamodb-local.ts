@@ -6,12 +6,12 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
-import { localClientConfig } from '../shared/aws.ts';
-import { createTableInput, timeToLiveInput } from '../shared/table-spec.ts';
-import { spawnWatched } from './child-process.ts';
-import { freePort } from './ports.ts';
+import { localClientConfig } from '../../shared/aws.ts';
+import { createTableInput, timeToLiveInput } from '../../shared/table-spec.ts';
+import { spawnWatched } from '../common/child-process.ts';
+import { freePort } from '../common/ports.ts';
 
-const LAUNCHER = join(dirname(fileURLToPath(import.meta.url)), 'dynamodb', 'LoopbackDynamoDBLocal.java');
+const LAUNCHER = join(dirname(fileURLToPath(import.meta.url)), 'LoopbackDynamoDBLocal.java');
 const MIN_JAVA = 17;
 const JAVA_FIX =
   'Install a Java 17+ runtime, e.g. `sudo apt-get install -y openjdk-17-jre-headless` on Debian/Ubuntu, ' +

@@ -3,9 +3,9 @@
 // which silently corrupts the object; the local S3 decodes them before s3rver sees the body.
 // Format: `<hex size>[;chunk-signature=...]\r\n<bytes>\r\n` repeated, then `0[;...]\r\n`, trailers, `\r\n`.
 // A broken frame fails the stream with the S3 error it deserves; the trailer's checksums are checked
-// by the BodyVerifier behind it (local/s3-integrity.ts).
+// by the BodyVerifier behind it (local/s3/integrity.ts).
 import { Transform, type TransformCallback } from 'node:stream';
-import { S3BodyError } from './s3-integrity.ts';
+import { S3BodyError } from './integrity.ts';
 
 export class AwsChunkedDecoder extends Transform {
   private buffer: Buffer = Buffer.alloc(0);

@@ -15,7 +15,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import S3Error from 's3rver/lib/models/error.js';
 import FilesystemStore, { type StoredObject } from 's3rver/lib/stores/filesystem.js';
-import { S3BodyError } from './s3-integrity.ts';
+import { S3BodyError } from './integrity.ts';
 
 const ESCAPES: Record<string, string> = { '%': '%25', '.': '%2E', '/': '%2F', '\0': '%00' };
 const UNESCAPES = Object.fromEntries(Object.entries(ESCAPES).map(([c, e]) => [e, c]));

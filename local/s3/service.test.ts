@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalS3, type LocalS3, type S3ObjectEvent } from './s3.ts';
+import { startLocalS3, type LocalS3, type S3ObjectEvent } from './service.ts';
 
 const BUCKET = 'uploads';
 let s3: LocalS3;

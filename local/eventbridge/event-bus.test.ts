@@ -10,14 +10,14 @@ import {
   SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { S3ObjectCreatedEvent } from '../shared/aws-events.ts';
-import { endpointStateRule, uploadRule } from '../shared/event-rules.ts';
-import { decodeEventKey } from '../shared/keys.ts';
-import { startLocalCloud, type LocalCloud } from './cloud.ts';
+import type { S3ObjectCreatedEvent } from '../../shared/aws-events.ts';
+import { endpointStateRule, uploadRule } from '../../shared/event-rules.ts';
+import { decodeEventKey } from '../../shared/keys.ts';
+import { startLocalCloud, type LocalCloud } from '../cloud.ts';
 import { LocalEventBus, type BusEvent } from './event-bus.ts';
-import { encodeEventKey } from './s3-events.ts';
-import { parsePly } from '../container/src/ply.ts';
-import { generateSample, samplePngs } from '../container/src/samples.ts';
+import { encodeEventKey } from '../s3/events.ts';
+import { parsePly } from '../../container/src/ply.ts';
+import { generateSample, samplePngs } from '../../container/src/samples.ts';
 
 const UNSEEN = { accessKeyId: 'AKIAUNSEEN', secretAccessKey: 'unseen-secret' };
 
@@ -34,6 +34,7 @@ describe('the local cloud bus with S3', () => {
       forcePathStyle: true,
       credentials: UNSEEN,
     });
+    cloud.bus.putRule(uploadRule(cloud.bucket));
     const rule = uploadRule(cloud.bucket).name;
     cloud.bus.addTarget(rule, 'sf', (e) => void received.sf!.push(e));
     cloud.bus.addTarget(rule, 'ldf', (e) => void received.ldf!.push(e));
@@ -115,10 +116,8 @@ describe('the local cloud bus with S3', () => {
 
 describe('the local cloud bus with SageMaker and the inference container', () => {
   it('starts the real container for an endpoint, routes its state changes, and serves generate_3d from S3', async () => {
-    const cloud = await startLocalCloud({
-      sagemakerTimings: { createSeconds: 6 },
-      endpointNamePrefix: 'gpu-',
-    });
+    const cloud = await startLocalCloud({ sagemakerTimings: { createSeconds: 6 } });
+    cloud.bus.putRule(endpointStateRule('gpu-'));
     const seen: BusEvent[] = [];
     cloud.bus.addTarget('endpoint-state-changed', 'waker', (e) => void seen.push(e));
     const statuses = (): string[] =>

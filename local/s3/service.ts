@@ -5,7 +5,7 @@
 // - ListObjectsV2 pagination is served without s3rver's DES continuation tokens (DES is gone in OpenSSL 3);
 // - each object event says why it happened (PutObject, CopyObject, CompleteMultipartUpload), as S3 does;
 // - a key is stored under a path that cannot leave the bucket's folder, and a body is stored only when
-//   it arrived whole and matches its declared length and digests (local/s3-store.ts, s3-integrity.ts);
+//   it arrived whole and matches its declared length and digests (store.ts, integrity.ts);
 // - ListParts and AbortMultipartUpload are served (s3rver answers 405 to both).
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { EventEmitter } from 'node:events';
@@ -16,9 +16,10 @@ import type { Readable, Transform } from 'node:stream';
 import S3rver, { type KoaContext, type Middleware } from 's3rver';
 import S3Error from 's3rver/lib/models/error.js';
 import { AwsChunkedDecoder, isAwsChunked } from './aws-chunked.ts';
-import { claimFolder, removeOrphanedFolders } from './process-lifetime.ts';
-import { BodyVerifier, expectationsOf, S3BodyError } from './s3-integrity.ts';
-import { keyToPath, SafeFilesystemStore } from './s3-store.ts';
+import { claimFolder, removeOrphanedFolders } from '../common/process-lifetime.ts';
+import { BodyVerifier, expectationsOf, S3BodyError } from './integrity.ts';
+import { isListObjectsV2, rewriteListV2Request, rewriteListV2Response } from './list-objects-v2.ts';
+import { keyToPath, SafeFilesystemStore } from './store.ts';
 
 export type ObjectEventReason =
   'PutObject' | 'CopyObject' | 'CompleteMultipartUpload' | 'POST Object' | 'DeleteObject';
@@ -87,7 +88,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   // the serializer, so it sees plain response objects and runs before routing and authentication.
   if (server.middleware.length !== 5) {
     throw new Error(
-      `s3rver's middleware chain changed (${server.middleware.length} entries): re-check local/s3.ts`,
+      `s3rver's middleware chain changed (${server.middleware.length} entries): re-check local/s3/service.ts`,
     );
   }
   server.middleware.splice(2, 0, fixRequest(notes, store));
@@ -303,105 +304,6 @@ function reasonOf(ctx: KoaContext): ObjectEventReason | undefined {
   if (ctx.method === 'POST') return 'uploadId' in ctx.query ? 'CompleteMultipartUpload' : 'POST Object';
   if (ctx.method === 'DELETE') return 'DeleteObject';
   return undefined;
-}
-
-// --- ListObjectsV2 served through s3rver's V1 listing (markers need no cipher) -------------------
-
-interface ListV2Request {
-  continuationToken?: string;
-  startAfter?: string;
-  fetchOwner: boolean;
-  bucket: string;
-}
-
-function isListObjectsV2(ctx: KoaContext): boolean {
-  return ctx.method === 'GET' && ctx.query['list-type'] === '2' && /^\/[^/]+\/?$/.test(ctx.path);
-}
-
-function encodeToken(bucket: string, key: string): string {
-  return Buffer.from(JSON.stringify({ b: bucket, k: key })).toString('base64url');
-}
-
-function decodeToken(bucket: string, token: string): string | undefined {
-  try {
-    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as {
-      b?: unknown;
-      k?: unknown;
-    };
-    return parsed.b === bucket && typeof parsed.k === 'string' ? parsed.k : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function rewriteListV2Request(ctx: KoaContext): ListV2Request | 'invalid-token' {
-  const bucket = ctx.path.replace(/\//g, '');
-  const query = { ...ctx.query };
-  const request: ListV2Request = {
-    continuationToken:
-      typeof query['continuation-token'] === 'string' ? query['continuation-token'] : undefined,
-    startAfter: typeof query['start-after'] === 'string' ? query['start-after'] : undefined,
-    fetchOwner: query['fetch-owner'] === 'true',
-    bucket,
-  };
-  delete query['list-type'];
-  delete query['continuation-token'];
-  delete query['start-after'];
-  delete query['fetch-owner'];
-  let marker = request.startAfter;
-  if (request.continuationToken !== undefined) {
-    marker = decodeToken(bucket, request.continuationToken);
-    if (marker === undefined) return 'invalid-token';
-  }
-  if (marker) query.marker = marker;
-  ctx.query = query;
-  return request;
-}
-
-interface ListBucketResult {
-  Name?: string;
-  Prefix?: string;
-  Marker?: string;
-  NextMarker?: string;
-  MaxKeys?: unknown;
-  Delimiter?: string;
-  IsTruncated?: boolean;
-  Contents?: { Key: string; Owner?: unknown }[];
-  CommonPrefixes?: { Prefix: string }[];
-  '@'?: unknown;
-}
-
-function rewriteListV2Response(ctx: KoaContext, request: ListV2Request): void {
-  const body = ctx.body as { ListBucketResult?: ListBucketResult } | undefined;
-  const result = body?.ListBucketResult;
-  if (!result) return;
-  const contents = (result.Contents ?? []).map(({ Owner, ...rest }) =>
-    request.fetchOwner ? { ...rest, Owner } : rest,
-  );
-  const prefixes = result.CommonPrefixes ?? [];
-  let next: string | undefined;
-  if (result.IsTruncated) {
-    const lastKey = contents.at(-1)?.Key ?? '';
-    const lastPrefix = prefixes.at(-1)?.Prefix ?? '';
-    // Resuming after a common prefix must skip every key under it, as S3 does.
-    next = lastPrefix > lastKey ? `${lastPrefix}\uffff` : lastKey;
-  }
-  ctx.body = {
-    ListBucketResult: {
-      '@': result['@'],
-      Name: result.Name,
-      Prefix: result.Prefix,
-      StartAfter: request.continuationToken === undefined ? request.startAfter : undefined,
-      ContinuationToken: request.continuationToken,
-      NextContinuationToken: next === undefined ? undefined : encodeToken(request.bucket, next),
-      KeyCount: contents.length + prefixes.length,
-      MaxKeys: result.MaxKeys,
-      Delimiter: result.Delimiter,
-      IsTruncated: result.IsTruncated ?? false,
-      Contents: contents,
-      CommonPrefixes: prefixes,
-    },
-  };
 }
 
 // --- events ------------------------------------------------------------------------------------

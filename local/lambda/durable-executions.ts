@@ -1,0 +1,83 @@
+// The durable executions the service keeps: started by a qualified invoke (a DurableExecutionName seen
+// before with the same input is the same execution), found by ARN, listed by function.
+import { randomUUID } from 'node:crypto';
+import { alreadyStarted, invalidParameter, notFound } from './errors.ts';
+import { DurableExecution, type ExecutionHost } from './execution.ts';
+import type { ResolvedFunction } from './functions.ts';
+
+const EXECUTION_NAME = /^[a-zA-Z0-9-_]{1,64}$/;
+
+export class DurableExecutions {
+  private readonly byArn = new Map<string, DurableExecution>();
+  /** By `function\nexecution name`. */
+  private readonly byName = new Map<string, DurableExecution>();
+
+  constructor(private readonly host: ExecutionHost) {}
+
+  /** The execution `name` of the resolved function: a new one, started, or the one with that name. */
+  start(resolved: ResolvedFunction, input: string, name: string | undefined): DurableExecution {
+    const { fn } = resolved;
+    if (resolved.qualifier === undefined) {
+      throw invalidParameter(
+        'Durable execution is not supported on an unqualified function name. Invoke a published version or an alias.',
+      );
+    }
+    if (name !== undefined && !EXECUTION_NAME.test(name)) {
+      throw invalidParameter(
+        `DurableExecutionName '${name}' must be 1 to 64 letters, digits, hyphens or underscores.`,
+      );
+    }
+    const executionName = name ?? randomUUID();
+    const key = `${fn.name}\n${executionName}`;
+    const existing = this.byName.get(key);
+    if (existing) {
+      if (existing.spec.input !== input) throw alreadyStarted(executionName);
+      return existing;
+    }
+    const id = randomUUID();
+    const functionArn = `${fn.arn}:${resolved.version}`;
+    const execution = new DurableExecution(
+      {
+        id,
+        arn: `${functionArn}/durable-execution/${executionName}/${id}`,
+        name: executionName,
+        functionName: fn.name,
+        functionArn,
+        version: resolved.version,
+        input,
+        executionTimeoutSeconds: fn.durable!.executionTimeoutSeconds,
+        retentionPeriodDays: fn.durable!.retentionPeriodDays,
+      },
+      this.host,
+    );
+    this.byArn.set(execution.arn, execution);
+    this.byName.set(key, execution);
+    execution.start();
+    return execution;
+  }
+
+  get(arn: string): DurableExecution {
+    const execution = this.byArn.get(arn);
+    if (!execution) throw notFound(`Durable execution not found: ${arn}`);
+    return execution;
+  }
+
+  /** Every execution, oldest first. */
+  list(): DurableExecution[] {
+    return [...this.byArn.values()];
+  }
+
+  /** The executions of a function; of its version when qualified. */
+  of(resolved: ResolvedFunction): DurableExecution[] {
+    return this.list().filter(
+      (e) =>
+        e.spec.functionName === resolved.fn.name &&
+        (resolved.qualifier === undefined || e.spec.version === resolved.version),
+    );
+  }
+
+  /** Cancels every execution's timers (the service is stopping). */
+  dispose(): void {
+    for (const execution of this.byArn.values()) execution.dispose();
+  }
+}
