@@ -6,8 +6,8 @@
 import { withDurableExecution, type DurableExecutionHandler } from '@aws/durable-execution-sdk-js';
 import { LocalDurableTestRunner } from '@aws/durable-execution-sdk-js-testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeActivities } from './fake-activities.ts';
-import { metricCount, run, UPLOAD } from './run-workflow.ts';
+import { FakeActivities } from '../testing/fake-activities.ts';
+import { metricCount, run, UPLOAD } from '../testing/run-workflow.ts';
 import { createWorkflow, OP, type JobResult, type WorkflowSettings } from './workflow.ts';
 
 const REAL: WorkflowSettings = {

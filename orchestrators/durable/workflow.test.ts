@@ -5,7 +5,15 @@
 // on real timers (the runner's worker keeps them real), for one second each.
 import { LocalDurableTestRunner } from '@aws/durable-execution-sdk-js-testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { attemptsOf, EVENT, EVENT_NO_WAKE, metricCount, POLL, run, type Run } from './run-workflow.ts';
+import {
+  attemptsOf,
+  EVENT,
+  EVENT_NO_WAKE,
+  metricCount,
+  POLL,
+  run,
+  type Run,
+} from '../testing/run-workflow.ts';
 import { JOB_STATUSES } from '../../shared/job-model.ts';
 import { waitedBeforeLook } from './backoff.ts';
 import { OP, type WorkflowSettings } from './workflow.ts';

@@ -4,8 +4,8 @@
 // how the execution ended; the transition counts are pinned, so a change to the flow shows up here.
 import { describe, expect, it } from 'vitest';
 import { JOB_STATUSES } from '../../shared/job-model.ts';
-import { FakeWorld, type WorldOptions } from './testing/fake-world.ts';
-import { flowConfig, runFlow } from './testing/run-flow.ts';
+import { FakeWorld, type WorldOptions } from '../testing/fake-world.ts';
+import { flowConfig, runFlow } from '../testing/run-flow.ts';
 
 const MODES = ['poll', 'event'] as const;
 type Mode = (typeof MODES)[number];
@@ -134,7 +134,7 @@ describe.each(MODES)('%s mode', (mode) => {
     const { world, result } = await run(mode, { maskArrivesAt: null });
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe('MaskTimeoutError');
-    expect(result.cause).toBe('the mask users/u1/input/chair_mask.png did not arrive within 300 seconds');
+    expect(result.cause).toBe('the mask users/user-1/input/chair_mask.png did not arrive within 300 seconds');
     expect(world.now).toBe(300);
     expect(world.called('acquireEndpoint')).toBe(0);
     expect(world.calls.slice(-4)).toEqual(['reportFailure', 'recordOutcome', 'releaseLease', 'notify']);

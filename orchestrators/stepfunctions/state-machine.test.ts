@@ -1,13 +1,15 @@
-// Static checks of the ASL file: valid for Step Functions, nothing the local engine would ignore,
-// only Task resources the local adapter serves, error names from the shared contract, and the
-// structure every path relies on (catches, token timeouts, settings from one source).
+// Static checks of the ASL file: generated from state-machine.ts and not edited since, valid for Step
+// Functions, nothing the local engine would ignore, only Task resources the local adapter serves, error
+// names from the shared contract, and the structure every path relies on (catches, token timeouts,
+// settings from one source).
 import validateAsl from 'asl-validator';
 import { describe, expect, it } from 'vitest';
 import { parseDefinition } from '../../local/stepfunctions/definition.ts';
 import { ERRORS, RETRYABLE_ERROR_NAMES } from '../../shared/errors.ts';
+import { generatedAsl } from './asl-file.ts';
 import { DEFINITION_SUBSTITUTIONS, readStateMachineAsl, renderDefinition } from './definition.ts';
 import { TASK_NAMES } from './tasks.ts';
-import { TASKS_FUNCTION_ARN } from './testing/run-flow.ts';
+import { TASKS_FUNCTION_ARN } from '../testing/run-flow.ts';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type State = { [key: string]: Json };
@@ -34,6 +36,12 @@ const errorMatchers = (state: State) =>
   );
 
 describe('the ASL file', () => {
+  it('is what `npm run asl` writes from state-machine.ts', async () => {
+    expect(raw, 'state-machine.asl.json differs from state-machine.ts: run `npm run asl`').toBe(
+      await generatedAsl(),
+    );
+  });
+
   it('passes asl-validator (ARNs and paths checked)', () => {
     const result = validateAsl(JSON.parse(text), { checkArn: true, checkPaths: true });
     expect(result.errorsText('\n')).toBe('');

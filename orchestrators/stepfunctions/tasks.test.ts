@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { ThrottledError } from '../../shared/errors.ts';
 import { stateMachineSettings, waitLoop } from './settings.ts';
 import { createTaskHandler, failureFrom, phasesOf } from './tasks.ts';
-import { FakeWorld } from './testing/fake-world.ts';
-import { flowConfig } from './testing/run-flow.ts';
+import { FakeWorld } from '../testing/fake-world.ts';
+import { flowConfig } from '../testing/run-flow.ts';
 
 const settings = stateMachineSettings(flowConfig());
 

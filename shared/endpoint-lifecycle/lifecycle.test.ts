@@ -1,6 +1,9 @@
 // The lifecycle protocol against DynamoDB Local and the SageMaker emulator, through the real SDKs, one
 // path per scenario, forced on purpose. The waiting a workflow does between steps is played by the
-// harness (acquireAndWait, stopIfIdle); time that only needs to pass comes from a manual clock.
+// harness (acquireAndWait, stopIfIdle); time that only needs to pass comes from a manual clock, a
+// transient SageMaker status is held by holding SageMaker's clock, and the randomized interleavings
+// wait on a skipping clock: no test waits for real time to pass. Over 400 lines on purpose: every path
+// of the protocol shares one harness (DynamoDB Local and the emulator take seconds to start).
 import { DeleteEndpointCommand, DescribeEndpointCommand } from '@aws-sdk/client-sagemaker';
 import { InvokeEndpointCommand } from '@aws-sdk/client-sagemaker-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,10 +11,12 @@ import type { SageMakerEndpointStateChangeEvent } from '../aws-events.ts';
 import { isRetryable } from '../errors.ts';
 import { seededRandom } from '../random.ts';
 import { EndpointStore } from './endpoint-store.ts';
+import type { EndpointLifecycle } from './lifecycle.ts';
 import { sageMakerControl, type EndpointControl } from './sagemaker-control.ts';
 import {
   acquireAndWait,
   manualClock,
+  skippingClock,
   startHarness,
   stopIfIdle,
   waitUntilReady,
@@ -26,6 +31,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.stop();
 });
+
+/** A bound on waiting for the emulator's own transition (0.3 s at the harness's scale), not a timing. */
+const SETTLES = { timeout: 10_000 };
 
 let endpoints = 0;
 const freshName = (): string => `gpu-${++endpoints}`;
@@ -46,6 +54,22 @@ const sageMakerStatus = async (name: string): Promise<string> => {
     return 'missing';
   }
 };
+
+/**
+ * Serves the endpoint to one job, lets it go idle and begins its stop, then runs `meanwhile` while
+ * SageMaker's clock is held: the deletion cannot end before `meanwhile` does, however loaded the machine.
+ */
+async function whileDeleting(lifecycle: EndpointLifecycle, meanwhile: () => Promise<void>): Promise<void> {
+  await acquireAndWait(lifecycle, 'j1');
+  await lifecycle.release('j1');
+  const release = h.holdSageMakerClock();
+  try {
+    expect(await lifecycle.beginStop()).toEqual({ outcome: 'stopping', generation: 1 });
+    await meanwhile();
+  } finally {
+    release();
+  }
+}
 
 describe('acquire and start', () => {
   it('starts a stopped endpoint exactly once for 100 concurrent jobs, all of which then see it serve', async () => {
@@ -136,26 +160,17 @@ describe('the guarded stop', () => {
   });
 
   it('gives a job that arrives while the endpoint stops a fresh start once the deletion is over', async () => {
-    // A 50-minute simulated deletion (3 s real): the late job arrives long before it ends, however loaded.
-    const slow = await startHarness({ deleteSeconds: 3000 });
-    try {
-      const name = 'gpu-restart';
-      const lifecycle = slow.lifecycle(name, { idleWindowMs: 0 });
-      await acquireAndWait(lifecycle, 'j1');
-      await lifecycle.release('j1');
-      expect(await lifecycle.beginStop()).toEqual({ outcome: 'stopping', generation: 1 });
+    const name = freshName();
+    const lifecycle = h.lifecycle(name, { idleWindowMs: 0 });
+    await whileDeleting(lifecycle, async () => {
       expect(await lifecycle.finishStop()).toEqual({ done: false });
       // Stopping: a new job is told to come back, by a retryable name.
       const refused = await lifecycle.acquire('late-job').catch((e: unknown) => e);
       expect(refused).toMatchObject({ name: 'EndpointStoppingError' });
       expect(isRetryable(refused)).toBe(true);
-      expect(await acquireAndWait(lifecycle, 'late-job')).toBe(2);
-      expect(
-        slow.emulator.calls().filter((c) => c.operation === 'CreateEndpoint' && c.outcome === 'ok'),
-      ).toHaveLength(2);
-    } finally {
-      await slow.stop();
-    }
+    });
+    expect(await acquireAndWait(lifecycle, 'late-job')).toBe(2);
+    expect(creates(name)).toHaveLength(2);
   });
 });
 
@@ -174,7 +189,7 @@ describe('SageMaker answers folded in', () => {
     }
     const item = await store().get(name);
     expect(item).toMatchObject({ state: 'Stopped', leases: {}, lastFailure: { generation: 1 } });
-    await expect.poll(() => sageMakerStatus(name)).toBe('missing');
+    await expect.poll(() => sageMakerStatus(name), SETTLES).toBe('missing');
     expect(await acquireAndWait(lifecycle, 'next')).toBe(2);
   });
 
@@ -184,7 +199,7 @@ describe('SageMaker answers folded in', () => {
     h.emulator.faults.failNextStart('injected: own failure');
     await lifecycle.acquire('j1');
     expect(await lifecycle.startEndpoint(1)).toBe('created');
-    await expect.poll(() => sageMakerStatus(name)).toBe('Failed');
+    await expect.poll(() => sageMakerStatus(name), SETTLES).toBe('Failed');
     // The step re-runs (a crash after CreateEndpoint): it must not create again.
     await expect(lifecycle.startEndpoint(1)).rejects.toMatchObject({ name: 'EndpointFailedError' });
     expect(creates(name)).toHaveLength(1);
@@ -210,24 +225,17 @@ describe('SageMaker answers folded in', () => {
   });
 
   it('waits out a previous generation still deleting, by a retryable error, before starting', async () => {
-    // A 50-minute simulated deletion (3 s real): the start below comes long before it ends, however
-    // loaded the machine; acquireAndWait then waits it out.
-    const slow = await startHarness({ deleteSeconds: 3000 });
-    try {
-      const name = 'gpu-leftover';
-      const lifecycle = slow.lifecycle(name, { idleWindowMs: 0 });
-      await acquireAndWait(lifecycle, 'j1');
-      await lifecycle.release('j1');
-      await lifecycle.beginStop();
-      // The item is forced to Stopped while SageMaker still deletes (as a stopper that died would leave it
-      // once repaired): the next start meets the Deleting leftover.
-      await new EndpointStore(slow.doc, slow.tableName, 'sf').finishStop(name, 1, Date.now());
+    const name = freshName();
+    const lifecycle = h.lifecycle(name, { idleWindowMs: 0 });
+    await whileDeleting(lifecycle, async () => {
+      // The item is forced to Stopped while SageMaker still deletes (as a stopper that died would leave
+      // it once repaired): the next start meets the Deleting leftover.
+      await store().finishStop(name, 1, Date.now());
       await lifecycle.acquire('j2');
       await expect(lifecycle.startEndpoint(2)).rejects.toMatchObject({ name: 'EndpointStoppingError' });
-      expect(await acquireAndWait(lifecycle, 'j2')).toBe(2);
-    } finally {
-      await slow.stop();
-    }
+    });
+    // acquireAndWait waits the deletion out by that retryable name.
+    expect(await acquireAndWait(lifecycle, 'j2')).toBe(2);
   });
 
   it('repairs an item that says InService when the endpoint was deleted behind its back', async () => {
@@ -235,7 +243,7 @@ describe('SageMaker answers folded in', () => {
     const lifecycle = h.lifecycle(name);
     await acquireAndWait(lifecycle, 'j1');
     await h.sagemaker.send(new DeleteEndpointCommand({ EndpointName: name }));
-    await expect.poll(() => sageMakerStatus(name)).toBe('missing');
+    await expect.poll(() => sageMakerStatus(name), SETTLES).toBe('missing');
     await lifecycle.acquire('j2');
     expect(await lifecycle.checkEndpoint('j2', 1)).toEqual({ status: 'start', generation: 2 });
     expect(await store().get(name)).toMatchObject({ state: 'Starting', generation: 2, startedBy: 'j2' });
@@ -324,7 +332,7 @@ describe('event wait mode', () => {
     expect([...sfn.sent, ...durable.sent]).toEqual([]);
     await lifecycle.startEndpoint(1);
 
-    await expect.poll(() => h.events.filter((e) => e.detail.EndpointName === name).length).toBe(2);
+    await expect.poll(() => h.events.filter((e) => e.detail.EndpointName === name).length, SETTLES).toBe(2);
     const ours = h.events.filter((e) => e.detail.EndpointName === name);
     const stale: SageMakerEndpointStateChangeEvent = {
       ...ours[0]!,
@@ -410,14 +418,16 @@ describe('randomized concurrent interleavings (seeded)', () => {
   // path is forced in its own scenario above.
   it.each([1, 2, 3, 4, 5, 6])('seed %i keeps every invariant', async (seed) => {
     const rand = seededRandom(seed);
+    const clock = skippingClock();
+    const sleep = clock.sleep;
     const name = `gpu-random-${seed}`;
     const holding = new Set<string>();
     const violations: string[] = [];
     const outcomes = new Map<string, string>();
-    const faultTimers = [
-      setTimeout(() => h.emulator.faults.failNextStart(`seed ${seed} start failure`), rand() * 600),
-      setTimeout(() => h.emulator.faults.throttle(2, ['CreateEndpoint', 'DescribeEndpoint']), rand() * 600),
-    ];
+    void sleep(rand() * 600).then(() => h.emulator.faults.failNextStart(`seed ${seed} start failure`));
+    void sleep(rand() * 600).then(() =>
+      h.emulator.faults.throttle(2, ['CreateEndpoint', 'DescribeEndpoint']),
+    );
 
     // Every DeleteEndpoint is checked against the jobs holding the endpoint at that moment, and every
     // successful CreateEndpoint is recorded with the generation the item had when it was made.
@@ -441,6 +451,7 @@ describe('randomized concurrent interleavings (seeded)', () => {
       leaseTtlMs: 30_000,
       stalledStartMs: 5_000,
       control,
+      now: clock.now,
     });
 
     const job = async (id: string): Promise<void> => {
@@ -494,7 +505,7 @@ describe('randomized concurrent interleavings (seeded)', () => {
       // Whatever happened, nothing of this run may go on calling into the next test.
       done = true;
       await Promise.allSettled(stoppers);
-      faultTimers.forEach(clearTimeout);
+      clock.stop();
       h.emulator.faults.clear();
     }
 
@@ -508,5 +519,3 @@ describe('randomized concurrent interleavings (seeded)', () => {
     expect(Object.keys(item.leases)).toEqual([]);
   });
 });
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

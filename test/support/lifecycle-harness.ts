@@ -1,5 +1,5 @@
 // A lifecycle wired to DynamoDB Local and the SageMaker emulator, for the tests and the benchmark:
-// the real SDK clients, a fast time scale, and a model server that always answers.
+// the real SDK clients, a fast time scale that a test can hold, and a model server that always answers.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { ENDPOINT_DEFINITION } from '../../infra/app-definition.ts';
@@ -10,6 +10,7 @@ import { createServer, type Server } from 'node:http';
 import { createTable, startLocalDynamoDB, type LocalDynamoDB } from '../../local/dynamodb/dynamodb-local.ts';
 import { closeServer, listenOnLoopback } from '../../local/common/http-server.ts';
 import type { Timings } from '../../local/sagemaker/control-plane.ts';
+import { timeScale, type TimeScale } from '../../local/time-scale.ts';
 import { startSageMakerEmulator, type SageMakerEmulator } from '../../local/sagemaker/emulator.ts';
 import type { SageMakerEndpointStateChangeEvent } from '../../shared/aws-events.ts';
 import type { Orchestrator } from '../../shared/keys.ts';
@@ -36,6 +37,12 @@ export interface Harness {
   tableName: string;
   /** Every state-change event the emulator sent. */
   events: SageMakerEndpointStateChangeEvent[];
+  /**
+   * Holds SageMaker's clock: until the returned release is called, no simulated wait of the emulator
+   * (create, update, delete) begins, so a test sees Creating or Deleting for as long as it needs,
+   * however loaded the machine is.
+   */
+  holdSageMakerClock(): () => void;
   lifecycle(
     name: string,
     options?: Partial<LifecycleOptions> & { orchestrator?: Orchestrator },
@@ -53,11 +60,12 @@ export async function startHarness(timings: Partial<Timings> = {}, scale = 1000)
   });
   const containerUrl = await listenOnLoopback(server);
   const events: SageMakerEndpointStateChangeEvent[] = [];
+  const clock = holdableClock(timeScale(scale));
   const [ddb, emulator] = await Promise.all([
     startLocalDynamoDB(),
     startSageMakerEmulator({
       region: REGION,
-      timeScale: scale,
+      timeScale: clock.timeScale,
       timings: { createSeconds: 300, deleteSeconds: 60, ...timings },
       container: containerUrl,
       publish: (e) => events.push(e),
@@ -89,6 +97,7 @@ export async function startHarness(timings: Partial<Timings> = {}, scale = 1000)
     doc,
     tableName,
     events,
+    holdSageMakerClock: clock.hold,
     lifecycle(name, options = {}) {
       return new EndpointLifecycle({
         store: new EndpointStore(doc, tableName, options.orchestrator ?? 'sf'),
@@ -101,6 +110,7 @@ export async function startHarness(timings: Partial<Timings> = {}, scale = 1000)
       });
     },
     async stop() {
+      clock.release();
       sagemaker.destroy();
       runtime.destroy();
       dynamo.destroy();
@@ -108,6 +118,27 @@ export async function startHarness(timings: Partial<Timings> = {}, scale = 1000)
       await ddb.stop();
       await closeServer(server);
     },
+  };
+}
+
+/** A time scale whose waits wait first for the hold, if one is on. */
+function holdableClock(scaled: TimeScale) {
+  let held: Promise<void> = Promise.resolve();
+  let release = (): void => undefined;
+  return {
+    timeScale: {
+      ...scaled,
+      sleep: async (seconds, signal) => {
+        await held;
+        await scaled.sleep(seconds, signal);
+      },
+    } satisfies TimeScale,
+    hold: (): (() => void) => {
+      release();
+      held = new Promise((resolve) => (release = resolve));
+      return release;
+    },
+    release: () => release(),
   };
 }
 
@@ -209,5 +240,28 @@ export function manualClock(start = Date.now()): { now: () => number; advance(ms
     advance: (ms) => {
       t += ms;
     },
+  };
+}
+
+/**
+ * A clock that jumps: `sleep(ms)` waits for simulated time, and the clock moves to the earliest
+ * pending wake-up one at a time (one real millisecond apart, so the work each wake-up starts runs in
+ * between), as the local cloud's skip mode and Temporal's test server do. Waits end in the order
+ * their simulated times say, however loaded the machine is, and the lifecycle reads `now`.
+ */
+export function skippingClock(start = Date.now()) {
+  let t = start;
+  const due: { at: number; wake: () => void }[] = [];
+  const timer = setInterval(() => {
+    due.sort((a, b) => a.at - b.at);
+    const next = due.shift();
+    if (!next) return;
+    t = Math.max(t, next.at);
+    next.wake();
+  }, 1);
+  return {
+    now: () => t,
+    sleep: (ms: number): Promise<void> => new Promise((wake) => due.push({ at: t + ms, wake })),
+    stop: () => clearInterval(timer),
   };
 }

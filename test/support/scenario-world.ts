@@ -16,6 +16,7 @@ import { FUNCTIONS, STATE_MACHINE, appDefinition } from '../../infra/app-definit
 import { startLocalCloud, type LocalCloud } from '../../local/cloud.ts';
 import { deployApp, localAppSettings, type DeployedApp } from '../../local/deploy-app.ts';
 import type { BusEvent } from '../../local/eventbridge/event-bus.ts';
+import { DescribeEndpointCommand } from '@aws-sdk/client-sagemaker';
 import type { Timings } from '../../local/sagemaker/control-plane.ts';
 import { createActivities, jobStoreOf, type Activities } from '../../shared/activities.ts';
 import { LOCAL_CREDENTIALS } from '../../shared/aws.ts';
@@ -71,6 +72,8 @@ export interface World {
   /** Waits until every execution has ended (the idle stop included). */
   quiesce(timeoutMs?: number): Promise<void>;
   endpointItem(): Promise<EndpointItem>;
+  /** The endpoint's status as DescribeEndpoint gives it, or 'missing' when SageMaker has none. */
+  sageMakerStatus(): Promise<string>;
   object(key: string): Promise<string | undefined>;
   /** The functions' recent console output (their logs), shown when a scenario fails. */
   functionLogs: string[];
@@ -256,6 +259,15 @@ export async function startWorld(
         }
       },
       endpointItem: () => new EndpointStore(deps.doc, deps.tableName, orchestrator).get(endpointName),
+      async sageMakerStatus() {
+        try {
+          const out = await deps.sagemaker.send(new DescribeEndpointCommand({ EndpointName: endpointName }));
+          return out.EndpointStatus ?? '?';
+        } catch (err) {
+          if ((err as Error).name === 'ValidationException') return 'missing';
+          throw err;
+        }
+      },
       async object(key) {
         try {
           const out = await s3.send(new GetObjectCommand({ Bucket: cloud.bucket, Key: key }));

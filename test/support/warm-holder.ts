@@ -28,6 +28,29 @@ export async function warmHolder(world: World): Promise<() => Promise<void>> {
   return () => a.releaseLease(holder);
 }
 
+/**
+ * The idle stop a released holder owes: the job's own stop found the holder's lease (or the holder's
+ * release came within its idle window) and kept the endpoint, so the holder, its last user, waits out
+ * the window and stops it, as a workflow would. Returns once the endpoint is Stopped; a stop someone
+ * else began is driven to its end too.
+ */
+export async function stopWhenIdle(world: World, timeoutMs = 60_000): Promise<void> {
+  const a = world.activities;
+  const deadline = Date.now() + timeoutMs;
+  const retrying = retryingUntil(deadline, 50);
+  for (;;) {
+    const stop = await retrying(() => a.beginStop());
+    if (stop.outcome === 'stopping') break;
+    if (stop.reason === 'endpoint is Stopped') return;
+    if (Date.now() > deadline) throw new Error(`the endpoint was not stopped: ${stop.reason}`);
+    await pause(100);
+  }
+  while (!(await retrying(() => a.finishStop())).done) {
+    if (Date.now() > deadline) throw new Error('the endpoint was still deleting');
+    await pause(50);
+  }
+}
+
 function holderEvent(world: World) {
   return {
     detail: {

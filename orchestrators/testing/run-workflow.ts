@@ -10,7 +10,7 @@ import {
 import { expect } from 'vitest';
 import type { MetricName } from '../../shared/observability.ts';
 import { FakeActivities, type Deliver, type Scenario } from './fake-activities.ts';
-import { createWorkflow, type JobResult, type WorkflowSettings } from './workflow.ts';
+import { createWorkflow, type JobResult, type WorkflowSettings } from '../durable/workflow.ts';
 
 export const POLL: WorkflowSettings = {
   waitMode: 'poll',

@@ -11,9 +11,10 @@ import {
   type JobOutcome,
   type Phases,
   type WaiterRef,
-} from '../../../shared/activities.ts';
-import type { Readiness } from '../../../shared/endpoint-lifecycle/lifecycle.ts';
-import { EndpointFailedError, InferenceError, ThrottledError, type Failure } from '../../../shared/errors.ts';
+} from '../../shared/activities.ts';
+import type { Readiness } from '../../shared/endpoint-lifecycle/lifecycle.ts';
+import { fakeJob } from './fake-job.ts';
+import { EndpointFailedError, InferenceError, ThrottledError, type Failure } from '../../shared/errors.ts';
 
 export interface WorldOptions {
   /** `rejected`: admit records the job REJECTED; `duplicate`: another execution admitted it. */
@@ -306,17 +307,6 @@ export class FakeWorld {
   }
 
   private job(): JobContext {
-    return {
-      orchestrator: 'sf',
-      jobId: 'job-1',
-      userId: 'u1',
-      name: 'chair',
-      bucket: 'uploads',
-      imageKey: 'users/u1/input/chair_image.png',
-      maskKey: 'users/u1/input/chair_mask.png',
-      outputKey: 'users/u1/output/sf/chair.ply',
-      errorKey: 'users/u1/output/sf/chair_error.json',
-      endpointName: 'reconstruct-3d-sf',
-    };
+    return fakeJob('sf');
   }
 }

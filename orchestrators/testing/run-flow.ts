@@ -7,10 +7,10 @@
 // too. Transitions are counted from the engine's event log as AWS bills them (sfn-wire.md §5): one per
 // state entered, plus one per retry.
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
-import { parseConfig, type Config } from '../../../shared/config.ts';
-import { readStateMachineAsl, renderDefinition } from '../definition.ts';
-import { stateMachineSettings } from '../settings.ts';
-import { createTaskHandler } from '../tasks.ts';
+import { parseConfig, type Config } from '../../shared/config.ts';
+import { readStateMachineAsl, renderDefinition } from '../stepfunctions/definition.ts';
+import { stateMachineSettings } from '../stepfunctions/settings.ts';
+import { createTaskHandler } from '../stepfunctions/tasks.ts';
 import type { FakeWorld } from './fake-world.ts';
 
 export const TASKS_FUNCTION_ARN = 'arn:aws:lambda:us-east-1:000000000000:function:sf-tasks';

@@ -16,6 +16,7 @@ import type {
 import type { Readiness, StopOutcome } from '../../shared/endpoint-lifecycle/lifecycle.ts';
 import { DomainError, type ErrorName, type Failure } from '../../shared/errors.ts';
 import type { JobStatus } from '../../shared/job-model.ts';
+import { fakeJob } from './fake-job.ts';
 
 export interface Scenario {
   /** Rejects the upload at admission. */
@@ -61,18 +62,7 @@ export type Deliver = (
   answer: { result: unknown } | { failure: Failure },
 ) => void;
 
-export const JOB: JobContext = {
-  orchestrator: 'ldf',
-  jobId: 'job-1',
-  userId: 'user-1',
-  name: 'chair',
-  bucket: 'uploads',
-  imageKey: 'users/user-1/input/chair_image.png',
-  maskKey: 'users/user-1/input/chair_mask.png',
-  outputKey: 'users/user-1/output/ldf/chair.ply',
-  errorKey: 'users/user-1/output/ldf/chair_error.json',
-  endpointName: 'reconstruct-3d-ldf',
-};
+export const JOB: JobContext = fakeJob('ldf');
 
 const at = (n: number): string => new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString();
 
