@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:http';
 import { createTable, startLocalDynamoDB, type LocalDynamoDB } from '../../local/dynamodb/dynamodb-local.ts';
 import { closeServer, listenOnLoopback } from '../../local/common/http-server.ts';
 import type { Timings } from '../../local/sagemaker/control-plane.ts';
-import { timeScale, type TimeScale } from '../../local/time-scale.ts';
+import { timeScale, type TimeScale } from '../../local/common/time-scale.ts';
 import { startSageMakerEmulator, type SageMakerEmulator } from '../../local/sagemaker/emulator.ts';
 import type { SageMakerEndpointStateChangeEvent } from '../../shared/aws-events.ts';
 import type { Orchestrator } from '../../shared/keys.ts';
