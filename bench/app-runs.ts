@@ -4,7 +4,7 @@
 // on stderr, and simulated time.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { requireNode22 } from '../local/cli/preflight.ts';
-import { jobStoreOf } from '../shared/activities.ts';
+import { jobStoreOf } from '../shared/deps.ts';
 import { WAIT_MODES, type WaitMode } from '../shared/config.ts';
 import { isEnding } from '../shared/job-model.ts';
 import type { Job } from '../shared/job-store.ts';

@@ -2,16 +2,12 @@
 // endpoint starting its own inference-server process, as the benchmark's burst scenario does.
 // Reports how many reached InService, how long each took (real seconds), and any FailureReason.
 // Usage: npm run bench:endpoint-burst [-- --endpoints 30 --time-scale 60]
-import {
-  CreateEndpointCommand,
-  CreateEndpointConfigCommand,
-  CreateModelCommand,
-  DescribeEndpointCommand,
-  SageMakerClient,
-} from '@aws-sdk/client-sagemaker';
+import { CreateEndpointCommand, DescribeEndpointCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
+import { ENDPOINT_DEFINITION } from '../infra/app-definition.ts';
 import { DEFAULT_TIME_SCALE, startLocalCloud } from '../local/cloud.ts';
+import { createModelAndEndpointConfig } from '../local/deploy-app.ts';
 import { percentile } from './stats.ts';
 
 const { values } = parseArgs({
@@ -40,20 +36,18 @@ const sm = new SageMakerClient({
   credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
 });
 try {
-  await sm.send(
-    new CreateModelCommand({ ModelName: 'burst', PrimaryContainer: { Image: 'reconstruct-3d' } }),
-  );
-  await sm.send(
-    new CreateEndpointConfigCommand({
-      EndpointConfigName: 'burst',
-      ProductionVariants: [{ VariantName: 'AllTraffic', ModelName: 'burst', InstanceType: 'ml.g5.xlarge' }],
-    }),
-  );
+  // The model and endpoint config the app deploys, made the way the deployer makes them.
+  await createModelAndEndpointConfig(sm, ENDPOINT_DEFINITION);
   const started = performance.now();
   const names = Array.from({ length: count }, (_, i) => `burst-${i}`);
   await Promise.all(
     names.map((EndpointName) =>
-      sm.send(new CreateEndpointCommand({ EndpointName, EndpointConfigName: 'burst' })),
+      sm.send(
+        new CreateEndpointCommand({
+          EndpointName,
+          EndpointConfigName: ENDPOINT_DEFINITION.endpointConfigName,
+        }),
+      ),
     ),
   );
   const settled = await Promise.all(

@@ -3,11 +3,11 @@
 // the one code path that would measure a deployed stack too. Prints one markdown table.
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { countDurableHistory, readDurableHistory } from '../shared/durable-history.ts';
+import { countDurableHistory, readDurableHistory } from '../metering/durable-history.ts';
 import { WAIT_MODES, type WaitMode } from '../shared/config.ts';
 import type { Job } from '../shared/job-store.ts';
 import type { Orchestrator } from '../shared/keys.ts';
-import { countLambdaInvocations, countTransitions, readExecutionHistory } from '../shared/sfn-history.ts';
+import { countLambdaInvocations, countTransitions, readExecutionHistory } from '../metering/sfn-history.ts';
 import type { World } from '../test/support/scenario-world.ts';
 import { warmHolder } from '../test/support/warm-holder.ts';
 import {

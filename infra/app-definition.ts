@@ -3,7 +3,7 @@
 // and endpoint config; the rules and their targets. The CDK stack builds AWS resources from it and the
 // local cloud's deployer (local/deploy-app.ts) runs the very same on the local stand-ins, so neither
 // hard-codes a handler path, a target or an environment variable the other lacks.
-import { configToEnv, type Config, type WaitMode } from '../shared/config.ts';
+import { CONFIG_DEFAULTS, configToEnv, type Config, type WaitMode } from '../shared/config.ts';
 import { endpointStateRule, maskUploadRule, uploadRule, type RuleDefinition } from '../shared/event-rules.ts';
 
 /** What differs between deployments: names, the wait mode, durations. */
@@ -15,7 +15,7 @@ export interface AppSettings {
   /** Base endpoint name; the orchestrators use `{name}-sf` and `{name}-ldf`. */
   endpointName: string;
   waitMode: WaitMode;
-  /** Seconds; see shared/config.ts for each. */
+  /** Seconds; see shared/config.ts for each and its default (CONFIG_DEFAULTS). */
   idleWindowSeconds?: number;
   maskWaitSeconds?: number;
   endpointWaitSeconds?: number;
@@ -68,7 +68,7 @@ export const FUNCTIONS = {
 } as const;
 export const STATE_MACHINE = 'sfn-orchestrator';
 export const ORCHESTRATOR_ALIAS = 'live';
-export const ENDPOINT_CONFIG_NAME = 'reconstruct-3d-config';
+export const ENDPOINT_CONFIG_NAME = CONFIG_DEFAULTS.endpointConfigName;
 
 /** The SageMaker model and endpoint config every endpoint start uses. */
 export const ENDPOINT_DEFINITION: AppDefinition['endpoint'] = {
@@ -79,24 +79,27 @@ export const ENDPOINT_DEFINITION: AppDefinition['endpoint'] = {
 };
 
 export function appDefinition(settings: AppSettings): AppDefinition {
+  // Settings left out take the handlers' own defaults (shared/config.ts), never a second copy of them.
+  const given = {
+    idleWindowSeconds: settings.idleWindowSeconds,
+    leaseTtlSeconds: settings.leaseTtlSeconds,
+    maskWaitSeconds: settings.maskWaitSeconds,
+    endpointWaitSeconds: settings.endpointWaitSeconds,
+    pollSeconds: settings.pollSeconds,
+    pollMaxSeconds: settings.pollMaxSeconds,
+    timeScale: settings.timeScale,
+    s3ForcePathStyle: settings.s3ForcePathStyle,
+  };
   const config: Omit<Config, 'orchestrator'> = {
+    ...CONFIG_DEFAULTS,
+    ...definedOnly(given),
     region: settings.region,
     tableName: settings.tableName,
     bucket: settings.bucket,
     endpointName: settings.endpointName,
     endpointConfigName: ENDPOINT_CONFIG_NAME,
     waitMode: settings.waitMode,
-    idleWindowSeconds: settings.idleWindowSeconds ?? 600,
-    leaseTtlSeconds: settings.leaseTtlSeconds ?? 1800,
-    maskWaitSeconds: settings.maskWaitSeconds ?? 300,
-    endpointWaitSeconds: settings.endpointWaitSeconds ?? 1800,
-    pollSeconds: settings.pollSeconds ?? 5,
-    pollMaxSeconds: settings.pollMaxSeconds ?? 60,
-    stalledStartSeconds: 120,
-    timeScale: settings.timeScale ?? 1,
     eventBusName: settings.eventBusName,
-    jobRetentionDays: 30,
-    s3ForcePathStyle: settings.s3ForcePathStyle ?? false,
   };
   const env = (orchestrator?: 'sf' | 'ldf'): Record<string, string> =>
     configToEnv({ ...config, ...(orchestrator ? { orchestrator } : {}) });
@@ -157,5 +160,12 @@ export function appDefinition(settings: AppSettings): AppDefinition {
         targets: [{ id: 'waker', function: FUNCTIONS.waker }],
       },
     ],
+  };
+}
+
+/** The fields that are set: a left-out setting must not override its default with undefined. */
+function definedOnly<T extends object>(fields: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as {
+    [K in keyof T]?: Exclude<T[K], undefined>;
   };
 }

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { CreateEndpointConfigCommand, CreateModelCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { CreateStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import type { AppDefinition, AppSettings, TargetDefinition } from '../infra/app-definition.ts';
+import { renderDefinition } from '../orchestrators/stepfunctions/definition.ts';
 import type { LocalCloud } from './cloud.ts';
 import { LOCAL_ACCOUNT_ID } from './common/account.ts';
 import type { LocalEventBus } from './eventbridge/event-bus.ts';
@@ -132,20 +133,24 @@ export function localAppSettings(
   };
 }
 
-/** `${Name}` → the function's ARN or the value, as CloudFormation's DefinitionSubstitutions do. */
+/**
+ * `${Name}` → the function's ARN or the value, as CloudFormation's DefinitionSubstitutions do, by the
+ * state machine's own tested renderer (JSON-escaped inside the ASL's strings).
+ */
 export function substitute(
   text: string,
   substitutions: AppDefinition['stateMachines'][number]['substitutions'],
   functionArns: Record<string, string>,
 ): string {
-  return text.replace(/\$\{([A-Za-z0-9_]+)\}/g, (match, name: string) => {
-    const sub = substitutions[name];
-    if (!sub) throw new Error(`the ASL uses ${match}, which the app definition does not substitute`);
-    if ('value' in sub) return sub.value;
-    const arn = functionArns[sub.functionArn];
-    if (!arn) throw new Error(`substitution ${name}: no function '${sub.functionArn}'`);
-    return arn;
-  });
+  const values = Object.fromEntries(
+    Object.entries(substitutions).map(([name, sub]): [string, string] => {
+      if ('value' in sub) return [name, sub.value];
+      const arn = functionArns[sub.functionArn];
+      if (!arn) throw new Error(`substitution ${name}: no function '${sub.functionArn}'`);
+      return [name, arn];
+    }),
+  );
+  return renderDefinition(text, values);
 }
 
 /** The model and endpoint config every endpoint start uses; ones already there are kept. */

@@ -33,8 +33,8 @@ import { ListDurableExecutionsByFunctionCommand, LambdaClient } from '@aws-sdk/c
 import { GetExecutionHistoryCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { appDefinition, FUNCTIONS, STATE_MACHINE } from '../infra/app-definition.ts';
 import { deployApp, localAppSettings, putAppRules, type DeployedApp } from '../local/deploy-app.ts';
-import { countDurableHistory, readDurableHistory } from '../shared/durable-history.ts';
-import { countStateTransitions } from '../shared/sfn-history.ts';
+import { countDurableHistory, readDurableHistory } from '../metering/durable-history.ts';
+import { countStateTransitions } from '../metering/sfn-history.ts';
 import { startLocalCloud, type LocalCloud } from '../local/cloud.ts';
 import { requireNode22 } from '../local/cli/preflight.ts';
 

@@ -5,25 +5,18 @@
 // Every activity is safe to run twice (a crashed step or a retried task runs it again). Inputs and
 // outputs are plain JSON, so they pass through durable checkpoints and Step Functions states alike.
 // shared/README.md lists each activity with its side effect and errors.
-import { HeadObjectCommand } from '@aws-sdk/client-s3';
-import type { S3ObjectCreatedEvent, SageMakerEndpointStateChangeEvent } from './aws-events.ts';
-import type { Deps } from './deps.ts';
-import { EndpointStore } from './endpoint-lifecycle/endpoint-store.ts';
-import {
-  EndpointLifecycle,
-  type Readiness,
-  type StartOutcome,
-  type StopOutcome,
-} from './endpoint-lifecycle/lifecycle.ts';
-import { sageMakerControl, type SageMakerState } from './endpoint-lifecycle/sagemaker-control.ts';
+import { jobStoreOf, lifecycleFor, type Deps } from './deps.ts';
+import type { Readiness, Registration, StartOutcome, StopOutcome } from './endpoint-lifecycle/lifecycle.ts';
+import type { SageMakerState } from './endpoint-lifecycle/sagemaker-control.ts';
 import type { WaiterKind } from './endpoint-lifecycle/endpoint-store.ts';
-import { createWaker } from './endpoint-lifecycle/waker.ts';
-import { failureOf, type Failure } from './errors.ts';
+import { answerWaiter } from './endpoint-lifecycle/waiter-senders.ts';
+import type { Failure } from './errors.ts';
 import { invokeGenerate3d, type Generate3dResult } from './inference.ts';
 import { publishJobEvent, writeErrorReport } from './job-events.ts';
 import type { JobStatus } from './job-model.ts';
-import { JobStore, type Job } from './job-store.ts';
-import { ORCHESTRATORS, parseEventKey, type Orchestrator } from './keys.ts';
+import type { Job } from './job-store.ts';
+import { parseEventKey, type Orchestrator } from './keys.ts';
+import { phasesOf, type StepsSeen } from './phases.ts';
 
 /** Everything a step needs to know about its job; returned by `admit`, passed to every later step. */
 export interface JobContext {
@@ -53,9 +46,6 @@ export interface WaiterRef {
   token: string;
 }
 
-/** What `registerEndpointWaiter` found right after registering (the waiter is answered when settled). */
-export type Registration = Readiness | { status: 'failed'; error: string; message: string };
-
 export interface Inference {
   result: Generate3dResult;
   /** When the invocation began and ended (INFERRING and INFERRED). */
@@ -66,8 +56,8 @@ export interface Inference {
 export type JobOutcome =
   { status: 'COMPLETED'; result: Generate3dResult } | { status: 'FAILED' | 'REJECTED'; failure: Failure };
 
-/** Phase times the workflow saw, recorded on the job when it ends. */
-export type Phases = Partial<Record<JobStatus, string>>;
+export type { Phases, StepsSeen } from './phases.ts';
+export type { Registration };
 
 export interface Activities {
   admit(event: unknown, executionId: string): Promise<Admission>;
@@ -75,38 +65,22 @@ export interface Activities {
   registerMaskWaiter(job: JobContext, waiter: WaiterRef): Promise<{ present: boolean; at: string }>;
   acquireEndpoint(job: JobContext): Promise<{ role: 'starter' | 'joiner'; generation: number; at: string }>;
   startEndpoint(job: JobContext, generation: number): Promise<{ outcome: StartOutcome }>;
-  checkEndpoint(job: JobContext, generation: number, observed?: unknown): Promise<Readiness & { at: string }>;
+  /** `observed`: a DescribeEndpoint the caller already made (the state machine's native call). */
+  checkEndpoint(
+    job: JobContext,
+    generation: number,
+    observed?: SageMakerState,
+  ): Promise<Readiness & { at: string }>;
   registerEndpointWaiter(job: JobContext, generation: number, waiter: WaiterRef): Promise<Registration>;
   renewLease(job: JobContext): Promise<void>;
   invoke(job: JobContext): Promise<Inference>;
   releaseLease(job: JobContext): Promise<void>;
   reportFailure(job: JobContext, failure: Failure): Promise<{ errorKey: string | null }>;
-  recordOutcome(job: JobContext, outcome: JobOutcome, phases: Phases): Promise<{ status: JobStatus }>;
+  /** Records the ending with the phase times of what the workflow saw (phases.ts). */
+  recordOutcome(job: JobContext, outcome: JobOutcome, seen: StepsSeen): Promise<{ status: JobStatus }>;
   notify(job: JobContext, outcome: JobOutcome): Promise<void>;
   beginStop(): Promise<StopOutcome>;
   finishStop(): Promise<{ done: boolean }>;
-}
-
-/** The one lifecycle of an orchestrator's endpoint. */
-export function lifecycleFor(deps: Deps, orchestrator: Orchestrator): EndpointLifecycle {
-  return new EndpointLifecycle({
-    store: new EndpointStore(deps.doc, deps.tableName, orchestrator),
-    control: sageMakerControl(deps.sagemaker),
-    endpointName: deps.endpointNameFor(orchestrator),
-    endpointConfigName: deps.endpointConfigName,
-    leaseTtlMs: deps.leaseTtlMs,
-    idleWindowMs: deps.idleWindowMs,
-    stalledStartMs: deps.stalledStartMs,
-    now: deps.now,
-    log: deps.log,
-  });
-}
-
-export function jobStoreOf(deps: Deps): JobStore {
-  return new JobStore(deps.doc, deps.tableName, {
-    retentionDays: deps.jobRetentionDays,
-    now: () => new Date(deps.now()),
-  });
 }
 
 export function createActivities(deps: Deps, orchestrator: Orchestrator): Activities {
@@ -126,17 +100,7 @@ export function createActivities(deps: Deps, orchestrator: Orchestrator): Activi
     errorKey: job.errorKey ?? null,
     endpointName: lifecycle.name,
   });
-  const maskPresent = async (job: JobContext): Promise<boolean> => {
-    try {
-      await deps.s3.send(new HeadObjectCommand({ Bucket: job.bucket, Key: job.maskKey }));
-      return true;
-    } catch (err) {
-      const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-      if (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404)
-        return false;
-      throw err;
-    }
-  };
+  const maskPresent = (job: JobContext): Promise<boolean> => deps.objects.exists(job.bucket, job.maskKey);
 
   return {
     async admit(event, executionId) {
@@ -187,9 +151,15 @@ export function createActivities(deps: Deps, orchestrator: Orchestrator): Activi
     async registerMaskWaiter(job, waiter) {
       await jobs.setMaskWaiter(ref(job), waiter);
       // The mask may have landed just before the waiter was stored: its event found nobody waiting.
+      // Claimed before it is answered, as the waker does; a failed send fails the registration, which
+      // is retried and registers the waiter again.
       const present = await maskPresent(job);
-      if (present && (await jobs.claimMaskWaiter(ref(job), waiter.token))) {
-        await senderFor(deps, waiter.kind).succeed(waiter.token, { present: true });
+      if (present) {
+        await answerWaiter(
+          deps.senders,
+          { ...waiter, claim: () => jobs.claimMaskWaiter(ref(job), waiter.token) },
+          (sender) => sender.succeed(waiter.token, { present: true }),
+        );
       }
       return { present, at: at() };
     },
@@ -204,11 +174,7 @@ export function createActivities(deps: Deps, orchestrator: Orchestrator): Activi
     },
 
     async checkEndpoint(job, generation, observed) {
-      const readiness = await lifecycle.checkEndpoint(
-        job.jobId,
-        generation,
-        observed === undefined || observed === null ? undefined : sageMakerStateOf(observed),
-      );
+      const readiness = await lifecycle.checkEndpoint(job.jobId, generation, observed);
       return { ...readiness, at: at() };
     },
 
@@ -237,7 +203,7 @@ export function createActivities(deps: Deps, orchestrator: Orchestrator): Activi
 
     async reportFailure(job, failure) {
       if (job.errorKey === null) return { errorKey: null };
-      await writeErrorReport(deps.s3, job.bucket, job.errorKey, {
+      await writeErrorReport(deps.objects, job.bucket, job.errorKey, {
         orchestrator,
         jobId: job.jobId,
         userId: job.userId,
@@ -250,7 +216,8 @@ export function createActivities(deps: Deps, orchestrator: Orchestrator): Activi
       return { errorKey: job.errorKey };
     },
 
-    async recordOutcome(job, outcome, phases) {
+    async recordOutcome(job, outcome, seen) {
+      const phases = phasesOf(seen);
       const stored =
         outcome.status === 'COMPLETED'
           ? await jobs.advance(ref(job), 'COMPLETED', { result: { ...outcome.result }, phases })
@@ -287,66 +254,18 @@ export function createActivities(deps: Deps, orchestrator: Orchestrator): Activi
 }
 
 /**
- * The waker's two jobs, for both orchestrators: SageMaker's `Endpoint State Change` completes the
- * endpoint waiters, a mask's `Object Created` completes the jobs waiting for that mask.
+ * Attempt `attempt` (1-based) of a job's inference, the invoke step of both orchestrators: a retry may
+ * come long after the first attempt, so it renews the lease first, and a job whose lease is gone ends
+ * with LeaseLostError instead of invoking an endpoint it no longer holds. The renewal is the retry's
+ * precondition, not an effect of its own (orchestrators/durable/README.md, "Steps with one effect").
  */
-export function createWakers(deps: Deps): {
-  endpointStateChanged(event: SageMakerEndpointStateChangeEvent): Promise<string[]>;
-  maskUploaded(event: S3ObjectCreatedEvent): Promise<string[]>;
-} {
-  const jobs = jobStoreOf(deps);
-  return {
-    endpointStateChanged: createWaker({
-      lifecyclesFor: (name) =>
-        ORCHESTRATORS.filter((o) => deps.endpointNameFor(o) === name).map((o) => lifecycleFor(deps, o)),
-      senders: deps.senders,
-      ...(deps.log ? { log: deps.log } : {}),
-    }),
-    async maskUploaded(event) {
-      const parsed = parseEventKey(event.detail.object.key);
-      if (!parsed.ok || parsed.value.kind !== 'mask') return ['not a mask upload'];
-      const { userId, name } = parsed.value;
-      const results = await Promise.allSettled(
-        ORCHESTRATORS.map(async (orchestrator) => {
-          let woken = 0;
-          for (const job of await jobs.jobsWaitingForMask(orchestrator, userId, name)) {
-            const waiter = job.maskWaiter;
-            if (!waiter) continue;
-            // Claim before answering: of concurrent deliveries only one answers.
-            if (!(await jobs.claimMaskWaiter({ orchestrator, userId, jobId: job.jobId }, waiter.token)))
-              continue;
-            try {
-              await senderFor(deps, waiter.kind).succeed(waiter.token, { present: true });
-              woken++;
-            } catch (err) {
-              // Put it back for the bus's next delivery.
-              await jobs.setMaskWaiter({ orchestrator, userId, jobId: job.jobId }, waiter);
-              throw err;
-            }
-          }
-          return `${orchestrator}: woke ${woken} job(s)`;
-        }),
-      );
-      return settle(results, `mask waker for ${userId}/${name}`);
-    },
-  };
-}
-
-function settle(results: PromiseSettledResult<string>[], what: string): string[] {
-  const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed.length > 0) {
-    throw new AggregateError(
-      failed.map((f) => f.reason as unknown),
-      `${what} failed: ${failed.map((f) => failureOf(f.reason).message).join('; ')}`,
-    );
-  }
-  return results.map((r) => (r as PromiseFulfilledResult<string>).value);
-}
-
-function senderFor(deps: Deps, kind: WaiterKind) {
-  const sender = deps.senders[kind];
-  if (!sender) throw new Error(`no sender for waiter kind '${kind}' in this handler's dependencies`);
-  return sender;
+export async function invokeHoldingLease(
+  activities: Pick<Activities, 'renewLease' | 'invoke'>,
+  job: JobContext,
+  attempt: number,
+): Promise<Inference> {
+  if (attempt > 1) await activities.renewLease(job);
+  return activities.invoke(job);
 }
 
 /** The upload an `Object Created` event names, or what is wrong with the event. */
@@ -376,46 +295,4 @@ function uploadOf(event: unknown): {
     ...(versionId === undefined ? {} : { versionId }),
     ...(problem === undefined ? {} : { problem }),
   };
-}
-
-/**
- * A DescribeEndpoint answer as the lifecycle folds it, from any of its spellings: the SDK's output,
- * Step Functions' `aws-sdk:sagemaker:describeEndpoint` output (timestamps as text), or a caught
- * "could not find endpoint" error (`{ missing: true }` or the error itself).
- */
-export function sageMakerStateOf(observed: unknown): SageMakerState {
-  const o = observed as {
-    EndpointStatus?: unknown;
-    FailureReason?: unknown;
-    CreationTime?: unknown;
-    status?: unknown;
-    missing?: unknown;
-    Error?: unknown;
-    Cause?: unknown;
-  };
-  if (o.missing === true || o.status === 'missing') return { status: 'missing' };
-  if (typeof o.Error === 'string') {
-    const cause = typeof o.Cause === 'string' ? o.Cause : JSON.stringify(o.Cause ?? '');
-    if (/could not find endpoint/i.test(cause)) return { status: 'missing' };
-    throw new Error(`DescribeEndpoint failed: ${o.Error}: ${cause}`);
-  }
-  const status = typeof o.EndpointStatus === 'string' ? o.EndpointStatus : undefined;
-  if (status === undefined)
-    throw new Error(`not a DescribeEndpoint answer: ${JSON.stringify(observed).slice(0, 300)}`);
-  const created =
-    o.CreationTime instanceof Date
-      ? o.CreationTime.getTime()
-      : typeof o.CreationTime === 'number'
-        ? o.CreationTime < 1e11
-          ? o.CreationTime * 1000
-          : o.CreationTime
-        : typeof o.CreationTime === 'string'
-          ? Date.parse(o.CreationTime)
-          : undefined;
-  const state = {
-    status: status as SageMakerState['status'],
-    ...(typeof o.FailureReason === 'string' ? { failureReason: o.FailureReason } : {}),
-    ...(created !== undefined && Number.isFinite(created) ? { createdAt: created } : {}),
-  };
-  return state;
 }

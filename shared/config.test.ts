@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from './errors.ts';
-import { configToEnv, endpointNameFor, orchestratorOf, parseConfig } from './config.ts';
+import { CONFIG_DEFAULTS, configToEnv, endpointNameFor, orchestratorOf, parseConfig } from './config.ts';
 
 const REQUIRED = {
   AWS_REGION: 'eu-west-1',
@@ -34,6 +34,18 @@ describe('parseConfig', () => {
       s3ForcePathStyle: false,
     });
     expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('CONFIG_DEFAULTS are what an environment without the optional settings parses to', () => {
+    const { region, tableName, bucket, orchestrator, endpointName, ...defaulted } = parseConfig(REQUIRED);
+    expect({ region, tableName, bucket, orchestrator, endpointName }).toEqual({
+      region: 'eu-west-1',
+      tableName: 'durable-vs-sfn',
+      bucket: 'uploads',
+      orchestrator: 'ldf',
+      endpointName: 'reconstruct-3d',
+    });
+    expect(CONFIG_DEFAULTS).toEqual(defaulted);
   });
 
   it('names every missing setting in one error', () => {

@@ -117,6 +117,27 @@ function positiveNumber(raw: string) {
     : { expected: 'a positive number' };
 }
 
+type Settings = typeof SETTINGS;
+/** The settings that have a default. */
+export type DefaultedSetting = {
+  [K in keyof Settings]: Settings[K] extends { default: string } ? K : never;
+}[keyof Settings];
+
+/**
+ * Every default, parsed as the environment's value would be: the one source of the defaults, for the
+ * app definition (infra/app-definition.ts) as for a handler whose environment leaves a setting out.
+ */
+export const CONFIG_DEFAULTS = Object.freeze(
+  Object.fromEntries(
+    (Object.entries(SETTINGS) as [keyof Config, Setting][]).flatMap(([key, setting]) => {
+      if (setting.default === undefined) return [];
+      const parsed = setting.parse(setting.default);
+      if ('expected' in parsed) throw new Error(`the default of ${setting.env} is not ${parsed.expected}`);
+      return [[key, parsed.value]];
+    }),
+  ),
+) as { readonly [K in DefaultedSetting]: Config[K] };
+
 /** The environment variable names, for the CDK stack and the local runtimes that set them. */
 export const CONFIG_ENV = Object.fromEntries(
   Object.entries(SETTINGS).map(([key, setting]) => [key, setting.env]),

@@ -1,8 +1,9 @@
 // The composition root: builds, once per cold start, everything the activities need from Config. The
 // durable handler, every Step Functions task Lambda and the waker call this one function, so they
-// share clients, stores, names and durations. Clients take the SDK's defaults: on AWS the Lambda
-// environment; locally the deployer sets the SDK's own AWS_ENDPOINT_URL_<SERVICE> variables, so the
-// very same code reaches the local cloud. Simulated durations are converted to real ones here, once.
+// share clients, stores, names and durations (lifecycleFor() and jobStoreOf() build the stores on
+// them). Clients take the SDK's defaults: on AWS the Lambda environment; locally the deployer sets
+// the SDK's own AWS_ENDPOINT_URL_<SERVICE> variables, so the very same code reaches the local cloud.
+// Simulated durations are converted to real ones here, once.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { LambdaClient } from '@aws-sdk/client-lambda';
@@ -12,19 +13,25 @@ import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { endpointNameFor, type Config } from './config.ts';
+import { EndpointStore } from './endpoint-lifecycle/endpoint-store.ts';
+import { EndpointLifecycle } from './endpoint-lifecycle/lifecycle.ts';
+import { sageMakerControl } from './endpoint-lifecycle/sagemaker-control.ts';
 import {
   durableCallbackSender,
   stepFunctionsSender,
   type WaiterSenders,
 } from './endpoint-lifecycle/waiter-senders.ts';
+import { JobStore } from './job-store.ts';
 import type { Orchestrator } from './keys.ts';
+import { s3ObjectStore, type ObjectStore } from './object-store.ts';
 
 export interface Deps {
   doc: DynamoDBDocumentClient;
   tableName: string;
   sagemaker: SageMakerClient;
   runtime: SageMakerRuntimeClient;
-  s3: S3Client;
+  /** The uploads' and artifacts' store (S3). */
+  objects: ObjectStore;
   events: EventBridgeClient;
   eventBusName: string;
   senders: WaiterSenders;
@@ -70,7 +77,7 @@ export function createDeps(config: Config, overrides: ClientOverrides = {}): Dep
     tableName: config.tableName,
     sagemaker,
     runtime,
-    s3: new S3Client({ ...settings('s3'), forcePathStyle: config.s3ForcePathStyle }),
+    objects: s3ObjectStore(new S3Client({ ...settings('s3'), forcePathStyle: config.s3ForcePathStyle })),
     events: new EventBridgeClient(settings('eventbridge')),
     eventBusName: config.eventBusName,
     senders: {
@@ -86,4 +93,27 @@ export function createDeps(config: Config, overrides: ClientOverrides = {}): Dep
     now: overrides.now ?? Date.now,
     ...(overrides.log ? { log: overrides.log } : {}),
   };
+}
+
+/** The one lifecycle of an orchestrator's endpoint. */
+export function lifecycleFor(deps: Deps, orchestrator: Orchestrator): EndpointLifecycle {
+  return new EndpointLifecycle({
+    store: new EndpointStore(deps.doc, deps.tableName, orchestrator),
+    control: sageMakerControl(deps.sagemaker),
+    endpointName: deps.endpointNameFor(orchestrator),
+    endpointConfigName: deps.endpointConfigName,
+    leaseTtlMs: deps.leaseTtlMs,
+    idleWindowMs: deps.idleWindowMs,
+    stalledStartMs: deps.stalledStartMs,
+    now: deps.now,
+    log: deps.log,
+  });
+}
+
+/** The job store, on the table and the clock of `deps`. */
+export function jobStoreOf(deps: Deps): JobStore {
+  return new JobStore(deps.doc, deps.tableName, {
+    retentionDays: deps.jobRetentionDays,
+    now: () => new Date(deps.now()),
+  });
 }

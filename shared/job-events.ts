@@ -3,11 +3,11 @@
 // artifact is overwritten with the same content, and the event carries the job id for consumers
 // to de-duplicate (EventBridge delivers at least once anyway).
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { JOB_EVENT_SOURCE } from './event-rules.ts';
 import type { Failure } from './errors.ts';
 import type { JobStatus } from './job-model.ts';
 import type { Orchestrator } from './keys.ts';
+import type { ObjectStore } from './object-store.ts';
 
 export const JOB_COMPLETED = 'Job Completed';
 export const JOB_FAILED = 'Job Failed';
@@ -59,18 +59,11 @@ export interface ErrorReport {
   at: string;
 }
 
-export async function writeErrorReport(
-  s3: S3Client,
+export function writeErrorReport(
+  objects: ObjectStore,
   bucket: string,
   key: string,
   report: ErrorReport,
 ): Promise<void> {
-  await s3.send(
-    new PutObjectCommand({
-      Bucket: bucket,
-      Key: key,
-      Body: `${JSON.stringify(report, null, 2)}\n`,
-      ContentType: 'application/json',
-    }),
-  );
+  return objects.putJson(bucket, key, report);
 }

@@ -8,14 +8,15 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSample, samplePngs } from '../container/src/samples.ts';
 import { startLocalCloud, type LocalCloud } from '../local/cloud.ts';
-import { createActivities, createWakers, type Activities, type JobContext } from '../shared/activities.ts';
+import { createActivities, type Activities, type JobContext } from '../shared/activities.ts';
+import { createWakers } from '../shared/wakers.ts';
 import type { S3ObjectCreatedEvent } from '../shared/aws-events.ts';
 import { LOCAL_CREDENTIALS } from '../shared/aws.ts';
 import { parseConfig } from '../shared/config.ts';
-import { createDeps, type Deps } from '../shared/deps.ts';
+import { createDeps, jobStoreOf, type Deps } from '../shared/deps.ts';
 import type { SendOutcome, WaiterSender } from '../shared/endpoint-lifecycle/waiter-senders.ts';
 import { isRetryable } from '../shared/errors.ts';
-import { jobStoreOf } from '../shared/activities.ts';
+
 import { inputImageKey, inputMaskKey } from '../shared/keys.ts';
 
 let cloud: LocalCloud;
@@ -218,9 +219,9 @@ describe('a job through the endpoint', () => {
     expect((await ply.Body!.transformToString()).startsWith('ply')).toBe(true);
     await act.renewLease(job);
     const outcome = { status: 'COMPLETED' as const, result: inference.result };
-    expect(
-      await act.recordOutcome(job, outcome, { ENDPOINT_READY: readiness.at, INFERRED: inference.at }),
-    ).toEqual({ status: 'COMPLETED' });
+    expect(await act.recordOutcome(job, outcome, { ready: readiness, inference })).toEqual({
+      status: 'COMPLETED',
+    });
     // Recording twice is harmless.
     expect(await act.recordOutcome(job, outcome, {})).toEqual({ status: 'COMPLETED' });
     // Only time must pass for the idle window: the activities' clock stands still from the release on.

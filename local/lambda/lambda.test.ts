@@ -28,7 +28,7 @@ import {
 } from '@aws/durable-execution-sdk-js-testing';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { localClientConfig } from '../../shared/aws.ts';
-import { countDurableHistory } from '../../shared/durable-history.ts';
+import { countDurableHistory } from '../../metering/durable-history.ts';
 import { LocalEventBus } from '../eventbridge/event-bus.ts';
 import { HandClock } from '../common/hand-clock.ts';
 import { timeScale } from '../common/time-scale.ts';

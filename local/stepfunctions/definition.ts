@@ -9,7 +9,7 @@ import {
   type Json,
   type JsonObject,
   type StateOwner,
-} from '../../shared/asl-states.ts';
+} from '../../metering/asl-states.ts';
 
 export { forEachState, type Json, type JsonObject, type StateOwner };
 

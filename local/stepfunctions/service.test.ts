@@ -21,8 +21,8 @@ import {
 } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { localClientConfig } from '../../shared/aws.ts';
-import { checkSfnHistory } from '../../shared/sfn-history-check.ts';
-import { countLambdaInvocations, countStateTransitions } from '../../shared/sfn-history.ts';
+import { checkSfnHistory } from '../../metering/sfn-history-check.ts';
+import { countLambdaInvocations, countStateTransitions } from '../../metering/sfn-history.ts';
 import { HandClock } from '../common/hand-clock.ts';
 import { timeScale } from '../common/time-scale.ts';
 import { closeServer, listenOnLoopback, readBody } from '../common/http-server.ts';

@@ -15,7 +15,7 @@ import {
   type Run,
 } from '../testing/run-workflow.ts';
 import { JOB_STATUSES } from '../../shared/job-model.ts';
-import { waitedBeforeLook } from './backoff.ts';
+import { waitedBeforeLook } from '../../shared/backoff.ts';
 import { OP, type WorkflowSettings } from './workflow.ts';
 
 beforeAll(() => LocalDurableTestRunner.setupTestEnvironment({ skipTime: true }));

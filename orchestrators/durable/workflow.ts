@@ -4,13 +4,20 @@
 // checkpointed results: no clock, no I/O, no randomness, so every replay takes the same path.
 // README.md beside this file lists the operations and what each wait mode costs.
 import type { DurableContext, DurableExecutionHandler, DurableLogger } from '@aws/durable-execution-sdk-js';
-import type { Activities, JobContext, JobOutcome, Phases } from '../../shared/activities.ts';
+import {
+  invokeHoldingLease,
+  type Activities,
+  type JobContext,
+  type JobOutcome,
+} from '../../shared/activities.ts';
+import { delayAfterLook, eventLoop, waitedBeforeLook, wholeSeconds } from '../../shared/backoff.ts';
 import type { Config } from '../../shared/config.ts';
 import type { Readiness } from '../../shared/endpoint-lifecycle/lifecycle.ts';
 import { EndpointTimeoutError, ErrorNames, MaskTimeoutError, type Failure } from '../../shared/errors.ts';
 import { MetricNames, type MetricName } from '../../shared/observability.ts';
-import { delayAfterLook, isTerminalName, retryOnNames, waitedBeforeLook, wholeSeconds } from './backoff.ts';
+import { phasesOf, type Phases, type StepsSeen } from '../../shared/phases.ts';
 import { durableErrorType, failureOfDurable, raise } from './failures.ts';
+import { isTerminalName, retryOnNames } from './retry.ts';
 
 export type WorkflowSettings = Pick<
   Config,
@@ -160,11 +167,12 @@ export function createWorkflow(options: WorkflowOptions): DurableExecutionHandle
     }
     // Event mode: look once; only a mask that is not there yet is waited for, by its own event.
     let mask = await ctx.step(OP.checkMask, () => a.checkMask(job), stepRetry);
-    let waited = 0;
+    const rounds = eventLoop(s, s.maskWaitSeconds).waits;
+    let round = 0;
     let registration: Error | undefined;
     while (!mask.present) {
-      const timeout = Math.min(wholeSeconds(s.pollMaxSeconds), Math.floor(s.maskWaitSeconds - waited));
-      if (timeout < 1) throw timedOut();
+      const timeout = rounds[round++];
+      if (timeout === undefined) throw timedOut();
       try {
         await ctx.waitForCallback(
           OP.waitForMask,
@@ -178,7 +186,6 @@ export function createWorkflow(options: WorkflowOptions): DurableExecutionHandle
         return undefined;
       } catch (err) {
         if (durableErrorType(err) === 'CallbackSubmitterError') registration = err as Error;
-        waited += timeout;
       }
       // No wake-up in time (an event lost between the waker's claim and its send), or no waiter
       // stored: look once.
@@ -232,13 +239,15 @@ export function createWorkflow(options: WorkflowOptions): DurableExecutionHandle
     }
     // Event mode: look once; only an endpoint that is not serving yet is waited for, by its event.
     let readiness: Readiness & { at?: string } = await checkEndpoint(ctx, job, generation);
+    const rounds = eventLoop(s, s.endpointWaitSeconds).waits;
+    let round = 0;
     let registration: Error | undefined;
     for (;;) {
       if (readiness.status === 'ready') return readiness.at;
       generation =
         readiness.status === 'start' ? await takeOver(ctx, job, readiness.generation) : readiness.generation;
-      const timeout = Math.min(wholeSeconds(s.pollMaxSeconds), Math.floor(s.endpointWaitSeconds - waited));
-      if (timeout < 1) throw timedOut();
+      const timeout = rounds[round++];
+      if (timeout === undefined) throw timedOut();
       const current = generation;
       let answer: unknown;
       try {
@@ -252,7 +261,6 @@ export function createWorkflow(options: WorkflowOptions): DurableExecutionHandle
         );
       } catch (err) {
         if (durableErrorType(err) === 'CallbackSubmitterError') registration = err as Error;
-        waited += timeout;
       }
       // No answer in time, a failure sent by the waker, or no waiter stored: one check says which,
       // under the error's own name (a callback failure keeps only its message across replays).
@@ -349,7 +357,7 @@ export function createWorkflow(options: WorkflowOptions): DurableExecutionHandle
       ctx.logger.warn(`upload rejected: ${admission.failure.message}`);
       const outcome: JobOutcome = { status: 'REJECTED', failure: admission.failure };
       await ctx.step(OP.reportFailure, () => a.reportFailure(job, admission.failure), bookkeeping);
-      await ctx.step(OP.record, () => a.recordOutcome(job, outcome, { REJECTED: admission.at }), bookkeeping);
+      await ctx.step(OP.record, () => a.recordOutcome(job, outcome, { admission }), bookkeeping);
       await ctx.step(
         OP.notify,
         async () => {
@@ -366,36 +374,29 @@ export function createWorkflow(options: WorkflowOptions): DurableExecutionHandle
       return { jobId: job.jobId, status: 'DUPLICATE' };
     }
 
-    const phases: Phases = { RECEIVED: admission.at };
+    // What the steps answered, for the phase times recordOutcome records (shared/phases.ts).
+    const seen: StepsSeen = { admission };
     let acquiring = false;
     let inferenceAttempts = 0;
     let outcome: JobOutcome;
     try {
-      const maskAt = await waitForMask(ctx, job);
-      if (maskAt !== undefined) phases.MASK_READY = maskAt;
+      // Woken by a callback, the mask is seen without a time.
+      seen.mask = { present: true, at: await waitForMask(ctx, job) };
       acquiring = true;
       const acquired = await ctx.step(OP.acquire, () => a.acquireEndpoint(job), lifecycleRetry);
-      // Woken by a callback, the mask phase is stamped by the next activity.
-      phases.MASK_READY ??= acquired.at;
-      phases.ENDPOINT_ACQUIRED = acquired.at;
+      seen.acquire = acquired;
       if (acquired.role === 'starter') await startEndpoint(ctx, job, acquired.generation);
-      const readyAt = await waitForEndpoint(ctx, job, acquired.generation);
+      seen.ready = { status: 'ready', at: await waitForEndpoint(ctx, job, acquired.generation) };
       const inference = await ctx.step(
         OP.invoke,
-        async (step) => {
-          // A retry may come long after the first attempt: keep the lease alive first.
-          if (step.attempt > 1) await a.renewLease(job);
-          return { ...(await a.invoke(job)), attempt: step.attempt };
-        },
+        async (step) => ({ ...(await invokeHoldingLease(a, job, step.attempt)), attempt: step.attempt }),
         stepRetry,
       );
       inferenceAttempts = inference.attempt;
-      phases.ENDPOINT_READY = readyAt ?? inference.startedAt;
-      phases.INFERRING = inference.startedAt;
-      phases.INFERRED = inference.at;
+      seen.inference = inference;
       outcome = { status: 'COMPLETED', result: inference.result };
       const completed = outcome;
-      await ctx.step(OP.record, () => a.recordOutcome(job, completed, phases), bookkeeping);
+      await ctx.step(OP.record, () => a.recordOutcome(job, completed, seen), bookkeeping);
     } catch (err) {
       // The step returns the failure it wrote, so later code uses the checkpointed one. An artifact
       // that cannot be written must not keep the job from being recorded.
@@ -417,7 +418,7 @@ export function createWorkflow(options: WorkflowOptions): DurableExecutionHandle
       ctx.logger.error(`job ${job.jobId} failed`, logFields(failure));
       outcome = { status: 'FAILED', failure };
       const failed = outcome;
-      await ctx.step(OP.record, () => a.recordOutcome(job, failed, phases), bookkeeping);
+      await ctx.step(OP.record, () => a.recordOutcome(job, failed, seen), bookkeeping);
     }
     // The job is recorded: a release or a notification that fails for good is logged, and the
     // execution goes on to its ending (an unreleased lease expires; the stop guard ignores it then).
@@ -425,7 +426,7 @@ export function createWorkflow(options: WorkflowOptions): DurableExecutionHandle
     const ended = outcome;
     await bestEffort(ctx, OP.notify, async () => {
       await a.notify(job, ended);
-      emitJobMetrics(ended, phases, inferenceAttempts);
+      emitJobMetrics(ended, phasesOf(seen), inferenceAttempts);
     });
     ctx.logger.info(`job ${job.jobId} ${ended.status}`);
     // Only a job that used the endpoint may be the last one to use it.

@@ -1,6 +1,7 @@
 // The state machine's ASL file and its definition substitutions, the way the CDK stack's
 // `definitionSubstitutions` fill them in: `${Name}` inside JSON strings only, so the file stays valid
-// JSON (and checkable) before deployment. The local deployer renders it with this function.
+// JSON (and checkable) before deployment. The local deployer (local/deploy-app.ts) renders it with
+// this function too, so the renderer the tests check is the one that deploys.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -16,7 +17,10 @@ export function readStateMachineAsl(): string {
 }
 
 /** The ASL text with every `${Name}` replaced; throws naming a substitution it has no value for. */
-export function renderDefinition(text: string, substitutions: DefinitionSubstitutions): string {
+export function renderDefinition(
+  text: string,
+  substitutions: DefinitionSubstitutions | Readonly<Record<string, string>>,
+): string {
   return text.replace(/\$\{([A-Za-z0-9_]+)\}/g, (_whole, name: string) => {
     const value = (substitutions as Record<string, string | undefined>)[name];
     if (value === undefined)

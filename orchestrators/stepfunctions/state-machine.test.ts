@@ -80,9 +80,7 @@ describe('the ASL file', () => {
       typeof v === 'string' ? [...v.matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]) : [],
     );
     expect(new Set(used)).toEqual(new Set(DEFINITION_SUBSTITUTIONS));
-    expect(() => renderDefinition(raw, {} as never)).toThrow(
-      /\$\{TasksFunctionArn\}, which has no substitution/,
-    );
+    expect(() => renderDefinition(raw, {})).toThrow(/\$\{TasksFunctionArn\}, which has no substitution/);
   });
 
   it('calls only Task resources the local adapter serves', () => {

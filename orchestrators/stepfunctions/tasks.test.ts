@@ -1,8 +1,8 @@
 // The task Lambda's dispatcher and the settings it hands the state machine.
 import { describe, expect, it } from 'vitest';
 import { ThrottledError } from '../../shared/errors.ts';
-import { stateMachineSettings, waitLoop } from './settings.ts';
-import { createTaskHandler, failureFrom, phasesOf } from './tasks.ts';
+import { stateMachineSettings } from './settings.ts';
+import { createTaskHandler, failureFrom, sageMakerStateOf } from './tasks.ts';
 import { FakeWorld } from '../testing/fake-world.ts';
 import { flowConfig } from '../testing/run-flow.ts';
 
@@ -44,8 +44,19 @@ describe('the task handler', () => {
     });
   });
 
+  it('a retried invoke (retryCount > 0) renews the lease first, as the durable invoke step does', async () => {
+    const world = new FakeWorld();
+    const handle = createTaskHandler(world.activities, settings);
+    const job = ((await handle({ task: 'admit', event: {}, executionId: 'e1' })) as { job: unknown }).job;
+    await handle({ task: 'invoke', job });
+    await handle({ task: 'invoke', job, retryCount: 0 });
+    await handle({ task: 'invoke', job, retryCount: 2 });
+    expect(world.calls).toEqual(['admit', 'invoke', 'invoke', 'renewLease', 'invoke']);
+  });
+
   it.each([
     [null, /must be a JSON object/],
+    [{ task: 'invoke', job: fakeJob(), retryCount: -1 }, /'retryCount' must be a whole number/],
     [[1], /must be a JSON object/],
     [{ task: 'sleep' }, /unknown task "sleep"; expected one of admit, checkMask/],
     [{ task: 'toString' }, /unknown task "toString"/],
@@ -84,54 +95,38 @@ describe('failureFrom', () => {
   });
 });
 
-describe('phasesOf', () => {
-  it('takes each phase from the step that saw it', () => {
+describe('sageMakerStateOf', () => {
+  it("folds the native describeEndpoint's answer and its caught errors into the lifecycle's SageMakerState", () => {
     expect(
-      phasesOf(
-        { at: 't0' },
-        {
-          mask: { present: true, at: 't1' },
-          acquire: { role: 'joiner', generation: 1, at: 't2' },
-          ready: { status: 'ready', generation: 1, at: 't3' },
-          inference: { result: {} as never, startedAt: 't4', at: 't5' },
-        },
-      ),
+      sageMakerStateOf({
+        EndpointStatus: 'Failed',
+        FailureReason: 'no capacity',
+        CreationTime: '2026-01-01T00:00:00.000Z',
+      }),
     ).toEqual({
-      RECEIVED: 't0',
-      MASK_READY: 't1',
-      ENDPOINT_ACQUIRED: 't2',
-      ENDPOINT_READY: 't3',
-      INFERRING: 't4',
-      INFERRED: 't5',
+      status: 'Failed',
+      failureReason: 'no capacity',
+      createdAt: Date.parse('2026-01-01T00:00:00.000Z'),
     });
+    expect(sageMakerStateOf({ EndpointStatus: 'InService', CreationTime: 1_767_225_600 })).toEqual({
+      status: 'InService',
+      createdAt: 1_767_225_600_000,
+    });
+    expect(
+      sageMakerStateOf({ Error: 'SageMaker.ValidationException', Cause: 'Could not find endpoint "e".' }),
+    ).toEqual({ status: 'missing' });
+    expect(sageMakerStateOf({ missing: true })).toEqual({ status: 'missing' });
   });
 
-  it('uses the next step for a phase reached by a task token, and leaves out phases not reached', () => {
-    expect(
-      phasesOf(
-        { at: 't0' },
-        {
-          mask: { present: true },
-          acquire: { role: 'joiner', generation: 1, at: 't2' },
-          ready: { status: 'ready', generation: 1 },
-          inference: { result: {} as never, startedAt: 't4', at: 't5' },
-        },
-      ),
-    ).toMatchObject({ MASK_READY: 't2', ENDPOINT_READY: 't4' });
-    expect(phasesOf({ at: 't0' }, { mask: { present: false, at: 't1' } })).toEqual({ RECEIVED: 't0' });
+  it('refuses what is not a DescribeEndpoint answer, and rethrows any other caught error', () => {
+    expect(() => sageMakerStateOf({ Endpoint: 'x' })).toThrow(/not a DescribeEndpoint answer/);
+    expect(() => sageMakerStateOf({ Error: 'SageMaker.ThrottlingException', Cause: 'slow down' })).toThrow(
+      /DescribeEndpoint failed: SageMaker.ThrottlingException: slow down/,
+    );
   });
 });
 
 describe('settings', () => {
-  it('poll loops double from POLL_SECONDS to POLL_MAX_SECONDS and add up to the bound exactly', () => {
-    expect(waitLoop(5, 60, 300)).toEqual({
-      waits: [5, 10, 20, 40, 60, 60, 60, 45],
-      rounds: 8,
-      boundSeconds: 300,
-    });
-    expect(waitLoop(0.5, 1.2, 3.1)).toEqual({ waits: [1, 2, 1], rounds: 3, boundSeconds: 4 });
-  });
-
   it('event waits time out after POLL_MAX_SECONDS; the deletion loop is always polled', () => {
     const event = stateMachineSettings(flowConfig({ WAIT_MODE: 'event', ENDPOINT_WAIT_SECONDS: '200' }));
     expect(event.waitMode).toBe('event');

@@ -1,18 +1,21 @@
 // The one task Lambda of the state machine: `{ task: '<activity>', ...arguments }` in, the activity's
 // answer out. It only adapts what Step Functions can express to the activities' signatures: the ASL
-// cannot leave a missing field out, so step results arrive as `$.steps` and are turned into phase
-// times here, and a caught error arrives as `{ Error, Cause }` and is turned into a Failure. A thrown
+// cannot leave a missing field out, so step results arrive as `$.steps` (recordOutcome turns them
+// into phase times, shared/phases.ts), a caught error arrives as `{ Error, Cause }` and is turned into a Failure, and the
+// native `describeEndpoint` answer (or its caught error) is turned into a SageMakerState. A thrown
 // error keeps its `name`; Lambda reports it as the error type, which is what the ASL's Retry and
 // Catch match (shared/errors.ts).
-import type {
-  Activities,
-  Admission,
-  JobContext,
-  JobOutcome,
-  Phases,
-  WaiterRef,
+import {
+  invokeHoldingLease,
+  type Activities,
+  type Admission,
+  type JobContext,
+  type JobOutcome,
+  type StepsSeen,
+  type WaiterRef,
 } from '../../shared/activities.ts';
 import type { WaiterKind } from '../../shared/endpoint-lifecycle/endpoint-store.ts';
+import type { SageMakerState } from '../../shared/endpoint-lifecycle/sagemaker-control.ts';
 import { InvalidInputError, type Failure } from '../../shared/errors.ts';
 import type { Generate3dResult } from '../../shared/inference.ts';
 import type { StateMachineSettings } from './settings.ts';
@@ -25,14 +28,6 @@ export interface AdmitAnswer {
   job: JobContext;
   admission: Omit<Admission, 'job'>;
   settings: StateMachineSettings;
-}
-
-/** The step results the ASL keeps under `$.steps` (each an activity's answer, trimmed). */
-export interface StepResults {
-  mask?: { present: boolean; at?: string };
-  acquire?: { role: string; generation: number; at: string };
-  ready?: { status: string; generation: number; at?: string };
-  inference?: { result: Generate3dResult; startedAt: string; at: string };
 }
 
 /** The task names the ASL may send: every activity. */
@@ -68,17 +63,22 @@ export function createTaskHandler(
     acquireEndpoint: (r) => activities.acquireEndpoint(jobOf(r)),
     startEndpoint: (r) => activities.startEndpoint(jobOf(r), generationOf(r)),
     checkEndpoint: (r) =>
-      activities.checkEndpoint(jobOf(r), generationOf(r), r.observed === null ? undefined : r.observed),
+      activities.checkEndpoint(
+        jobOf(r),
+        generationOf(r),
+        r.observed === undefined || r.observed === null ? undefined : sageMakerStateOf(r.observed),
+      ),
     registerEndpointWaiter: (r) => activities.registerEndpointWaiter(jobOf(r), generationOf(r), waiterOf(r)),
     renewLease: (r) => activities.renewLease(jobOf(r)),
-    invoke: (r) => activities.invoke(jobOf(r)),
+    invoke: (r) => invokeHoldingLease(activities, jobOf(r), attemptOf(r)),
     releaseLease: (r) => activities.releaseLease(jobOf(r)),
     reportFailure: (r) => activities.reportFailure(jobOf(r), failureFrom(r.failure)),
     recordOutcome: (r) =>
       activities.recordOutcome(
         jobOf(r),
         outcomeOf(r),
-        phasesOf(r.admission as { at?: string } | undefined, r.steps ?? {}),
+        // What the execution saw: `$.admission` and the step results the ASL keeps under `$.steps`.
+        { admission: r.admission, ...(r.steps ?? {}) } as StepsSeen,
       ),
     notify: (r) => activities.notify(jobOf(r), outcomeOf(r)),
     beginStop: () => activities.beginStop(),
@@ -98,24 +98,6 @@ export function createTaskHandler(
     // Lambda turns `undefined` into null; say nothing instead.
     return (await task(r)) ?? {};
   };
-}
-
-/**
- * The phase times an execution saw, from its step results. A wake-up by task token carries no time,
- * so a phase reached that way takes the time of the step that followed it (acquire after the mask,
- * the invocation's start after InService).
- */
-export function phasesOf(admission: { at?: string } | undefined, steps: StepResults): Phases {
-  const phases: Phases = {
-    RECEIVED: admission?.at,
-    MASK_READY: steps.mask?.present ? (steps.mask.at ?? steps.acquire?.at) : undefined,
-    ENDPOINT_ACQUIRED: steps.acquire?.at,
-    ENDPOINT_READY:
-      steps.ready?.status === 'ready' ? (steps.ready.at ?? steps.inference?.startedAt) : undefined,
-    INFERRING: steps.inference?.startedAt,
-    INFERRED: steps.inference?.at,
-  };
-  return Object.fromEntries(Object.entries(phases).filter(([, at]) => typeof at === 'string'));
 }
 
 /**
@@ -173,6 +155,18 @@ function generationOf(r: Request): number {
   return value;
 }
 
+/**
+ * Which attempt of its state this task is, 1-based, from `retryCount` (the ASL passes
+ * `$$.State.RetryCount`, 0 on the first attempt); 1 when the request carries none.
+ */
+function attemptOf(r: Request): number {
+  const value = r.retryCount;
+  if (value === undefined || value === null) return 1;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0)
+    throw new InvalidInputError(`task ${String(r.task)}: 'retryCount' must be a whole number`);
+  return value + 1;
+}
+
 const JOB_FIELDS = ['orchestrator', 'jobId', 'userId', 'name', 'bucket', 'imageKey', 'endpointName'] as const;
 
 function jobOf(r: Request): JobContext {
@@ -196,4 +190,46 @@ function waiterOf(r: Request): WaiterRef {
       `task ${String(r.task)}: 'waiter' must be {kind: ${WAITER_KINDS.join(' | ')}, token}`,
     );
   return { kind: waiter.kind as WaiterKind, token: waiter.token };
+}
+
+/**
+ * A DescribeEndpoint answer as the lifecycle folds it, from the state machine's spellings: Step
+ * Functions' `aws-sdk:sagemaker:describeEndpoint` output (timestamps as text or numbers), the SDK's
+ * output, or a caught "could not find endpoint" error (`{ missing: true }` or the error itself).
+ */
+export function sageMakerStateOf(observed: unknown): SageMakerState {
+  const o = observed as {
+    EndpointStatus?: unknown;
+    FailureReason?: unknown;
+    CreationTime?: unknown;
+    status?: unknown;
+    missing?: unknown;
+    Error?: unknown;
+    Cause?: unknown;
+  };
+  if (o.missing === true || o.status === 'missing') return { status: 'missing' };
+  if (typeof o.Error === 'string') {
+    const cause = typeof o.Cause === 'string' ? o.Cause : JSON.stringify(o.Cause ?? '');
+    if (/could not find endpoint/i.test(cause)) return { status: 'missing' };
+    throw new Error(`DescribeEndpoint failed: ${o.Error}: ${cause}`);
+  }
+  const status = typeof o.EndpointStatus === 'string' ? o.EndpointStatus : undefined;
+  if (status === undefined)
+    throw new Error(`not a DescribeEndpoint answer: ${JSON.stringify(observed).slice(0, 300)}`);
+  const created =
+    o.CreationTime instanceof Date
+      ? o.CreationTime.getTime()
+      : typeof o.CreationTime === 'number'
+        ? o.CreationTime < 1e11
+          ? o.CreationTime * 1000
+          : o.CreationTime
+        : typeof o.CreationTime === 'string'
+          ? Date.parse(o.CreationTime)
+          : undefined;
+  const state = {
+    status: status as SageMakerState['status'],
+    ...(typeof o.FailureReason === 'string' ? { failureReason: o.FailureReason } : {}),
+    ...(created !== undefined && Number.isFinite(created) ? { createdAt: created } : {}),
+  };
+  return state;
 }

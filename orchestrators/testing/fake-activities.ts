@@ -11,12 +11,14 @@ import type {
   JobOutcome,
   Phases,
   Registration,
+  StepsSeen,
   WaiterRef,
 } from '../../shared/activities.ts';
 import type { Readiness, StopOutcome } from '../../shared/endpoint-lifecycle/lifecycle.ts';
 import { DomainError, type ErrorName, type Failure } from '../../shared/errors.ts';
 import type { JobStatus } from '../../shared/job-model.ts';
 import { fakeJob } from './fake-job.ts';
+import { phasesOf } from '../../shared/phases.ts';
 
 export interface Scenario {
   /** Rejects the upload at admission. */
@@ -253,9 +255,9 @@ export class FakeActivities implements Activities {
     return Promise.resolve({ errorKey: job.errorKey });
   }
 
-  recordOutcome(_job: JobContext, outcome: JobOutcome, phases: Phases): Promise<{ status: JobStatus }> {
+  recordOutcome(_job: JobContext, outcome: JobOutcome, seen: StepsSeen): Promise<{ status: JobStatus }> {
     this.calls.push('recordOutcome');
-    this.outcomes.push({ outcome, phases: { ...phases } });
+    this.outcomes.push({ outcome, phases: phasesOf(seen) });
     return Promise.resolve({ status: outcome.status });
   }
 

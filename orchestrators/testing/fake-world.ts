@@ -4,17 +4,13 @@
 // `createSeconds` takes as many poll rounds (or event waits) as it would on AWS. The real
 // activities are tested against DynamoDB Local and the SageMaker emulator elsewhere; here only their
 // contract (names, arguments, answers, error names) matters.
-import {
-  sageMakerStateOf,
-  type Activities,
-  type JobContext,
-  type JobOutcome,
-  type Phases,
-  type WaiterRef,
-} from '../../shared/activities.ts';
+import type { Activities, JobContext, JobOutcome, Phases, WaiterRef } from '../../shared/activities.ts';
+import type { SageMakerState } from '../../shared/endpoint-lifecycle/sagemaker-control.ts';
 import type { Readiness } from '../../shared/endpoint-lifecycle/lifecycle.ts';
 import { fakeJob } from './fake-job.ts';
 import { EndpointFailedError, InferenceError, ThrottledError, type Failure } from '../../shared/errors.ts';
+import { phasesOf } from '../../shared/phases.ts';
+import { sageMakerStateOf } from '../stepfunctions/tasks.ts';
 
 export interface WorldOptions {
   /** `rejected`: admit records the job REJECTED; `duplicate`: another execution admitted it. */
@@ -117,9 +113,9 @@ export class FakeWorld {
     };
   }
 
-  private readiness(generation: number, observed?: unknown): Readiness {
-    let sm: ReturnType<typeof sageMakerStateOf>;
-    if (observed !== undefined) sm = sageMakerStateOf(observed);
+  private readiness(generation: number, observed?: SageMakerState): Readiness {
+    let sm: SageMakerState;
+    if (observed !== undefined) sm = observed;
     else {
       try {
         sm = sageMakerStateOf(this.describeEndpoint('fake'));
@@ -266,11 +262,11 @@ export class FakeWorld {
       this.reports.push(failure);
       return Promise.resolve({ errorKey: job.errorKey });
     },
-    recordOutcome: (_job, outcome, phases) => {
+    recordOutcome: (_job, outcome, seen) => {
       this.log('recordOutcome', [outcome.status]);
       this.recorded = {
         status: outcome.status,
-        phases,
+        phases: phasesOf(seen),
         ...(outcome.status === 'COMPLETED' ? {} : { failure: outcome.failure }),
       };
       return Promise.resolve({ status: outcome.status });

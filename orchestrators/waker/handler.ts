@@ -1,8 +1,8 @@
 // The shared waker Lambda (a plain function, both orchestrators): the target of the SageMaker
 // `Endpoint State Change` rule and of the `_mask.png` upload rule. Wiring only: it hands each event to
-// createWakers (shared/activities.ts), which answers the waiting task tokens and durable callbacks.
+// createWakers (shared/wakers.ts), which answers the waiting task tokens and durable callbacks.
 import type { S3ObjectCreatedEvent, SageMakerEndpointStateChangeEvent } from '../../shared/aws-events.ts';
-import { createWakers } from '../../shared/activities.ts';
+import { createWakers } from '../../shared/wakers.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { createDeps } from '../../shared/deps.ts';
 import { InvalidInputError } from '../../shared/errors.ts';

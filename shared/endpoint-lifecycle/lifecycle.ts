@@ -16,7 +16,7 @@ import {
 import type { EndpointItem, EndpointState, EndpointStore, Waiter } from './endpoint-store.ts';
 import { liveLeases } from './endpoint-store.ts';
 import type { EndpointControl, SageMakerState } from './sagemaker-control.ts';
-import type { WaiterSenders } from './waiter-senders.ts';
+import { answerWaiter, type WaiterSenders } from './waiter-senders.ts';
 
 export interface LifecycleOptions {
   store: EndpointStore;
@@ -52,6 +52,9 @@ export type Readiness =
   | { status: 'ready'; generation: number }
   | { status: 'waiting'; generation: number; sageMakerStatus: string }
   | { status: 'start'; generation: number };
+
+/** What `registerWaiter` found right after registering (the waiter is answered when settled). */
+export type Registration = Readiness | { status: 'failed'; error: string; message: string };
 
 export type StartOutcome =
   /** CreateEndpoint was called for this generation. */
@@ -301,10 +304,10 @@ export class EndpointLifecycle {
     generation: number,
     waiter: Pick<Waiter, 'kind' | 'token'>,
     senders: WaiterSenders,
-  ): Promise<Readiness | { status: 'failed'; error: string; message: string }> {
+  ): Promise<Registration> {
     const registered: Waiter = { ...waiter, generation, registeredAt: this.now() };
     await this.store.addWaiter(this.name, jobId, registered, this.now());
-    let settled: Readiness | { status: 'failed'; error: string; message: string };
+    let settled: Registration;
     try {
       settled = await this.checkEndpoint(jobId, generation);
     } catch (err) {
@@ -313,13 +316,17 @@ export class EndpointLifecycle {
       settled = { status: 'failed', error: e.name, message: e.message };
     }
     if (settled.status === 'waiting') return settled;
-    // Claim it before answering, so a waker answering at the same moment does not answer it twice.
-    if (await this.store.removeWaiter(this.name, jobId, waiter.token, this.now())) {
-      const sender = senders[waiter.kind];
-      if (!sender) throw new Error(`no sender for waiter kind '${waiter.kind}'`);
-      if (settled.status === 'failed') await sender.fail(waiter.token, settled.error, settled.message);
-      else await sender.succeed(waiter.token, settled);
-    }
+    // Claimed before it is answered, so a waker answering at the same moment does not answer it twice.
+    // A failed send is not put back: the registration fails and is retried, registering it again.
+    const answer = settled;
+    await answerWaiter(
+      senders,
+      { ...waiter, claim: () => this.store.removeWaiter(this.name, jobId, waiter.token, this.now()) },
+      (sender) =>
+        answer.status === 'failed'
+          ? sender.fail(waiter.token, answer.error, answer.message)
+          : sender.succeed(waiter.token, answer),
+    );
     return settled;
   }
 
@@ -363,29 +370,31 @@ export class EndpointLifecycle {
       const failure =
         item.lastFailure && item.lastFailure.generation >= waiter.generation ? item.lastFailure : undefined;
       if (item.state !== 'InService' && !failure) continue;
-      const sender = senders[waiter.kind];
-      if (!sender) {
-        errors.push(new Error(`no sender for waiter kind '${waiter.kind}'`));
-        continue;
-      }
-      // Claim the waiter first: of concurrent wakers (duplicate events), only the one that removes it sends.
-      if (!(await this.store.removeWaiter(this.name, jobId, waiter.token, this.now()))) continue;
       try {
-        const sent =
-          item.state === 'InService'
-            ? await sender.succeed(waiter.token, { status: 'ready', generation: item.generation })
-            : await sender.fail(
-                waiter.token,
-                ErrorNames.EndpointFailed,
-                `endpoint ${this.name} failed to start: ${failure!.reason}`,
-              );
+        // Of concurrent wakers (duplicate events), only the one whose claim wins sends; a failed send
+        // puts the waiter back for the bus's next delivery of this event.
+        const sent = await answerWaiter(
+          senders,
+          {
+            kind: waiter.kind,
+            token: waiter.token,
+            claim: () => this.store.removeWaiter(this.name, jobId, waiter.token, this.now()),
+            putBack: () => this.store.addWaiter(this.name, jobId, waiter, this.now()),
+          },
+          (sender) =>
+            item.state === 'InService'
+              ? sender.succeed(waiter.token, { status: 'ready', generation: item.generation })
+              : sender.fail(
+                  waiter.token,
+                  ErrorNames.EndpointFailed,
+                  `endpoint ${this.name} failed to start: ${failure!.reason}`,
+                ),
+        );
         if (sent === 'sent') {
           if (item.state === 'InService') succeeded++;
           else failed++;
         }
       } catch (err) {
-        // Put it back for the bus's next delivery of this event.
-        await this.store.addWaiter(this.name, jobId, waiter, this.now());
         errors.push(err);
       }
     }

@@ -82,3 +82,34 @@ export function durableCallbackSender(client: LambdaClient): WaiterSender {
       ),
   };
 }
+
+/** Where a stored waiter lives: claiming it removes it (true for the one claim that won). */
+export interface StoredWaiter {
+  kind: WaiterKind;
+  token: string;
+  claim(): Promise<boolean>;
+  /** Stores it again after a failed send, for the next delivery; absent: the caller registers again. */
+  putBack?(): Promise<void>;
+}
+
+/**
+ * Answers one stored waiter, for the mask's and the endpoint's waiters alike: claims it first, so of
+ * concurrent answerers (duplicate events, a registration racing a waker) only the one whose claim
+ * wins sends; a send that fails puts it back and rethrows, so the bus delivers again. 'taken' when
+ * another answerer had claimed it. A kind without a sender throws before anything is claimed.
+ */
+export async function answerWaiter(
+  senders: WaiterSenders,
+  waiter: StoredWaiter,
+  send: (sender: WaiterSender) => Promise<SendOutcome>,
+): Promise<SendOutcome | 'taken'> {
+  const sender = senders[waiter.kind];
+  if (!sender) throw new Error(`no sender for waiter kind '${waiter.kind}' in this handler's dependencies`);
+  if (!(await waiter.claim())) return 'taken';
+  try {
+    return await send(sender);
+  } catch (err) {
+    await waiter.putBack?.();
+    throw err;
+  }
+}

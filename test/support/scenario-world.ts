@@ -18,16 +18,16 @@ import { deployApp, localAppSettings, type DeployedApp } from '../../local/deplo
 import type { BusEvent } from '../../local/eventbridge/event-bus.ts';
 import { DescribeEndpointCommand } from '@aws-sdk/client-sagemaker';
 import type { Timings } from '../../local/sagemaker/control-plane.ts';
-import { createActivities, jobStoreOf, type Activities } from '../../shared/activities.ts';
+import { createActivities, type Activities } from '../../shared/activities.ts';
 import { LOCAL_CREDENTIALS } from '../../shared/aws.ts';
 import { parseConfig, type WaitMode } from '../../shared/config.ts';
-import { createDeps, type Deps } from '../../shared/deps.ts';
+import { createDeps, jobStoreOf, type Deps } from '../../shared/deps.ts';
 import { EndpointStore, type EndpointItem } from '../../shared/endpoint-lifecycle/endpoint-store.ts';
 import { isEnding } from '../../shared/job-model.ts';
 import { OP } from '../../orchestrators/durable/workflow.ts';
 import type { Job } from '../../shared/job-store.ts';
 import { inputImageKey, inputMaskKey, type Orchestrator } from '../../shared/keys.ts';
-import { checkSfnHistory } from '../../shared/sfn-history-check.ts';
+import { checkSfnHistory } from '../../metering/sfn-history-check.ts';
 
 /** Simulated seconds at TIME_SCALE: short enough for tests, long enough for a loaded 2-core machine. */
 export const SCENARIO_SETTINGS = {

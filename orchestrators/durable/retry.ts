@@ -1,44 +1,8 @@
-// The waiting arithmetic of the workflow, as pure functions of the look count: capped exponential
-// backoff (pollSeconds doubled per look up to pollMaxSeconds) inside an overall bound. Everything is
-// in simulated seconds (the durable service scales them), computed from the attempt number alone, so a
-// replay or a retried check always reaches the same decision; no clock is read.
+// The workflow's step retry strategies, by error name: the shared retryable names are retried with the
+// shared backoff (shared/backoff.ts), from the attempt number alone, so a replay decides the same.
 import type { RetryDecision } from '@aws/durable-execution-sdk-js';
-import type { Config } from '../../shared/config.ts';
+import { delayAfterLook, type PollSettings } from '../../shared/backoff.ts';
 import { ERRORS, isErrorName, RETRYABLE_ERROR_NAMES } from '../../shared/errors.ts';
-
-export type PollSettings = Pick<Config, 'pollSeconds' | 'pollMaxSeconds'>;
-
-/** Whole seconds, at least 1: durable durations are positive integers. */
-export function wholeSeconds(seconds: number): number {
-  return Math.max(1, Math.ceil(seconds));
-}
-
-/** The uncapped-by-bound delay after look `n` (1-based). */
-export function pollDelaySeconds(s: PollSettings, n: number): number {
-  return wholeSeconds(Math.min(s.pollMaxSeconds, s.pollSeconds * 2 ** (n - 1)));
-}
-
-/**
- * The delay after look `n` within `boundSeconds` of waiting in all, or undefined when the bound is
- * spent (the last delay is shortened so the final look lands on the bound).
- */
-export function delayAfterLook(s: PollSettings, boundSeconds: number, n: number): number | undefined {
-  let elapsed = 0;
-  for (let i = 1; ; i++) {
-    const remaining = Math.floor(boundSeconds - elapsed);
-    if (remaining < 1) return undefined;
-    const delay = Math.min(pollDelaySeconds(s, i), remaining);
-    if (i === n) return delay;
-    elapsed += delay;
-  }
-}
-
-/** Seconds waited before look `n` (the sum of the delays after looks 1 … n-1). */
-export function waitedBeforeLook(s: PollSettings, boundSeconds: number, n: number): number {
-  let waited = 0;
-  for (let i = 1; i < n; i++) waited += delayAfterLook(s, boundSeconds, i) ?? 0;
-  return waited;
-}
 
 /** The name an error is matched by (errors.ts: by `name` only, never `instanceof`). */
 export function errorNameOf(error: unknown): string {
