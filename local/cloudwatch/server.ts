@@ -13,7 +13,7 @@ import {
   parseJsonObject,
   readBody,
   serveEveryRequest,
-} from '../http-server.ts';
+} from '../common/http-server.ts';
 import { parseEmfLine } from './emf.ts';
 import { CloudWatchError } from './errors.ts';
 import { CloudWatchService, type CloudWatchOptions } from './operations.ts';
