@@ -11,6 +11,9 @@ import { inferenceServerContainer, type ContainerLauncher } from './sagemaker/co
 import type { Timings } from './sagemaker/control-plane.ts';
 import { startSageMakerEmulator, type SageMakerEmulator } from './sagemaker/emulator.ts';
 import { LocalLambda } from './lambda/service.ts';
+import { LOCAL_ACCOUNT_ID } from './common/account.ts';
+import { startLocalCloudWatch, type LocalCloudWatch } from './cloudwatch/server.ts';
+import { emfIntake } from './cloudwatch/log-intake.ts';
 import { startLocalStepFunctions, type LocalStepFunctions } from './stepfunctions/service.ts';
 
 export interface LocalCloudOptions {
@@ -52,6 +55,8 @@ export interface LocalCloudDescription {
   lambda: string;
   /** The Step Functions API of the local Step Functions service. */
   stepfunctions: string;
+  /** The CloudWatch API (metrics, dashboards) of the local CloudWatch. */
+  cloudwatch: string;
   /** Simulated seconds per real second. */
   timeScale: number;
 }
@@ -66,11 +71,20 @@ export interface LocalCloud extends LocalCloudDescription {
   lambdaService: LocalLambda;
   /** The local Step Functions service; its Tasks call the other local services. */
   stepFunctions: LocalStepFunctions;
+  /** The local CloudWatch: the functions' EMF lines become its metrics. */
+  cloudWatch: LocalCloudWatch;
   time: TimeScale;
   /** Settings for an AWS SDK v3 client of the named local service. */
   clientConfig(
     service:
-      'dynamodb' | 's3' | 'eventbridge' | 'sagemaker' | 'sagemakerRuntime' | 'lambda' | 'stepfunctions',
+      | 'dynamodb'
+      | 's3'
+      | 'eventbridge'
+      | 'sagemaker'
+      | 'sagemakerRuntime'
+      | 'lambda'
+      | 'stepfunctions'
+      | 'cloudwatch',
   ): ClientConfig;
   /** Every service's endpoint by the composition root's names (shared/deps.ts `createDeps` endpoints). */
   serviceEndpoints(): Record<ServiceName, string>;
@@ -141,6 +155,10 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     stops.push(() => sagemakerEmulator.stop());
     log(`SageMaker       ${sagemakerEmulator.endpoint}  (time scale ${time.scale}x)`);
 
+    const cloudWatch = await startLocalCloudWatch({ region, account: LOCAL_ACCOUNT_ID, log });
+    stops.push(() => cloudWatch.stop());
+    log(`CloudWatch      ${cloudWatch.endpoint}`);
+
     // Functions get the other services' endpoints, so SDK clients with default settings reach them.
     // Step Functions is added once it listens: its Tasks invoke the functions, and the functions
     // answer its task tokens.
@@ -150,13 +168,14 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       AWS_ENDPOINT_URL_EVENTBRIDGE: eventbridge,
       AWS_ENDPOINT_URL_SAGEMAKER: sagemakerEmulator.endpoint,
       AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: sagemakerEmulator.runtimeEndpoint,
+      AWS_ENDPOINT_URL_CLOUDWATCH: cloudWatch.endpoint,
     };
     const lambdaService = new LocalLambda({
       region,
       timeScale: time,
       environment: functionEnvironment,
       log,
-      ...(options.functionOutput ? { functionOutput: options.functionOutput } : {}),
+      functionOutput: emfIntake(cloudWatch, options.functionOutput),
     });
     const lambda = await lambdaService.listen();
     stops.push(() => lambdaService.stop());
@@ -192,6 +211,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       sagemakerRuntime: sagemakerEmulator.runtimeEndpoint,
       lambda,
       stepfunctions: stepFunctions.endpoint,
+      cloudwatch: cloudWatch.endpoint,
       timeScale: time.scale,
     };
     return {
@@ -202,6 +222,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       sagemakerEmulator,
       lambdaService,
       stepFunctions,
+      cloudWatch,
       time,
       clientConfig: (service) => localClientConfig(description[service], region),
       describe: () => ({ ...description }),
