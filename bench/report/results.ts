@@ -128,7 +128,7 @@ const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
 /** A validator for a JSON Schema, throwing SchemaError that names each bad field and what it needs. */
 export function schemaValidator<T>(schema: object, what: string): (value: unknown) => T {
-  const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
+  const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
   addFormats(ajv);
   const validate: ValidateFunction = ajv.compile(schema);
   return (value) => {
