@@ -141,6 +141,7 @@ export function chartSpecs(m: ReportModel): ChartSpec[] {
           data: points.map((p) => ({ x: p.costPerThousand, y: p.latencySeconds, w: p.idleWindowSeconds })),
           pointRadius: points.map((p) => (p.pareto ? 8 : 4)),
           pointBorderWidth: points.map((p) => (p.pareto ? 3 : 1)),
+          pointBorderColor: points.map((p) => (p.pareto ? '#000' : 'rgba(0,0,0,0.3)')),
         })),
         {
           label: 'model (GPU only)',
