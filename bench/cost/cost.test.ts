@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Units } from '../report/results.ts';
-import { COMPONENTS, meanCost, monthlyCost, perThousand, priceUnits, quantities } from './cost.ts';
+import { meanCost, monthlyCost, perThousand, priceUnits, quantities, type Component } from './cost.ts';
 import { loadPrices, PRICE_KEYS } from './prices.ts';
 
 const none: Units = {
@@ -89,7 +89,7 @@ describe('the price table', () => {
 
 describe('pricing units', () => {
   // Each dimension once, priced by hand from prices.json.
-  const cases: [string, Units, string, number, (typeof COMPONENTS)[number]][] = [
+  const cases: [string, Units, string, number, Component][] = [
     [
       '1,000 transitions',
       { ...none, stepFunctions: { stateTransitions: 1000 } },

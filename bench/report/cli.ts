@@ -27,7 +27,12 @@ export const EXIT = { ok: 0, failed: 1, usage: 2, badResults: 3, badPrices: 4 } 
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-export function runReportCli(argv: string[], out = process.stdout, err = process.stderr): number {
+/** Where the CLI writes (process.stdout / process.stderr by default). */
+export interface Sink {
+  write(text: string): unknown;
+}
+
+export function runReportCli(argv: string[], out: Sink = process.stdout, err: Sink = process.stderr): number {
   let parsed;
   try {
     parsed = parseArgs({
