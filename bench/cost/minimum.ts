@@ -38,16 +38,24 @@ export interface Minimum {
   path: { name: string; times: number }[];
 }
 
-/** Poll rounds until `seconds` have passed: the fewest intervals of the backoff that add up to it. */
-export function pollRounds(
+/**
+ * The poll rounds until `seconds` have passed (the fewest intervals of the backoff that add up to
+ * it), and the seconds they wait: when the look that sees the change comes.
+ */
+export function pollSchedule(
   times: Pick<FlowTimes, 'pollSeconds' | 'pollMaxSeconds'>,
   seconds: number,
-): number {
+): { rounds: number; waited: number } {
   let waited = 0;
   let rounds = 0;
   while (waited < seconds) waited += pollDelaySeconds(times, ++rounds);
-  return rounds;
+  return { rounds, waited };
 }
+
+export const pollRounds = (
+  times: Pick<FlowTimes, 'pollSeconds' | 'pollMaxSeconds'>,
+  seconds: number,
+): number => pollSchedule(times, seconds).rounds;
 
 /** Event rounds that time out (each of pollMaxSeconds) before InService; the next one is woken. */
 export const timedOutRounds = (times: FlowTimes): number =>

@@ -113,7 +113,7 @@ function operationalLines(op: Record<OrchestratorId, OperationalView>): string[]
       lines.push(`  - A failed ${ORCHESTRATOR_LABELS[o]} execution leaves ${op[o].failedExecutionDebug}.`);
   if (op.sf.linesSource === 'repo')
     lines.push(
-      `  - Lines of orchestration code counted from the repo files, comments and blank lines left out (${ORCHESTRATOR_LABELS.sf}'s include its ASL file, JSON).`,
+      `  - Lines of orchestration code counted from the repo files, comments and blank lines left out (the ${ORCHESTRATOR_LABELS.sf} count includes its ASL file, JSON).`,
     );
   return lines;
 }

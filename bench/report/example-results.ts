@@ -1,7 +1,8 @@
 // TEST DATA, not measurements: a results object shaped like the scenario runner's, built from the
 // flows' analytic minimum plus seeded, deliberate excess (a late mask, a retried step, extra replays),
 // so the report's tests and `report --example` exercise every section. Nothing here is evidence.
-import { analyticMinimum } from '../cost/minimum.ts';
+import { seededRandom } from '../../shared/random.ts';
+import { analyticMinimum, pollSchedule } from '../cost/minimum.ts';
 import type {
   JobResult,
   OrchestratorId,
@@ -11,18 +12,6 @@ import type {
   Units,
   WaitModeId,
 } from './results.ts';
-
-/** A small seeded generator (mulberry32), so the same seed builds the same results. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export const EXAMPLE_PARAMETERS: ScenarioParameters = {
   endpointStartSeconds: 300,
@@ -79,12 +68,7 @@ function exampleJob(
   const lambdaRequests = min.lambdaRequests + plan.retries + (maskExtra > 0 ? 1 : 0) + (rnd() < 0.3 ? 1 : 0);
   const step = () => 0.05 + rnd() * 0.1;
   // Poll mode sees InService on the first look after it; event mode about when it happens.
-  const pollSeen = (() => {
-    let waited = 0;
-    for (let i = 1; waited < inServiceWait; i++)
-      waited += Math.min(p.pollMaxSeconds, p.pollSeconds * 2 ** (i - 1));
-    return waited;
-  })();
+  const pollSeen = pollSchedule(p, inServiceWait).waited;
   const seenAfter = plan.shape === 'warm' ? 0 : waitMode === 'poll' ? pollSeen : inServiceWait + 0.5 + rnd();
   const orchestration = orchestrator === 'sf' ? 0.3 : 0.15; // per-step overhead of the service
   const admitted = step() + orchestration;
@@ -168,7 +152,7 @@ export function exampleRun(
 ): Run {
   const p = { ...EXAMPLE_PARAMETERS, ...overrides };
   const seed = options.seed ?? 7;
-  const rnd = random(seed);
+  const rnd = seededRandom(seed);
   const waitModes = options.waitModes ?? ['poll', 'event'];
   const n = p.jobs ?? 5;
   const gap = 3600 / (p.arrivalsPerHour ?? 6);
