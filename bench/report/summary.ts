@@ -130,6 +130,8 @@ export function summarize(
     if (at.length > 0) phases[phase] = percentile(at, 50);
   }
   const first = jobs[0]!.minimum;
+  // The minimum is a completed job's path: failed jobs are priced, but not held to it.
+  const compared = completed.length > 0 ? completed : jobs;
   const summary: GroupSummary = {
     orchestrator: o,
     waitMode: w,
@@ -142,11 +144,11 @@ export function summarize(
     latency: spread(latencies),
     overhead: spread(done.map((v) => v.overheadSeconds).filter((x): x is number => x !== undefined)),
     phases,
-    billedMean: mean(jobs.map((v) => v.billed)),
-    billedMinimum: mean(jobs.map((v) => v.minimum.billed)),
+    billedMean: mean(compared.map((v) => v.billed)),
+    billedMinimum: mean(compared.map((v) => v.minimum.billed)),
     billedUnit: first.billedUnit,
-    lambdaMean: mean(jobs.map((v) => v.job.units.lambda.requests)),
-    lambdaMinimum: mean(jobs.map((v) => v.minimum.lambdaRequests)),
+    lambdaMean: mean(compared.map((v) => v.job.units.lambda.requests)),
+    lambdaMinimum: mean(compared.map((v) => v.minimum.lambdaRequests)),
     cost: meanCost(jobs.map((v) => v.cost)),
     excess: [],
   };
