@@ -107,7 +107,12 @@ function operationalLines(op: Record<OrchestratorId, OperationalView>): string[]
     score.sf === score.ldf
       ? 'neither orchestrator'
       : `**${ORCHESTRATOR_LABELS[score.sf > score.ldf ? 'sf' : 'ldf']}**`;
-  const lines = [`- **Operational load**: ${winner} wins (${parts.join('; ')}).`];
+  const lines = [
+    `- **Operational load**: ${winner} wins (${parts.join('; ')}).`,
+    '  - Wait mode: **poll** has fewer moving parts. The app deploys the waker Lambda and its two rules in both modes ' +
+      '(`infra/app-definition.ts`), so the resources are the same; event mode puts them on every waiting job’s path ' +
+      '(task tokens or callbacks, a waker invocation per wake-up, a fallback check each `pollMaxSeconds` for a lost one).',
+  ];
   for (const o of ['sf', 'ldf'] as const)
     if (op[o].failedExecutionDebug)
       lines.push(`  - A failed ${ORCHESTRATOR_LABELS[o]} execution leaves ${op[o].failedExecutionDebug}.`);

@@ -14,6 +14,9 @@ export const seconds = (x: number | undefined): string =>
 export const num = (x: number, digits = 1): string =>
   Number.isInteger(x) ? x.toLocaleString('en-US') : Math.abs(x) < 0.1 ? x.toPrecision(3) : x.toFixed(digits);
 
+/** Four significant digits, trailing zeros dropped (units per job of any size). */
+export const sig = (x: number): string => String(Number(x.toPrecision(4)));
+
 export const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
 
 /** A Markdown table; cells are escaped for pipes. */

@@ -2,7 +2,7 @@
 // the same sections (converted by html.ts) with the charts beside them.
 import { COMPONENTS } from '../cost/cost.ts';
 import { decisionSection } from './decision.ts';
-import { num, pct, seconds, table, usd } from './format.ts';
+import { num, pct, seconds, sig, table, usd } from './format.ts';
 import type { ReportModel } from './model.ts';
 import { clockLabel, latencyIsEvidence, PHASES, type Run } from './results.ts';
 
@@ -199,28 +199,23 @@ function costSection(m: ReportModel): string[] {
     String(s.jobs.length),
     ...COMPONENTS.map((c) => usd(s.cost.byComponent[c] * 1000)),
     usd(s.cost.total * 1000),
+    usd(s.cost.total),
     pct(s.cost.byComponent.gpu / s.cost.total),
   ]);
   const keys = m.modes[0]!.cost.lines.map((l) => l.key);
   const lineRows = keys.map((key, i) => [
     `\`${key}\``,
     m.modes[0]!.cost.lines[i]!.component,
-    ...m.modes.map((s) => `${num(s.cost.lines[i]!.units, 4)} → ${usd(s.cost.lines[i]!.usd * 1000)}`),
+    ...m.modes.map((s) => `${sig(s.cost.lines[i]!.units)} → ${usd(s.cost.lines[i]!.usd * 1000)}`),
   ]);
   return [
     '## Cost per 1,000 jobs',
     '',
     `Each orchestrator and wait mode over all its jobs (the measured mix of shapes), at ${m.prices.region} prices; free tiers not subtracted.`,
     '',
-    ...table(['orchestrator, wait mode', 'jobs', ...COMPONENTS, 'total', 'GPU share'], rows, [
+    ...table(['orchestrator, wait mode', 'jobs', ...COMPONENTS, 'total', 'per job', 'GPU share'], rows, [
       'l',
-      'r',
-      'r',
-      'r',
-      'r',
-      'r',
-      'r',
-      'r',
+      ...rows[0]!.slice(1).map(() => 'r' as const),
     ]),
     '',
     'Per dimension: units per job → cost per 1,000 jobs.',
@@ -302,6 +297,44 @@ function tradeoffSection(m: ReportModel): string[] {
   ];
 }
 
+function jobsSection(m: ReportModel): string[] {
+  const measured = m.views.filter((v) => m.workload.includes(v.run));
+  return [
+    '## Jobs',
+    '',
+    'Every job of the measured workload: its latency on its run’s clock, its overhead over the physical limit, its units against its minimum, its cost.',
+    '',
+    ...table(
+      [
+        'run',
+        'job',
+        'orchestrator, wait mode, shape',
+        'outcome',
+        'latency',
+        'overhead',
+        'transitions or operations / minimum',
+        'Lambda requests / minimum',
+        'cost',
+      ],
+      measured.map((v) => [
+        `\`${v.run.id}\``,
+        v.job.jobId,
+        `${v.job.orchestrator}, ${v.job.waitMode}, ${v.job.shape}${v.job.started ? ', started' : ''}${v.job.stoppedEndpoint ? ', stopped' : ''}`,
+        v.job.outcome + (v.job.error ? ` (${v.job.error})` : ''),
+        v.job.latency.uploadToResultSeconds === null
+          ? 'n/a'
+          : `${seconds(v.job.latency.uploadToResultSeconds)} (${clockLabel(v.run.clock)})`,
+        seconds(v.overheadSeconds),
+        `${num(v.billed)} / ${num(v.minimum.billed)}`,
+        `${num(v.job.units.lambda.requests)} / ${num(v.minimum.lambdaRequests)}`,
+        usd(v.cost.total),
+      ]),
+      ['l', 'l', 'l', 'l', 'r', 'r', 'r', 'r', 'r'],
+    ),
+    '',
+  ];
+}
+
 function pricesSection(m: ReportModel): string[] {
   return [
     '## Prices',
@@ -338,6 +371,7 @@ export function reportMarkdown(m: ReportModel): string {
     ...minimumSection(m),
     ...costSection(m),
     ...tradeoffSection(m),
+    ...jobsSection(m),
     ...pricesSection(m),
     ...decisionSection(m),
     '',
