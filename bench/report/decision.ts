@@ -26,6 +26,9 @@ export interface DecisionInput {
   prices: PriceTable;
 }
 
+/** Latency medians this close to the best count as a tie. */
+export const TIE_RATIO = 0.02;
+
 const nonGpu = (m: ModeSummary): number => m.cost.total - m.cost.byComponent.gpu;
 
 /** Runs on each side of a value of some run parameter, in words. */
@@ -55,8 +58,14 @@ function latencyLines(groups: GroupSummary[]): string[] {
     const ranked = [...evidence].sort((a, b) => a.latency!.p50 - b.latency!.p50);
     const best = ranked[0]!;
     const others = ranked.slice(1).map((g) => `${g.label} ${seconds(g.latency!.p50)}`);
+    // Medians within TIE_RATIO of the best are no win: the decision names them all.
+    const tied = ranked.filter((g) => g.latency!.p50 <= best.latency!.p50 * (1 + TIE_RATIO));
+    const verdict =
+      tied.length > 1
+        ? `${tied.map((g) => `**${g.label}**`).join(', ')} tie (medians within ${TIE_RATIO * 100}%); the fastest, ${best.label}, has`
+        : `**${best.label}** wins,`;
     lines.push(
-      `- **Latency, ${shape} jobs**: **${best.label}** wins, median ${seconds(best.latency!.p50)} from upload to result ` +
+      `- **Latency, ${shape} jobs**: ${verdict} median ${seconds(best.latency!.p50)} from upload to result ` +
         `(overhead over the physical limit ${seconds(best.overhead?.p50)}; clock ${best.clocks.join(', ')})` +
         (others.length ? `, against ${others.join(', ')}.` : '.'),
     );

@@ -84,6 +84,17 @@ describe('renderReport', () => {
     expect(md).toMatch(/Endpoint start time, durable function.*Runs below 16 s start: not checked by a run/);
   });
 
+  it('calls medians within 2% a tie, not a win', () => {
+    const run = exampleRun('even', { jobs: 3 }, { waitModes: ['poll'], seed: 5 });
+    for (const job of run.jobs)
+      if (job.shape === 'warm')
+        job.latency.uploadToResultSeconds = 21 + (job.orchestrator === 'sf' ? 0.2 : 0);
+    const md = readFileSync(write('tie', { ...build(), runs: [run] }).markdown, 'utf8');
+    expect(md).toContain(
+      '**Latency, warm jobs**: **durable function, poll, warm**, **Step Functions, poll, warm** tie (medians within 2%)',
+    );
+  });
+
   it('warns on a fixed scale clock and keeps its latencies out of the evidence', () => {
     const scaled = exampleRun(
       'scaled',
