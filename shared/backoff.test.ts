@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { delayAfterLook, eventLoop, pollLoop, waitedBeforeLook, waitLoop, wholeSeconds } from './backoff.ts';
+import {
+  delayAfterLook,
+  eventLoop,
+  pollDelaySeconds,
+  pollLoop,
+  waitedBeforeLook,
+  waitLoop,
+  wholeSeconds,
+} from './backoff.ts';
 
 const S = { pollSeconds: 5, pollMaxSeconds: 60 };
 
@@ -36,5 +44,11 @@ describe('the backoff both orchestrators wait by', () => {
       (n) => waitedBeforeLook(S, 1800, n) >= 300,
     );
     expect(looks).toBe(9);
+  });
+
+  it("a round's own delay is the poll loop's before the bound cuts it", () => {
+    const uncut = pollLoop(S, 10_000).waits.slice(0, 8);
+    expect(uncut.map((_, i) => pollDelaySeconds(S, i + 1))).toEqual(uncut);
+    expect(uncut).toEqual([5, 10, 20, 40, 60, 60, 60, 60]);
   });
 });

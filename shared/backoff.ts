@@ -41,6 +41,12 @@ export function waitLoop(first: number, max: number, bound: number): WaitLoop {
   return { waits, rounds: waits.length, boundSeconds: total };
 }
 
+/** What round `n` (1-based) of a poll loop waits before its bound cuts it short: the backoff alone. */
+export function pollDelaySeconds(s: PollSettings, n: number): number {
+  const first = wholeSeconds(s.pollSeconds);
+  return Math.min(first * 2 ** (n - 1), Math.max(first, wholeSeconds(s.pollMaxSeconds)));
+}
+
 /** A poll loop (and a retry schedule): from POLL_SECONDS, doubling up to POLL_MAX_SECONDS. */
 export function pollLoop(s: PollSettings, bound: number): WaitLoop {
   return waitLoop(s.pollSeconds, s.pollMaxSeconds, bound);
