@@ -1,6 +1,7 @@
 // Job items in the single table. Every write is one conditional UpdateItem, so admission is
 // idempotent under duplicate deliveries and a status can never move backwards, even when two
-// executions race.
+// executions race. Over 400 lines on purpose: the one item type's conditional writes, listings and
+// its mapping stay in one place, so every write to a job item is visible together.
 //
 // Item layout (every key carries the orchestrator prefix):
 //   pk     = {o}#user#{userId}     sk     = {o}#job#{jobId}        -> a user's jobs: Query on the table

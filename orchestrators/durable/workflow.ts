@@ -3,6 +3,8 @@
 // activity (shared/activities.ts). Code between operations is a pure function of the event and of
 // checkpointed results: no clock, no I/O, no randomness, so every replay takes the same path.
 // README.md beside this file lists the operations and what each wait mode costs.
+// Over 400 lines on purpose: the flow reads top to bottom in one file, as the ASL does in its own;
+// splitting it would hide the order of the durable operations, which is what replay depends on.
 import type { DurableContext, DurableExecutionHandler, DurableLogger } from '@aws/durable-execution-sdk-js';
 import {
   invokeHoldingLease,

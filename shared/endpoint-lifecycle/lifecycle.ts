@@ -5,6 +5,8 @@
 // and the orchestrator's own wait (durable `wait` / `waitForCondition`, the ASL's `Wait`, a retry on a
 // named retryable error) does the waiting, so each orchestrator is billed for what it really does.
 // Every method is safe to run twice: a crashed step runs it again.
+// Over 400 lines on purpose: one class holds the protocol's transitions and SageMaker's answers to
+// them; the item's own writes are in endpoint-store.ts, the SageMaker calls in sagemaker-control.ts.
 import { endpointStatusOf, type SageMakerEndpointStateChangeEvent } from '../aws-events.ts';
 import {
   EndpointFailedError,
