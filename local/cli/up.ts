@@ -16,7 +16,8 @@ Starts the local cloud on free ports of 127.0.0.1 and keeps it running until you
   DynamoDB Local (the single table), S3 (the uploads bucket; its uploads go to the event bus),
   EventBridge (the local bus; PutEvents), SageMaker (control plane
   and runtime, endpoint state changes onto the bus), Lambda (Invoke and the durable execution APIs)
-  and Step Functions (the SFN API; its Tasks call the local services above, never AWS).
+  Step Functions (the SFN API; its Tasks call the local services above, never AWS) and CloudWatch
+  (metrics and dashboards; the functions' EMF lines become its metrics).
 Then it deploys the app from its one definition (infra/app-definition.ts), as the CDK stack does on
 AWS: the durable orchestrator behind alias 'live', the state machine and its task Lambda, the waker,
 and the rules on the bus with their targets. An image and its mask uploaded with any S3 client start BOTH orchestrators; each runs
