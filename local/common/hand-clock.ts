@@ -69,3 +69,34 @@ export class HandClock implements TimeScale {
     return this.sleepers.size;
   }
 }
+
+/**
+ * A time scale with a hold: while held, no sleep begins (each waits for the release, then sleeps its
+ * full time on the scale), so a test sees a transient state (a deletion still running, an update) for
+ * as long as it looks, however loaded the machine is.
+ */
+export function holdableClock(scaled: TimeScale): {
+  timeScale: TimeScale;
+  hold: () => () => void;
+  release: () => void;
+} {
+  let held: Promise<void> = Promise.resolve();
+  let release = (): void => undefined;
+  return {
+    timeScale: {
+      scale: scaled.scale,
+      toRealMs: (seconds) => scaled.toRealMs(seconds),
+      toSimulatedSeconds: (ms) => scaled.toSimulatedSeconds(ms),
+      sleep: async (seconds, signal) => {
+        await held;
+        await scaled.sleep(seconds, signal);
+      },
+    },
+    hold: () => {
+      release();
+      held = new Promise((resolve) => (release = resolve));
+      return release;
+    },
+    release: () => release(),
+  };
+}

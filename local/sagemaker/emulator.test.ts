@@ -21,6 +21,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SageMakerEndpointStateChangeEvent } from '../../shared/aws-events.ts';
 import { freePort } from '../common/ports.ts';
+import { holdableClock } from '../common/hand-clock.ts';
 import { timeScale, type TimeScale } from '../common/time-scale.ts';
 import { processContainer } from './containers.ts';
 import { startSageMakerEmulator, type SageMakerEmulator } from './emulator.ts';
@@ -33,20 +34,10 @@ const WAIT = { maxWaitTime: 30, minDelay: 0.05, maxDelay: 0.1 };
 
 // The emulator's clock, with a hold: while held, no simulated wait begins, so a test sees a transient
 // status (Updating, Deleting) for as long as it looks, however loaded the machine is.
-let held: Promise<void> = Promise.resolve();
-let releaseHold = (): void => undefined;
-function hold(): () => void {
-  held = new Promise((resolve) => (releaseHold = resolve));
-  return releaseHold;
-}
-const scaledClock = timeScale(SCALE);
-const clock: TimeScale = {
-  ...scaledClock,
-  sleep: async (seconds, signal) => {
-    await held;
-    await scaledClock.sleep(seconds, signal);
-  },
-};
+const held = holdableClock(timeScale(SCALE));
+const clock: TimeScale = held.timeScale;
+const hold = (): (() => void) => held.hold();
+const releaseHold = (): void => held.release();
 
 /** A model server with the SageMaker container contract whose /ping readiness the test controls. */
 class TestContainer {

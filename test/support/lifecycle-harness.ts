@@ -10,7 +10,8 @@ import { createServer, type Server } from 'node:http';
 import { createTable, startLocalDynamoDB, type LocalDynamoDB } from '../../local/dynamodb/dynamodb-local.ts';
 import { closeServer, listenOnLoopback } from '../../local/common/http-server.ts';
 import type { Timings } from '../../local/sagemaker/control-plane.ts';
-import { timeScale, type TimeScale } from '../../local/common/time-scale.ts';
+import { timeScale } from '../../local/common/time-scale.ts';
+import { holdableClock } from '../../local/common/hand-clock.ts';
 import { startSageMakerEmulator, type SageMakerEmulator } from '../../local/sagemaker/emulator.ts';
 import type { SageMakerEndpointStateChangeEvent } from '../../shared/aws-events.ts';
 import type { Orchestrator } from '../../shared/keys.ts';
@@ -118,27 +119,6 @@ export async function startHarness(timings: Partial<Timings> = {}, scale = 1000)
       await ddb.stop();
       await closeServer(server);
     },
-  };
-}
-
-/** A time scale whose waits wait first for the hold, if one is on. */
-function holdableClock(scaled: TimeScale) {
-  let held: Promise<void> = Promise.resolve();
-  let release = (): void => undefined;
-  return {
-    timeScale: {
-      ...scaled,
-      sleep: async (seconds, signal) => {
-        await held;
-        await scaled.sleep(seconds, signal);
-      },
-    } satisfies TimeScale,
-    hold: (): (() => void) => {
-      release();
-      held = new Promise((resolve) => (release = resolve));
-      return release;
-    },
-    release: () => release(),
   };
 }
 
