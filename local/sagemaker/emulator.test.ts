@@ -276,6 +276,9 @@ describe('errors as AWS gives them', () => {
 
   it('creating one that exists, updating or deleting one that is not InService', async () => {
     const name = 'gpu-errors';
+    // Held, the start cannot finish while the test looks (300 s at this scale is 0.25 s, which a loaded
+    // machine lets pass between two requests).
+    const release = hold();
     await createEndpoint(name);
     const exists = await errorOf(createEndpoint(name));
     expect(exists.name).toBe('ValidationException');
@@ -290,6 +293,7 @@ describe('errors as AWS gives them', () => {
     );
     const del = await errorOf(sm.send(new DeleteEndpointCommand({ EndpointName: name })));
     expect(del.message).toMatch(/^Cannot delete in-progress endpoint/);
+    release();
     await waitUntilEndpointInService({ client: sm, ...WAIT }, { EndpointName: name });
     await sm.send(new DeleteEndpointCommand({ EndpointName: name }));
   });
