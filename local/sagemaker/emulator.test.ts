@@ -43,6 +43,7 @@ const releaseHold = (): void => held.release();
 class TestContainer {
   ready = true;
   invocations = 0;
+  pings = 0;
   private server: Server | undefined;
   url = '';
   async start(): Promise<void> {
@@ -52,6 +53,7 @@ class TestContainer {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         if (req.url === '/ping') {
+          this.pings++;
           res.writeHead(this.ready ? 200 : 503).end();
           return;
         }
@@ -92,7 +94,7 @@ beforeAll(async () => {
   emulator = await startSageMakerEmulator({
     region: REGION,
     timeScale: clock,
-    timings: { createSeconds: 300, updateSeconds: 240, deleteSeconds: 60, healthCheckTimeoutSeconds: 600 },
+    timings: { createSeconds: 300, updateSeconds: 240, deleteSeconds: 60, healthCheckTimeoutSeconds: 24_000 },
     container: container.url,
     publish: (e) => events.push(e),
     invocationTimeoutMs: 1000,
@@ -186,8 +188,10 @@ describe('endpoint lifecycle', () => {
     expect(notYet.name).toBe('ValidationError');
     expect(notYet.message).toBe(`Endpoint ${name} of account 000000000000 not found.`);
 
-    // Provisioning is over after 0.25 s, but InService waits for /ping to answer 200.
-    await new Promise((r) => setTimeout(r, 600));
+    // Provisioning is over once the health check pings (0.25 s), but InService waits for /ping to
+    // answer 200; the health-check timeout (24,000 s, 20 s here) is far beyond this look.
+    const pings = container.pings;
+    while (container.pings <= pings) await new Promise((r) => setTimeout(r, 20));
     expect(await status(name)).toBe('Creating');
     container.ready = true;
     const waited = await waitUntilEndpointInService({ client: sm, ...WAIT }, { EndpointName: name });
