@@ -1,6 +1,8 @@
-// The list prices the dashboard's cost estimate multiplies by: us-east-1, on-demand, as read from the
-// AWS pricing pages in December 2026 (not checked against the Price List API, which these machines
-// cannot reach). They are inputs of comparisonDashboard, so a deployment elsewhere passes its own.
+// The list prices the dashboard's cost estimate multiplies by, taken from the project's one price
+// table (bench/cost/prices.json: region, each price with its source URL and the date it was read), so
+// the dashboard and the report price the same units alike. They are inputs of comparisonDashboard,
+// so a deployment elsewhere passes its own.
+import { loadPrices, priceOf, type PriceTable } from '../bench/cost/prices.ts';
 
 export interface Prices {
   /** Where and when these prices were read; shown on the dashboard beside the estimate. */
@@ -19,12 +21,25 @@ export interface Prices {
   lambdaArmGbSecond: number;
 }
 
-export const PRICES_US_EAST_1: Prices = {
-  source: 'us-east-1 on-demand list prices, read December 2026',
-  sagemakerInstanceHour: { 'ml.g5.xlarge': 1.408, 'ml.g5.2xlarge': 1.515, 'ml.g4dn.xlarge': 0.736 },
-  stateTransition: 0.025 / 1000,
-  durableOperation: 8 / 1_000_000,
-  durableGbWritten: 0.25,
-  lambdaRequest: 0.2 / 1_000_000,
-  lambdaArmGbSecond: 0.0000133334,
-};
+const INSTANCE_HOUR = 'sagemaker.instanceHour.';
+
+/** The dashboard's prices from a price table (default: the repo's own). */
+export function dashboardPrices(table: PriceTable = loadPrices()): Prices {
+  const usd = (key: Parameters<typeof priceOf>[1]): number => priceOf(table, key).usd;
+  const readOn = [...new Set(Object.values(table.prices).map((p) => p.readOn))].sort();
+  return {
+    source: `${table.region} on-demand list prices from bench/cost/prices.json, read ${readOn.join(', ')}`,
+    sagemakerInstanceHour: Object.fromEntries(
+      Object.entries(table.prices)
+        .filter(([key]) => key.startsWith(INSTANCE_HOUR))
+        .map(([key, price]) => [key.slice(INSTANCE_HOUR.length), price.usd]),
+    ),
+    stateTransition: usd('stepFunctions.stateTransition'),
+    durableOperation: usd('durable.operation'),
+    durableGbWritten: usd('durable.dataWrittenGb'),
+    lambdaRequest: usd('lambda.request'),
+    lambdaArmGbSecond: usd('lambda.gbSecondArm64'),
+  };
+}
+
+export const PRICES_US_EAST_1: Prices = dashboardPrices();
