@@ -8,6 +8,7 @@ import {
   type TestResult,
 } from '@aws/durable-execution-sdk-js-testing';
 import { expect } from 'vitest';
+import { countDurableHistory } from '../../metering/durable-history.ts';
 import type { MetricName } from '../../shared/observability.ts';
 import { FakeActivities, type Deliver, type Scenario } from './fake-activities.ts';
 import { createWorkflow, type JobResult, type WorkflowSettings } from '../durable/workflow.ts';
@@ -40,7 +41,7 @@ export interface Run {
   error?: { errorType?: string; errorMessage?: string };
   /** Operation names in order, children of a waitForCallback as `name/CALLBACK` and `name/STEP`. */
   ops: string[];
-  /** What the operations bill: a step per attempt (each poll, each retry), every other operation once. */
+  /** Durable operations as AWS bills them, counted from the history (metering/durable-history.ts). */
   billed: number;
   metrics: [MetricName, number][];
   /** What the workflow logged through ctx.logger (replay-aware: a replay logs nothing again). */
@@ -90,10 +91,7 @@ export async function run(scenario: Scenario, settings: WorkflowSettings = POLL)
     const parent = o.getParentId();
     return parent === undefined ? (o.getName() ?? '?') : `${names.get(parent) ?? '?'}/${o.getType()}`;
   });
-  const billed = all.reduce(
-    (n, o) => n + (o.getType() === 'STEP' ? (o.getStepDetails()?.attempt ?? 1) : 1),
-    0,
-  );
+  const billed = countDurableHistory(result.getHistoryEvents()).billedOperations;
   const status = result.getStatus();
   expect(['SUCCEEDED', 'FAILED']).toContain(status);
   return {
