@@ -26,6 +26,7 @@ export type WorkflowSettings = Pick<
   | 'endpointWaitSeconds'
   | 'pollSeconds'
   | 'pollMaxSeconds'
+  | 'eventFallbackSeconds'
   | 'idleWindowSeconds'
 >;
 

@@ -19,13 +19,14 @@ export const POLL: WorkflowSettings = {
   endpointWaitSeconds: 600,
   pollSeconds: 5,
   pollMaxSeconds: 20,
+  eventFallbackSeconds: 20,
   idleWindowSeconds: 600,
 };
-// The callback timeout (pollMaxSeconds) runs on a real timer in the runner: long enough never to
+// The callback timeout (eventFallbackSeconds) runs on a real timer in the runner: long enough never to
 // fire in a test whose wake-up comes, so no count depends on the machine's speed.
-export const EVENT: WorkflowSettings = { ...POLL, waitMode: 'event', pollMaxSeconds: 30 };
+export const EVENT: WorkflowSettings = { ...POLL, waitMode: 'event', eventFallbackSeconds: 30 };
 // For the tests where nothing wakes the job: one-second timeouts, the fallback check after each.
-export const EVENT_NO_WAKE: WorkflowSettings = { ...EVENT, pollMaxSeconds: 1, maskWaitSeconds: 2 };
+export const EVENT_NO_WAKE: WorkflowSettings = { ...EVENT, eventFallbackSeconds: 1, maskWaitSeconds: 2 };
 
 export const UPLOAD = {
   'detail-type': 'Object Created',
