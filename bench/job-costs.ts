@@ -3,7 +3,7 @@
 // the one code path that would measure a deployed stack too. Prints one markdown table.
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { countDurableHistory, readDurableHistory } from '../metering/durable-history.ts';
+import { countDurableHistory, readDurableHistory, type BillingRule } from '../metering/durable-history.ts';
 import { WAIT_MODES, type WaitMode } from '../shared/config.ts';
 import type { Job } from '../shared/job-store.ts';
 import type { Orchestrator } from '../shared/keys.ts';
@@ -52,6 +52,9 @@ interface Measured {
 
 interface DurableUnits {
   kind: 'durable';
+  /** As AWS bills them (each step attempt, each poll, a waitForCallback 3, …); distinct beside. */
+  billed: number;
+  billedByRule: Partial<Record<BillingRule, number>>;
   operations: number;
   byType: Record<string, number>;
   invocations: number;
@@ -86,12 +89,14 @@ async function unitsOf(world: World, job: Job): Promise<DurableUnits | SfnUnits>
       const c = countDurableHistory(await readDurableHistory(lambda, arn));
       return {
         kind: 'durable',
+        billed: c.billedOperations,
+        billedByRule: c.billedByRule,
         operations: c.operations,
         byType: c.byType,
         invocations: c.invocations,
         failedInvocations: c.failedInvocations,
         stepAttempts: c.stepAttempts,
-        bytes: c.dataBytes,
+        bytes: c.writtenBytes,
       };
     } finally {
       lambda.destroy();
@@ -161,6 +166,10 @@ for (const waitMode of WAIT_MODES)
 const cell = (m: Measured | undefined, pick: (m: Measured) => string): string => (m ? pick(m) : 'n/a');
 const durable = (m: Measured): DurableUnits => m.units as DurableUnits;
 const sfn = (m: Measured): SfnUnits => m.units as SfnUnits;
+const entries = (counts: Record<string, number | undefined>): string =>
+  Object.entries(counts)
+    .map(([k, n]) => `${k} ${n ?? 0}`)
+    .join(', ');
 const latency = (m: Measured): string =>
   m.toPly === undefined ? `${m.status}, no PLY` : `${m.toPly.toFixed(0)} s`;
 print(
@@ -169,7 +178,7 @@ print(
 );
 print('');
 print(
-  '| job | wait mode | durable: operations | durable: invocations (replays incl.) | durable: bytes checkpointed | durable: upload → PLY | Step Functions: state transitions | Step Functions: Lambda invocations | Step Functions: upload → PLY |',
+  '| job | wait mode | durable: billed operations (distinct) | durable: invocations (replays incl.) | durable: bytes written | durable: upload → PLY | Step Functions: state transitions | Step Functions: Lambda invocations | Step Functions: upload → PLY |',
 );
 print('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const temperature of ['warm', 'cold'] as const) {
@@ -179,7 +188,7 @@ for (const temperature of ['warm', 'cold'] as const) {
     const d = find('ldf');
     const s = find('sf');
     print(
-      `| ${temperature} | ${waitMode} | ${cell(d, (m) => `${durable(m).operations}`)} | ${cell(d, (m) => `${durable(m).invocations}`)} | ` +
+      `| ${temperature} | ${waitMode} | ${cell(d, (m) => `${durable(m).billed} (${durable(m).operations})`)} | ${cell(d, (m) => `${durable(m).invocations}`)} | ` +
         `${cell(d, (m) => `${durable(m).bytes}`)} | ${cell(d, latency)} | ${cell(s, (m) => `${sfn(m).transitions}${sfn(m).retries ? ` (${sfn(m).retries} retries)` : ''}`)} | ` +
         `${cell(s, (m) => `${sfn(m).lambdaInvocations}`)} | ${cell(s, latency)} |`,
     );
@@ -188,11 +197,9 @@ for (const temperature of ['warm', 'cold'] as const) {
 print('');
 for (const r of rows.filter((m) => m.units.kind === 'durable'))
   print(
-    `durable ${r.temperature} ${r.waitMode}: operations by type ${Object.entries(durable(r).byType)
-      .map(([k, n]) => `${k} ${n}`)
-      .join(
-        ', ',
-      )}; step attempts ${durable(r).stepAttempts}, failed invocations ${durable(r).failedInvocations}`,
+    `durable ${r.temperature} ${r.waitMode}: billed by operation ${entries(durable(r).billedByRule)}; ` +
+      `distinct by type ${entries(durable(r).byType)}; step attempts ${durable(r).stepAttempts}, ` +
+      `failed invocations ${durable(r).failedInvocations}`,
   );
 print('');
 print('Phases, simulated seconds after the upload (real ms in brackets):');

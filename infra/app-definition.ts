@@ -29,6 +29,7 @@ export interface AppSettings {
   endpointWaitSeconds?: number;
   pollSeconds?: number;
   pollMaxSeconds?: number;
+  eventFallbackSeconds?: number;
   leaseTtlSeconds?: number;
   /** Simulated seconds per real second: the local cloud's scale, 1 on AWS. */
   timeScale?: number;
@@ -103,6 +104,7 @@ export function appDefinition(settings: AppSettings): AppDefinition {
     endpointWaitSeconds: settings.endpointWaitSeconds,
     pollSeconds: settings.pollSeconds,
     pollMaxSeconds: settings.pollMaxSeconds,
+    eventFallbackSeconds: settings.eventFallbackSeconds,
     timeScale: settings.timeScale,
     s3ForcePathStyle: settings.s3ForcePathStyle,
   };

@@ -2,7 +2,7 @@
 // defaults, and checked before anything is built: a bad value stops the synth with its key, what it
 // accepts and how to set it, instead of surfacing as a failed deployment an hour later.
 import { ProductionVariantInstanceType } from '@aws-sdk/client-sagemaker';
-import { isWaitMode, WAIT_MODES, type WaitMode } from '../shared/config.ts';
+import { CONFIG_DEFAULTS, isWaitMode, WAIT_MODES, type WaitMode } from '../shared/config.ts';
 
 export interface StackSettings {
   /** Base SageMaker endpoint name; the orchestrators use `{name}-sf` and `{name}-ldf`. */
@@ -14,6 +14,7 @@ export interface StackSettings {
   endpointWaitSeconds: number;
   pollSeconds: number;
   pollMaxSeconds: number;
+  eventFallbackSeconds: number;
   leaseTtlSeconds: number;
   /** Days the functions' and the state machine's logs are kept. */
   logRetentionDays: number;
@@ -71,6 +72,7 @@ export const SETTINGS: Record<keyof StackSettings, Setting> = {
   endpointWaitSeconds: { default: 1800, parse: positive },
   pollSeconds: { default: 5, parse: positive },
   pollMaxSeconds: { default: 60, parse: positive },
+  eventFallbackSeconds: { default: CONFIG_DEFAULTS.eventFallbackSeconds, parse: positive },
   leaseTtlSeconds: { default: 1800, parse: positive },
   logRetentionDays: {
     default: 30,

@@ -93,6 +93,7 @@ export class ComparisonStack extends Stack {
       endpointWaitSeconds: settings.endpointWaitSeconds,
       pollSeconds: settings.pollSeconds,
       pollMaxSeconds: settings.pollMaxSeconds,
+      eventFallbackSeconds: settings.eventFallbackSeconds,
       leaseTtlSeconds: settings.leaseTtlSeconds,
     });
     this.applyEndpointDefinition(endpointConfig, model);

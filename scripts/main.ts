@@ -45,10 +45,10 @@ Runs the main job on this machine, with no AWS account: brings the local cloud u
 durable execution APIs, Step Functions) and deploys the app (both orchestrators) from its one
 definition; checks that every part answers through the real AWS SDK v3 clients (a real
 generate_3d included); uploads one image and its mask, which starts BOTH orchestrators, and shows
-each one's result, its latency in simulated seconds and what it billed (durable operations and
-invocations; state transitions), counted from GetDurableExecutionHistory and GetExecutionHistory;
-prints how long each step took, and brings everything down again. It exits 0 when every check
-passed and 1 otherwise, naming the part that failed.
+each one's result, its latency in simulated seconds and what it billed (durable operations as AWS
+bills them, invocations, bytes written; state transitions), counted from GetDurableExecutionHistory
+and GetExecutionHistory; prints how long each step took, and brings everything down again. It exits
+0 when every check passed and 1 otherwise, naming the part that failed.
 
 Needs Node 22 (installed by \`npm ci\`) and Java 17+ for DynamoDB Local.
 To keep the local cloud running instead, use \`npm run up\`.`;
@@ -280,7 +280,7 @@ async function billed(cloud: LocalCloud, app: DeployedApp): Promise<string[]> {
         for (const e of durable.DurableExecutions ?? []) {
           const c = countDurableHistory(await readDurableHistory(lambda, e.DurableExecutionArn!));
           lines.push(
-            `ldf: execution ${e.Status}: ${c.operations} durable operations, ${c.invocations} invocations, ${c.dataBytes} bytes checkpointed`,
+            `ldf: execution ${e.Status}: ${c.billedOperations} billed durable operations (${c.operations} distinct), ${c.invocations} invocations, ${c.writtenBytes} bytes written`,
           );
         }
         for (const e of machine.executions ?? []) {

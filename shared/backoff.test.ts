@@ -35,8 +35,11 @@ describe('the backoff both orchestrators wait by', () => {
     expect(waitLoop(0.5, 1.2, 3.1)).toEqual({ waits: [1, 2, 1], rounds: 3, boundSeconds: 4 });
   });
 
-  it('event waits time out after POLL_MAX_SECONDS each, within the bound', () => {
-    expect(eventLoop(S, 200).waits).toEqual([60, 60, 60, 20]);
+  it('event waits time out after EVENT_FALLBACK_SECONDS each, within the bound', () => {
+    expect(eventLoop({ eventFallbackSeconds: 60 }, 200).waits).toEqual([60, 60, 60, 20]);
+    // The default: a 300 s start is waited for in one round; the mask's 300 s bound is one round too.
+    expect(eventLoop({ eventFallbackSeconds: 600 }, 1800).waits).toEqual([600, 600, 600]);
+    expect(eventLoop({ eventFallbackSeconds: 600 }, 300).waits).toEqual([300]);
   });
 
   it('a 300 s start with the default settings is found InService on the 9th look', () => {

@@ -7,6 +7,7 @@
 import type { Config } from './config.ts';
 
 export type PollSettings = Pick<Config, 'pollSeconds' | 'pollMaxSeconds'>;
+export type EventSettings = Pick<Config, 'eventFallbackSeconds'>;
 
 /**
  * A duration as whole seconds, at least 1, rounded up (a wait is never shorter than configured):
@@ -53,11 +54,11 @@ export function pollLoop(s: PollSettings, bound: number): WaitLoop {
 }
 
 /**
- * An event wait: each round waits for its wake-up at most POLL_MAX_SECONDS, then looks once (a
+ * An event wait: each round waits for its wake-up at most EVENT_FALLBACK_SECONDS, then looks once (a
  * wake-up lost between the waker's claim and its send, a start to take over).
  */
-export function eventLoop(s: PollSettings, bound: number): WaitLoop {
-  return waitLoop(s.pollMaxSeconds, s.pollMaxSeconds, bound);
+export function eventLoop(s: EventSettings, bound: number): WaitLoop {
+  return waitLoop(s.eventFallbackSeconds, s.eventFallbackSeconds, bound);
 }
 
 /** The delay after look `n` (1-based) of a poll loop within `bound`, or undefined when it is spent. */

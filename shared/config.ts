@@ -36,8 +36,14 @@ export interface Config {
   readonly endpointWaitSeconds: number;
   /** First interval of the poll loops (mask, InService, deletion); doubled up to pollMaxSeconds. */
   readonly pollSeconds: number;
-  /** Longest interval of the poll loops, and the fallback check of the event waits. */
+  /** Longest interval of the poll loops. */
   readonly pollMaxSeconds: number;
+  /**
+   * How long an event wait waits for its event before it looks once itself (a wake-up lost, a start to
+   * take over), round after round until the wait's bound. Longer than an endpoint start, so the event
+   * answers first and a cold start costs one wait, not a wait and a look per round.
+   */
+  readonly eventFallbackSeconds: number;
   /** A start whose endpoint SageMaker still does not know after this long is taken over by a waiting job. */
   readonly stalledStartSeconds: number;
   /** Simulated seconds per real second for the local cloud; 1 on AWS. */
@@ -78,6 +84,7 @@ const SETTINGS = {
   endpointWaitSeconds: { env: 'ENDPOINT_WAIT_SECONDS', default: '1800', parse: positiveNumber },
   pollSeconds: { env: 'POLL_SECONDS', default: '5', parse: positiveNumber },
   pollMaxSeconds: { env: 'POLL_MAX_SECONDS', default: '60', parse: positiveNumber },
+  eventFallbackSeconds: { env: 'EVENT_FALLBACK_SECONDS', default: '600', parse: positiveNumber },
   stalledStartSeconds: { env: 'STALLED_START_SECONDS', default: '120', parse: positiveNumber },
   timeScale: { env: 'TIME_SCALE', default: '1', parse: positiveNumber },
   eventBusName: {

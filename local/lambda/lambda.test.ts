@@ -168,6 +168,32 @@ describe('durable executions', () => {
     expect(counted).toMatchObject({ status: 'SUCCEEDED', invocations, operations: counters.operations });
     expect(counted.byType).toMatchObject({ Wait: 2, ChainedInvoke: 1 });
     expect(counted.stepAttempts).toBe(counted.byType.Step! + 3); // flaky twice, the poll thrice
+    // Billed as AWS meters them (metering/README.md): each step attempt (flaky: 1 + 1 retry), each
+    // check of the condition (1 + 2 polls), a map or parallel and each branch, each wait, the child
+    // context and the chained invoke once.
+    const retries = (name: string) =>
+      events.filter(
+        (e) =>
+          e.Name === name &&
+          (e.StepFailedDetails ?? e.StepSucceededDetails)?.RetryDetails?.NextAttemptDelaySeconds !==
+            undefined,
+      ).length;
+    expect([retries('flaky'), retries('poll')]).toEqual([1, 2]);
+    expect(counted.billedByRule).toEqual({
+      Step: 1 + (1 + retries('flaky')) + 1 + 3 + 2, // greet, flaky, child-a, three squares, left and right
+      WaitForCondition: 1 + retries('poll'),
+      Map: 1 + 3,
+      Parallel: 1 + 2,
+      Wait: 2,
+      ChildContext: 1,
+      ChainedInvoke: 1,
+    });
+    expect(counted.billedOperations).toBe(23);
+    expect(counted.operations).toBe(20); // distinct: flaky and poll once each
+    // Written: every payload the operations checkpointed, the execution's own result left out.
+    const result = events.at(-1)!.ExecutionSucceededDetails!.Result!.Payload!;
+    expect(counted.writtenBytes).toBe(counted.dataBytes - Buffer.byteLength(result));
+    expect(counted.writtenBytes).toBeGreaterThan(0);
 
     const execution = await client.send(new GetDurableExecutionCommand({ DurableExecutionArn: arn }));
     expect(execution).toMatchObject({ Status: 'SUCCEEDED', DurableExecutionName: 'every-1', Version: '1' });
@@ -237,6 +263,15 @@ describe('durable executions', () => {
     const execution = await client.send(new GetDurableExecutionCommand({ DurableExecutionArn: arn }));
     expect(execution.Status).toBe('SUCCEEDED');
     expect(JSON.parse(execution.Result!)).toEqual({ answer: '{"ok":true}' });
+    // A waitForCallback is billed 3 (its context, the callback, the submitter step) and writes the
+    // payload twice: the callback stores it as sent, its context as the SDK serialized the answer.
+    const counted = countDurableHistory(await history(arn!));
+    expect(counted.billedByRule).toEqual({ WaitForCallback: 3 });
+    expect(counted.billedOperations).toBe(3);
+    const payload = '{"ok":true}';
+    expect(counted.writtenBytes).toBe(
+      Buffer.byteLength(payload) + Buffer.byteLength(JSON.stringify(payload)),
+    );
     await expect(
       client.send(
         new SendDurableExecutionCallbackSuccessCommand({

@@ -16,6 +16,7 @@ const REAL: WorkflowSettings = {
   endpointWaitSeconds: 10,
   pollSeconds: 1,
   pollMaxSeconds: 1,
+  eventFallbackSeconds: 1,
   idleWindowSeconds: 1,
 };
 
@@ -86,7 +87,7 @@ describe('durable workflow, replay', () => {
         maskEventAfterRegistration: 1,
         endpoint: { state: 'Stopped', failEventAfterRegistration: 1 },
       },
-      { ...REAL, waitMode: 'event', pollMaxSeconds: 30 },
+      { ...REAL, waitMode: 'event', eventFallbackSeconds: 30 },
     );
     expect(r.result.getInvocations().length).toBeGreaterThan(2);
     expect(r.error?.errorType).toBe('EndpointFailedError');

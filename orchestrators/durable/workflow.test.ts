@@ -385,6 +385,7 @@ describe('durable workflow, what a job bills (durable operations, each poll and 
     ...POLL,
     pollSeconds: 5,
     pollMaxSeconds: 60,
+    eventFallbackSeconds: 600,
     endpointWaitSeconds: 1800,
   };
   const lookFinding = (seconds: number) => {
@@ -411,10 +412,11 @@ describe('durable workflow, what a job bills (durable operations, each poll and 
   });
 
   it('event: each callback timeout before InService adds a check and a new callback (4 operations)', async () => {
-    // A 300 s start under 60 s timeouts is four timeouts; here four one-second ones, on real time.
+    // A start that outlasts EVENT_FALLBACK_SECONDS (a 300 s one under 60 s rounds: four timeouts);
+    // here four one-second ones, on real time.
     const r = await run(
       { endpoint: { state: 'Stopped', readyEventAfterRegistration: 5 } },
-      { ...DEFAULTS, waitMode: 'event', pollMaxSeconds: 1 },
+      { ...DEFAULTS, waitMode: 'event', eventFallbackSeconds: 1 },
     );
     expect(r.fake.count('registerEndpointWaiter')).toBe(5);
     expect(r.billed).toBe(14 + 4 * 4);

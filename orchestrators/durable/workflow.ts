@@ -28,6 +28,7 @@ export type WorkflowSettings = Pick<
   | 'endpointWaitSeconds'
   | 'pollSeconds'
   | 'pollMaxSeconds'
+  | 'eventFallbackSeconds'
   | 'idleWindowSeconds'
 >;
 

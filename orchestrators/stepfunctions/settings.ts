@@ -26,10 +26,11 @@ type Settings = Pick<
   | 'endpointWaitSeconds'
   | 'pollSeconds'
   | 'pollMaxSeconds'
+  | 'eventFallbackSeconds'
 >;
 
 export function stateMachineSettings(config: Settings): StateMachineSettings {
-  // Event mode: a wait ends when its event answers the token, or after POLL_MAX_SECONDS in one check.
+  // Event mode: a wait ends when its event answers the token, or after EVENT_FALLBACK_SECONDS in one check.
   const loop = config.waitMode === 'event' ? eventLoop : pollLoop;
   return {
     waitMode: config.waitMode,

@@ -127,10 +127,13 @@ describe('sageMakerStateOf', () => {
 });
 
 describe('settings', () => {
-  it('event waits time out after POLL_MAX_SECONDS; the deletion loop is always polled', () => {
-    const event = stateMachineSettings(flowConfig({ WAIT_MODE: 'event', ENDPOINT_WAIT_SECONDS: '200' }));
+  it('event waits time out after EVENT_FALLBACK_SECONDS; the deletion loop is always polled', () => {
+    const event = stateMachineSettings(
+      flowConfig({ WAIT_MODE: 'event', ENDPOINT_WAIT_SECONDS: '200', EVENT_FALLBACK_SECONDS: '60' }),
+    );
     expect(event.waitMode).toBe('event');
     expect(event.endpoint.waits).toEqual([60, 60, 60, 20]);
+    expect(stateMachineSettings(flowConfig({ WAIT_MODE: 'event' })).endpoint.waits).toEqual([600, 600, 600]);
     expect(event.stop.waits).toEqual([5, 10, 20, 40, 60, 60, 5]);
     expect(event.idleWindowSeconds).toBe(600);
   });

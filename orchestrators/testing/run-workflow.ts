@@ -8,6 +8,7 @@ import {
   type TestResult,
 } from '@aws/durable-execution-sdk-js-testing';
 import { expect } from 'vitest';
+import { countDurableHistory } from '../../metering/durable-history.ts';
 import type { MetricName } from '../../shared/observability.ts';
 import { FakeActivities, type Deliver, type Scenario } from './fake-activities.ts';
 import { createWorkflow, type JobResult, type WorkflowSettings } from '../durable/workflow.ts';
@@ -18,13 +19,14 @@ export const POLL: WorkflowSettings = {
   endpointWaitSeconds: 600,
   pollSeconds: 5,
   pollMaxSeconds: 20,
+  eventFallbackSeconds: 20,
   idleWindowSeconds: 600,
 };
-// The callback timeout (pollMaxSeconds) runs on a real timer in the runner: long enough never to
+// The callback timeout (eventFallbackSeconds) runs on a real timer in the runner: long enough never to
 // fire in a test whose wake-up comes, so no count depends on the machine's speed.
-export const EVENT: WorkflowSettings = { ...POLL, waitMode: 'event', pollMaxSeconds: 30 };
+export const EVENT: WorkflowSettings = { ...POLL, waitMode: 'event', eventFallbackSeconds: 30 };
 // For the tests where nothing wakes the job: one-second timeouts, the fallback check after each.
-export const EVENT_NO_WAKE: WorkflowSettings = { ...EVENT, pollMaxSeconds: 1, maskWaitSeconds: 2 };
+export const EVENT_NO_WAKE: WorkflowSettings = { ...EVENT, eventFallbackSeconds: 1, maskWaitSeconds: 2 };
 
 export const UPLOAD = {
   'detail-type': 'Object Created',
@@ -40,7 +42,7 @@ export interface Run {
   error?: { errorType?: string; errorMessage?: string };
   /** Operation names in order, children of a waitForCallback as `name/CALLBACK` and `name/STEP`. */
   ops: string[];
-  /** What the operations bill: a step per attempt (each poll, each retry), every other operation once. */
+  /** Durable operations as AWS bills them, counted from the history (metering/durable-history.ts). */
   billed: number;
   metrics: [MetricName, number][];
   /** What the workflow logged through ctx.logger (replay-aware: a replay logs nothing again). */
@@ -90,10 +92,7 @@ export async function run(scenario: Scenario, settings: WorkflowSettings = POLL)
     const parent = o.getParentId();
     return parent === undefined ? (o.getName() ?? '?') : `${names.get(parent) ?? '?'}/${o.getType()}`;
   });
-  const billed = all.reduce(
-    (n, o) => n + (o.getType() === 'STEP' ? (o.getStepDetails()?.attempt ?? 1) : 1),
-    0,
-  );
+  const billed = countDurableHistory(result.getHistoryEvents()).billedOperations;
   const status = result.getStatus();
   expect(['SUCCEEDED', 'FAILED']).toContain(status);
   return {

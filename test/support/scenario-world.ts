@@ -37,6 +37,8 @@ export const SCENARIO_SETTINGS = {
   endpointWaitSeconds: 900,
   pollSeconds: 3,
   pollMaxSeconds: 12,
+  // Short, so the scenarios that lose a wake-up or take a start over find it in a fraction of a second.
+  eventFallbackSeconds: 12,
 } as const;
 
 export interface ExecutionSummary {
