@@ -1,7 +1,7 @@
 // `npm start`: the main job, run locally. For now it brings the local cloud up with the app deployed,
 // shows that every part answers through the real AWS SDK clients, runs one upload through both
-// orchestrators (counting what each billed through the services' own APIs), and brings it down
-// again, timing each step.
+// orchestrators (counting what each billed through the services' own APIs, and reading every widget
+// of the deployed dashboard back with data), and brings it down again, timing each step.
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DeleteObjectCommand,
@@ -50,7 +50,8 @@ definition; checks that every part answers through the real AWS SDK v3 clients (
 generate_3d included); uploads one image and its mask, which starts BOTH orchestrators, and shows
 each one's result, its latency in simulated seconds and what it billed (durable operations and
 invocations; state transitions), counted from GetDurableExecutionHistory and GetExecutionHistory;
-prints how long each step took, and brings everything down again. It exits 0 when every check
+reads the deployed comparison dashboard back from the local CloudWatch and shows how many series of
+each widget have data (failing on an empty one that could have data locally); prints how long each step took, and brings everything down again. It exits 0 when every check
 passed and 1 otherwise, naming the part that failed.
 
 Needs Node 22 (installed by \`npm ci\`) and Java 17+ for DynamoDB Local.
