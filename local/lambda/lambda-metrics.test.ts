@@ -11,35 +11,15 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countDurableHistory } from '../../metering/durable-history.ts';
 import { localClientConfig } from '../../shared/aws.ts';
-import type { MetricsSink } from '../common/service-metrics.ts';
+import { RecordingSink } from '../common/recording-sink.ts';
 import { timeScale } from '../common/time-scale.ts';
 import { LocalLambda } from './service.ts';
 
-interface Published {
-  namespace: string;
-  name: string;
-  dimensions: Record<string, string>;
-  value: number;
-  unit: string;
-  at: number;
-}
-
-const published: Published[] = [];
-const sink: MetricsSink = {
-  publish: (namespace, name, dimensions, value, unit, at) =>
-    void published.push({ namespace, name, dimensions, value, unit, at }),
-};
+const sink = new RecordingSink();
+const published = sink.published;
 const fixture = (name: string): string => new URL(`./fixtures/${name}.ts`, import.meta.url).pathname;
-/** The values of one metric for exactly these dimensions, in the order published. */
 const values = (name: string, dimensions: Record<string, string>): number[] =>
-  published
-    .filter(
-      (p) =>
-        p.name === name &&
-        JSON.stringify(Object.entries(p.dimensions).sort()) ===
-          JSON.stringify(Object.entries(dimensions).sort()),
-    )
-    .map((p) => p.value);
+  sink.values('AWS/Lambda', name, dimensions);
 
 let lambda: LocalLambda;
 let client: LambdaClient;
@@ -92,10 +72,11 @@ describe('AWS/Lambda metrics', () => {
     const history = await client.send(new GetDurableExecutionHistoryCommand({ DurableExecutionArn: arn }));
     const counts = countDurableHistory(history.Events ?? []);
     expect(counts.operations).toBe(1);
-    for (const dims of [
+    const series: Record<string, string>[] = [
       { FunctionName: 'metered-double' },
       { FunctionName: 'metered-double', Resource: 'metered-double:live' },
-    ]) {
+    ];
+    for (const dims of series) {
       expect(values('DurableExecutionStarted', dims)).toEqual([1]);
       expect(values('DurableExecutionSucceeded', dims)).toEqual([1]);
       expect(values('DurableExecutionFailed', dims)).toEqual([]);

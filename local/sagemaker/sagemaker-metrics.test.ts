@@ -16,32 +16,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localClientConfig } from '../../shared/aws.ts';
 import { HandClock } from '../common/hand-clock.ts';
 import { closeServer, listenOnLoopback, readBody } from '../common/http-server.ts';
-import type { MetricsSink } from '../common/service-metrics.ts';
+import { RecordingSink } from '../common/recording-sink.ts';
 import { timeScale } from '../common/time-scale.ts';
 import { startSageMakerEmulator, type SageMakerEmulator } from './emulator.ts';
 
-interface Published {
-  namespace: string;
-  name: string;
-  dimensions: Record<string, string>;
-  value: number;
-  unit: string;
-}
-const published: Published[] = [];
-const sink: MetricsSink = {
-  publish: (namespace, name, dimensions, value, unit) =>
-    void published.push({ namespace, name, dimensions, value, unit }),
-};
+const sink = new RecordingSink();
+const published = sink.published;
 const ENDPOINT = { EndpointName: 'metered', VariantName: 'AllTraffic' };
-const of = (namespace: string, name: string): number[] =>
-  published
-    .filter(
-      (p) =>
-        p.namespace === namespace &&
-        p.name === name &&
-        JSON.stringify(p.dimensions) === JSON.stringify(ENDPOINT),
-    )
-    .map((p) => p.value);
+const of = (namespace: string, name: string): number[] => sink.values(namespace, name, ENDPOINT);
 
 const clock = new HandClock(timeScale(1000));
 let model: Server;

@@ -12,26 +12,14 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countStateTransitions } from '../../metering/sfn-history.ts';
 import { localClientConfig } from '../../shared/aws.ts';
-import type { MetricsSink } from '../common/service-metrics.ts';
+import { RecordingSink } from '../common/recording-sink.ts';
 import { timeScale } from '../common/time-scale.ts';
 import { startLocalStepFunctions, type LocalStepFunctions } from './service.ts';
 
-interface Published {
-  namespace: string;
-  name: string;
-  dimensions: Record<string, string>;
-  value: number;
-  unit: string;
-}
-const published: Published[] = [];
-const sink: MetricsSink = {
-  publish: (namespace, name, dimensions, value, unit) =>
-    void published.push({ namespace, name, dimensions, value, unit }),
-};
+const sink = new RecordingSink();
+const published = sink.published;
 const of = (name: string, dimensions: Record<string, string>): number[] =>
-  published
-    .filter((p) => p.name === name && JSON.stringify(p.dimensions) === JSON.stringify(dimensions))
-    .map((p) => p.value);
+  sink.values('AWS/States', name, dimensions);
 const TRANSITIONS = { ServiceMetric: 'StateTransition' };
 
 let sfn: LocalStepFunctions & { endpoint: string };
