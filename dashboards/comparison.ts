@@ -29,6 +29,12 @@ export interface FunctionRef {
   memoryMb: number;
 }
 
+/** Titles of the per-orchestrator widgets (the local checks name a widget by its title). */
+export const WIDGET_TITLES = {
+  latency: (o: Orchestrator) => `${ORCHESTRATOR_LABELS[o]}: job latency (upload to result), ms`,
+  phases: (o: Orchestrator) => `${ORCHESTRATOR_LABELS[o]}: phases (average ms)`,
+};
+
 /** What one deployment names: the stack's resources and its region. */
 export interface DashboardNames {
   region: string;
@@ -148,7 +154,7 @@ export function comparisonDashboard(names: DashboardNames): DashboardBody {
 
   const latency = ORCHESTRATORS.map((o) =>
     graph(
-      `${ORCHESTRATOR_LABELS[o]}: job latency (upload to result), ms`,
+      WIDGET_TITLES.latency(o),
       WAIT_MODES.flatMap((mode) =>
         ['p50', 'p90', 'p99'].map((stat) =>
           jobMetric(MetricNames.JobLatency, o, mode, { stat, label: `${mode} ${stat}` }),
@@ -169,7 +175,7 @@ export function comparisonDashboard(names: DashboardNames): DashboardBody {
   );
   const phases = ORCHESTRATORS.map((o) =>
     graph(
-      `${ORCHESTRATOR_LABELS[o]}: phases (average ms)`,
+      WIDGET_TITLES.phases(o),
       WAIT_MODES.flatMap((mode) =>
         [MetricNames.MaskWait, MetricNames.EndpointWait, MetricNames.InferenceLatency].map((name) =>
           jobMetric(name, o, mode, { stat: 'Average', label: `${mode} ${name}` }),
@@ -320,6 +326,18 @@ export function comparisonDashboard(names: DashboardNames): DashboardBody {
   };
 }
 
+/**
+ * A number as metric math writes it: plain decimal notation (never `2e-7`, which JavaScript prints for
+ * small prices), rounded to 12 significant digits so float noise (`2.0000000000000002e-7`) goes.
+ */
+export function decimal(n: number): string {
+  if (!Number.isFinite(n)) throw new RangeError(`not a finite number for a metric math expression: ${n}`);
+  if (n === 0) return '0';
+  const decimals = Math.min(100, Math.max(0, 12 - Math.floor(Math.log10(Math.abs(n))) - 1));
+  const fixed = n.toFixed(decimals);
+  return fixed.includes('.') ? fixed.replace(/\.?0+$/, '') : fixed;
+}
+
 /** The cost estimate: each orchestrator's billed units times the list prices, GPU time shown apart. */
 function costRows(names: DashboardNames, prices: Prices, instanceHour: number | undefined): MetricRow[] {
   const hidden = (id: string, stat = 'Sum'): RenderingOptions => ({ id, stat, visible: false });
@@ -329,8 +347,8 @@ function costRows(names: DashboardNames, prices: Prices, instanceHour: number | 
       metric('AWS/Lambda', 'Duration', { FunctionName: fn.name }, hidden(`${id}_ms`)),
     ],
     cost:
-      `FILL(${id}_inv, 0) * ${prices.lambdaRequest} + ` +
-      `FILL(${id}_ms, 0) / 1000 * ${fn.memoryMb / 1024} * ${prices.lambdaArmGbSecond}`,
+      `FILL(${id}_inv, 0) * ${decimal(prices.lambdaRequest)} + ` +
+      `FILL(${id}_ms, 0) / 1000 * ${decimal(fn.memoryMb / 1024)} * ${decimal(prices.lambdaArmGbSecond)}`,
   });
   const gpu = (o: Orchestrator): { rows: MetricRow[]; cost: string } => ({
     rows: [
@@ -341,7 +359,7 @@ function costRows(names: DashboardNames, prices: Prices, instanceHour: number | 
         hidden(`${o}_inst`, 'SampleCount'),
       ),
     ],
-    cost: instanceHour === undefined ? '0' : `FILL(${o}_inst, 0) * 60 / 3600 * ${instanceHour}`,
+    cost: instanceHour === undefined ? '0' : `FILL(${o}_inst, 0) * 60 / 3600 * ${decimal(instanceHour)}`,
   });
   const tasks = lambda('tasks', names.functions.sfnTasks);
   const durable = lambda('durable', names.functions.durable);
@@ -367,12 +385,12 @@ function costRows(names: DashboardNames, prices: Prices, instanceHour: number | 
     ...waker.rows,
     ...sfGpu.rows,
     ...ldfGpu.rows,
-    expression(`FILL(transitions, 0) * ${prices.stateTransition} + ${tasks.cost}`, {
+    expression(`FILL(transitions, 0) * ${decimal(prices.stateTransition)} + ${tasks.cost}`, {
       id: 'sf_orchestration',
       label: 'Step Functions orchestration (transitions + task Lambda)',
     }),
     expression(
-      `FILL(ops, 0) * ${prices.durableOperation} + FILL(written, 0) / 1e9 * ${prices.durableGbWritten} + ${durable.cost}`,
+      `FILL(ops, 0) * ${decimal(prices.durableOperation)} + FILL(written, 0) / 1000000000 * ${decimal(prices.durableGbWritten)} + ${durable.cost}`,
       { id: 'ldf_orchestration', label: 'Durable orchestration (operations + data + Lambda)' },
     ),
     expression(sfGpu.cost, { id: 'sf_gpu', label: `Step Functions endpoint GPU time` }),

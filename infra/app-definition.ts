@@ -4,7 +4,14 @@
 // local cloud's deployer (local/deploy-app.ts) runs the very same on the local stand-ins, so neither
 // hard-codes a handler path, a target or an environment variable the other lacks.
 import type { ProductionVariantInstanceType } from '@aws-sdk/client-sagemaker';
-import { CONFIG_DEFAULTS, configToEnv, type Config, type WaitMode } from '../shared/config.ts';
+import {
+  CONFIG_DEFAULTS,
+  configToEnv,
+  endpointNameFor,
+  type Config,
+  type WaitMode,
+} from '../shared/config.ts';
+import type { DashboardNames } from '../dashboards/comparison.ts';
 import { endpointStateRule, maskUploadRule, uploadRule, type RuleDefinition } from '../shared/event-rules.ts';
 
 /** What differs between deployments: names, the wait mode, durations. */
@@ -182,6 +189,32 @@ export function appDefinition(settings: AppSettings): AppDefinition {
         targets: [{ id: 'waker', function: FUNCTIONS.waker }],
       },
     ],
+  };
+}
+
+/**
+ * What the comparison dashboard charts for one deployment of the app: the stack passes its resources'
+ * names (CloudFormation tokens), the local deployer the names it deployed; one body either way.
+ */
+export function dashboardNames(
+  app: AppDefinition,
+  deployed: { region: string; stateMachineArn: string; functionName: (name: string) => string },
+): DashboardNames {
+  const ref = (name: string) => ({
+    name: deployed.functionName(name),
+    memoryMb: app.functions.find((f) => f.name === name)!.memoryMb,
+  });
+  return {
+    region: deployed.region,
+    stateMachineArn: deployed.stateMachineArn,
+    functions: {
+      durable: ref(FUNCTIONS.durable),
+      sfnTasks: ref(FUNCTIONS.sfnTasks),
+      waker: ref(FUNCTIONS.waker),
+    },
+    endpoints: { sf: endpointNameFor(app.settings, 'sf'), ldf: endpointNameFor(app.settings, 'ldf') },
+    variantName: app.endpoint.variantName,
+    instanceType: app.endpoint.instanceType,
   };
 }
 

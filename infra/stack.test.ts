@@ -14,7 +14,8 @@ import { CONFIG_ENV } from '../shared/config.ts';
 import { METRICS_NAMESPACE } from '../shared/observability.ts';
 import { createTableInput, TABLE_SPEC } from '../shared/table-spec.ts';
 import { buildApp } from './app.ts';
-import { FUNCTIONS, ORCHESTRATOR_ALIAS, STATE_MACHINE } from './app-definition.ts';
+import { comparisonDashboardJson } from '../dashboards/comparison.ts';
+import { dashboardNames, FUNCTIONS, ORCHESTRATOR_ALIAS, STATE_MACHINE } from './app-definition.ts';
 import { STOP_GRACE_MINUTES } from './alarms.ts';
 import { lambdaEnvironment, REPOSITORY_ROOT } from './stack.ts';
 
@@ -304,6 +305,34 @@ describe('one definition for the stack and the local deployer', () => {
     expect(parts).toContainEqual({ Ref: logicalId(stack.stateMachines[STATE_MACHINE]!) });
     expect(parts).toContainEqual({ Ref: logicalId(stack.functions[FUNCTIONS.durable]!) });
     expect(parts).toContainEqual({ Ref: 'AWS::Region' });
+  });
+
+  it('deploys exactly the body the local deployer puts, for the same names', () => {
+    const [[, dashboard]] = ofType('AWS::CloudWatch::Dashboard') as [[string, Resource]];
+    const [separator, parts] = (dashboard.Properties.DashboardBody as { 'Fn::Join': [string, unknown[]] })[
+      'Fn::Join'
+    ];
+    // What CloudFormation resolves each reference to: the names a local deployment uses.
+    const stateMachineArn = 'arn:aws:states:eu-west-1:000000000000:stateMachine:sfn-orchestrator';
+    const resolved = new Map<string, string>([
+      ['AWS::Region', 'eu-west-1'],
+      [logicalId(stack.stateMachines[STATE_MACHINE]!), stateMachineArn],
+      ...definition.functions.map((f): [string, string] => [logicalId(stack.functions[f.name]!), f.name]),
+    ]);
+    const body = parts
+      .map((part) => {
+        if (typeof part === 'string') return part;
+        const ref = (part as { Ref?: string }).Ref;
+        if (ref === undefined || !resolved.has(ref))
+          throw new Error(`unexpected part ${JSON.stringify(part)}`);
+        return resolved.get(ref)!;
+      })
+      .join(separator);
+    expect(body).toBe(
+      comparisonDashboardJson(
+        dashboardNames(definition, { region: 'eu-west-1', stateMachineArn, functionName: (name) => name }),
+      ),
+    );
   });
 
   it('alarms on failed jobs and on an endpoint left running past the idle window plus grace', () => {

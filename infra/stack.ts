@@ -35,6 +35,7 @@ import { TABLE_SPEC } from '../shared/table-spec.ts';
 import { createAlarms } from './alarms.ts';
 import {
   appDefinition,
+  dashboardNames,
   FUNCTIONS,
   STATE_MACHINE,
   type AppDefinition,
@@ -122,18 +123,11 @@ export class ComparisonStack extends Stack {
       this.rules[rule.name] = cdkRule;
     }
 
-    const names = {
+    const names = dashboardNames(this.definition, {
       region: Aws.REGION,
       stateMachineArn: this.stateMachines[STATE_MACHINE]!.stateMachineArn,
-      functions: {
-        durable: this.functionRef(FUNCTIONS.durable),
-        sfnTasks: this.functionRef(FUNCTIONS.sfnTasks),
-        waker: this.functionRef(FUNCTIONS.waker),
-      },
-      endpoints: { sf: endpointNameFor(settings, 'sf'), ldf: endpointNameFor(settings, 'ldf') },
-      variantName: this.definition.endpoint.variantName,
-      instanceType: settings.instanceType,
-    };
+      functionName: (name) => this.functions[name]!.functionName,
+    });
     const dashboard = new cloudwatch.CfnDashboard(this, 'ComparisonDashboard', {
       dashboardBody: this.toJsonString(comparisonDashboard(names)),
     });
@@ -354,11 +348,6 @@ export class ComparisonStack extends Stack {
       throw new Error(`target ${target.id}: function ${target.function} has no alias '${target.qualifier}'`);
     }
     return new targets.LambdaFunction(alias);
-  }
-
-  private functionRef(name: string) {
-    const def = this.definition.functions.find((f) => f.name === name)!;
-    return { name: this.functions[name]!.functionName, memoryMb: def.memoryMb };
   }
 }
 

@@ -143,6 +143,11 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     const eventbridge = await bus.listen();
     log(`EventBridge     ${eventbridge}  (bus ${bus.name})`);
 
+    // CloudWatch first: every service below publishes its AWS metrics into it, as on AWS.
+    const cloudWatch = await startLocalCloudWatch({ region, account: LOCAL_ACCOUNT_ID, log });
+    stops.push(() => cloudWatch.stop());
+    log(`CloudWatch      ${cloudWatch.endpoint}`);
+
     // SageMaker sends its endpoint state changes to the default bus, as on AWS.
     const sagemakerEmulator = await startSageMakerEmulator({
       region,
@@ -151,13 +156,10 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       container: options.container ?? inferenceServerContainer(s3Server.endpoint, region),
       publish: (event) => bus.publish(event),
       log,
+      metrics: cloudWatch.service,
     });
     stops.push(() => sagemakerEmulator.stop());
     log(`SageMaker       ${sagemakerEmulator.endpoint}  (time scale ${time.scale}x)`);
-
-    const cloudWatch = await startLocalCloudWatch({ region, account: LOCAL_ACCOUNT_ID, log });
-    stops.push(() => cloudWatch.stop());
-    log(`CloudWatch      ${cloudWatch.endpoint}`);
 
     // Functions get the other services' endpoints, so SDK clients with default settings reach them.
     // Step Functions is added once it listens: its Tasks invoke the functions, and the functions
@@ -176,6 +178,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       environment: functionEnvironment,
       log,
       functionOutput: emfIntake(cloudWatch, options.functionOutput),
+      metrics: cloudWatch.service,
     });
     const lambda = await lambdaService.listen();
     stops.push(() => lambdaService.stop());
@@ -194,6 +197,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         lambda,
       },
       log,
+      metrics: cloudWatch.service,
     });
     stops.push(() => stepFunctions.stop());
     functionEnvironment.AWS_ENDPOINT_URL_SFN = stepFunctions.endpoint;

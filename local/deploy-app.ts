@@ -1,11 +1,20 @@
 // The local cloud's deployer: runs the one app definition (infra/app-definition.ts) on the local
 // stand-ins, as the CDK stack does on AWS: the SageMaker model and endpoint config, every function in
 // the local Lambda (durable ones behind their alias), the state machine from its ASL file with the
-// definition substitutions (through the real SFN API), and the rules with their targets on the bus.
+// definition substitutions (through the real SFN API), the rules with their targets on the bus, and
+// the comparison dashboard with the body the stack deploys, for the names deployed here.
 import { readFileSync } from 'node:fs';
+import { CloudWatchClient, PutDashboardCommand } from '@aws-sdk/client-cloudwatch';
 import { CreateEndpointConfigCommand, CreateModelCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { CreateStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
-import type { AppDefinition, AppSettings, TargetDefinition } from '../infra/app-definition.ts';
+import { comparisonDashboardJson } from '../dashboards/comparison.ts';
+import {
+  dashboardNames,
+  STATE_MACHINE,
+  type AppDefinition,
+  type AppSettings,
+  type TargetDefinition,
+} from '../infra/app-definition.ts';
 import { renderDefinition } from '../orchestrators/stepfunctions/definition.ts';
 import type { LocalCloud } from './cloud.ts';
 import { LOCAL_ACCOUNT_ID } from './common/account.ts';
@@ -14,11 +23,15 @@ import { stateMachineTarget } from './stepfunctions/bus-target.ts';
 
 /** The base endpoint name `npm run up` deploys with (`reconstruct-3d-sf`, `reconstruct-3d-ldf`). */
 export const DEFAULT_ENDPOINT_NAME = 'reconstruct-3d';
+/** The comparison dashboard's name in the local CloudWatch (`aws cloudwatch get-dashboard --dashboard-name`). */
+export const DASHBOARD_NAME = 'durable-vs-stepfunctions';
 
 export interface DeployedApp {
   /** Function name → the ARN a target invokes (the alias ARN for durable functions). */
   functions: Record<string, string>;
   stateMachines: Record<string, string>;
+  /** The comparison dashboard's name (DASHBOARD_NAME) and the body put there. */
+  dashboard: { name: string; body: string };
   /** Removes the rules' targets and closes the clients (the functions and machines stay). */
   undeploy(): void;
 }
@@ -37,7 +50,12 @@ export async function deployApp(
   const log = options.log ?? (() => undefined);
   const sagemaker = new SageMakerClient(cloud.clientConfig('sagemaker'));
   const sfn = new SFNClient(cloud.clientConfig('stepfunctions'));
-  const cleanups: (() => void)[] = [() => sagemaker.destroy(), () => sfn.destroy()];
+  const cloudWatch = new CloudWatchClient(cloud.clientConfig('cloudwatch'));
+  const cleanups: (() => void)[] = [
+    () => sagemaker.destroy(),
+    () => sfn.destroy(),
+    () => cloudWatch.destroy(),
+  ];
   try {
     await createModelAndEndpointConfig(sagemaker, app.endpoint);
 
@@ -76,6 +94,26 @@ export async function deployApp(
       log(`state machine   ${machine.name}  ${machine.definitionFile}`);
     }
 
+    const stateMachineArn = stateMachines[STATE_MACHINE];
+    if (!stateMachineArn)
+      throw new Error(
+        `the app definition has no state machine '${STATE_MACHINE}' for the dashboard to chart`,
+      );
+    const dashboard = {
+      name: DASHBOARD_NAME,
+      body: comparisonDashboardJson(
+        dashboardNames(app, {
+          region: cloud.region,
+          stateMachineArn,
+          functionName: (name) => name,
+        }),
+      ),
+    };
+    await cloudWatch.send(
+      new PutDashboardCommand({ DashboardName: dashboard.name, DashboardBody: dashboard.body }),
+    );
+    log(`dashboard       ${dashboard.name}`);
+
     putAppRules(cloud.bus, app);
     for (const { rule, targets } of app.rules) {
       for (const target of targets.filter(options.targets ?? (() => true))) {
@@ -99,6 +137,7 @@ export async function deployApp(
     return {
       functions,
       stateMachines,
+      dashboard,
       undeploy: () => cleanups.splice(0).forEach((c) => c()),
     };
   } catch (err) {

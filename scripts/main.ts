@@ -1,7 +1,7 @@
 // `npm start`: the main job, run locally. For now it brings the local cloud up with the app deployed,
 // shows that every part answers through the real AWS SDK clients, runs one upload through both
-// orchestrators (counting what each billed through the services' own APIs), and brings it down
-// again, timing each step.
+// orchestrators (counting what each billed through the services' own APIs, and reading every widget
+// of the deployed dashboard back with data), and brings it down again, timing each step.
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DeleteObjectCommand,
@@ -36,6 +36,9 @@ import { deployApp, localAppSettings, putAppRules, type DeployedApp } from '../l
 import { countDurableHistory, readDurableHistory } from '../metering/durable-history.ts';
 import { countStateTransitions } from '../metering/sfn-history.ts';
 import { startLocalCloud, type LocalCloud } from '../local/cloud.ts';
+import { CloudWatchClient, GetDashboardCommand } from '@aws-sdk/client-cloudwatch';
+import type { DashboardBody } from '../dashboards/comparison.ts';
+import { LOCAL_EMPTY_WIDGETS, readWidgetData } from '../dashboards/widget-data.ts';
 import { requireNode22 } from '../local/cli/preflight.ts';
 
 const HELP = `Usage: npm start [-- --help]
@@ -47,8 +50,10 @@ definition; checks that every part answers through the real AWS SDK v3 clients (
 generate_3d included); uploads one image and its mask, which starts BOTH orchestrators, and shows
 each one's result, its latency in simulated seconds and what it billed (durable operations as AWS
 bills them, invocations, bytes written; state transitions), counted from GetDurableExecutionHistory
-and GetExecutionHistory; prints how long each step took, and brings everything down again. It exits
-0 when every check passed and 1 otherwise, naming the part that failed.
+and GetExecutionHistory; reads the deployed comparison dashboard back from the local CloudWatch and
+shows how many series of each widget have data (failing on an empty one that could have data
+locally); prints how long each step took, and brings everything down again. It exits 0 when every
+check passed and 1 otherwise, naming the part that failed.
 
 Needs Node 22 (installed by \`npm ci\`) and Java 17+ for DynamoDB Local.
 To keep the local cloud running instead, use \`npm run up\`.`;
@@ -204,6 +209,7 @@ function orchestratorsCheck(cloud: LocalCloud): Check {
       const s3 = new S3Client(cloud.clientConfig('s3'));
       const dynamodb = new DynamoDBClient(cloud.clientConfig('dynamodb'));
       const jobs = new JobStore(DynamoDBDocumentClient.from(dynamodb), cloud.tableName, { retentionDays: 1 });
+      const started = new Date();
       try {
         const pngs = samplePngs(generateSample('blob', 512));
         await s3.send(
@@ -232,6 +238,7 @@ function orchestratorsCheck(cloud: LocalCloud): Check {
           );
         }
         lines.push(...(await billed(cloud, app)));
+        lines.push(...(await dashboardData(cloud, app, started)));
         return `\n        ${lines.join('\n        ')}`;
       } finally {
         s3.destroy();
@@ -240,6 +247,35 @@ function orchestratorsCheck(cloud: LocalCloud): Check {
       }
     },
   };
+}
+
+/**
+ * The deployed dashboard, read back through GetDashboard, charts the run: each metric widget's visible
+ * series that have data over the run (GetMetricData), and the widgets that cannot have data locally.
+ */
+async function dashboardData(cloud: LocalCloud, app: DeployedApp, since: Date): Promise<string[]> {
+  const cloudWatch = new CloudWatchClient(cloud.clientConfig('cloudwatch'));
+  try {
+    const { DashboardBody: text } = await cloudWatch.send(
+      new GetDashboardCommand({ DashboardName: app.dashboard.name }),
+    );
+    if (text !== app.dashboard.body) throw new Error('GetDashboard returned another body than was deployed');
+    const widgets = await readWidgetData(
+      cloudWatch,
+      JSON.parse(text) as DashboardBody,
+      new Date(since.getTime() - 600_000),
+      new Date(Date.now() + 600_000),
+    );
+    const empty = widgets.filter((w) => w.seriesWithData === 0 && !(w.title in LOCAL_EMPTY_WIDGETS));
+    if (empty.length > 0)
+      throw new Error(`dashboard widgets without data: ${empty.map((w) => w.title).join('; ')}`);
+    return [
+      `dashboard ${app.dashboard.name}: series with data per widget: ` +
+        widgets.map((w) => `${w.title} ${w.seriesWithData}/${w.series}`).join('; '),
+    ];
+  } finally {
+    cloudWatch.destroy();
+  }
 }
 
 async function waitForEnding(

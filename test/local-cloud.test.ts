@@ -4,6 +4,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { CloudWatchClient, GetDashboardCommand } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   GetDurableExecutionHistoryCommand,
@@ -21,7 +22,11 @@ import { JobStore } from '../shared/job-store.ts';
 import { inputImageKey, inputMaskKey, outputKey } from '../shared/keys.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { localClientConfig } from '../shared/aws.ts';
-import { startLocalCloud } from '../local/cloud.ts';
+import { startLocalCloud, type LocalCloudDescription } from '../local/cloud.ts';
+import { localAppSettings } from '../local/deploy-app.ts';
+import { appDefinition, dashboardNames } from '../infra/app-definition.ts';
+import { comparisonDashboardJson, type DashboardBody } from '../dashboards/comparison.ts';
+import { LOCAL_EMPTY_WIDGETS, readWidgetData } from '../dashboards/widget-data.ts';
 import { isRunning, type ProcessIdentity } from '../local/common/process-lifetime.ts';
 
 const children: ChildProcess[] = [];
@@ -178,7 +183,12 @@ describe('npm run up', () => {
 
   it('runs one upload through both orchestrators, each on its own endpoint, watched through the AWS APIs', async () => {
     const { child, description } = await up();
-    const app = description.app as { stateMachineArn: string; durableOrchestrator: string; waitMode: string };
+    const app = description.app as {
+      stateMachineArn: string;
+      durableOrchestrator: string;
+      waitMode: string;
+      dashboard: string;
+    };
     expect(app).toMatchObject({
       waitMode: 'poll',
       stateMachineArn: expect.stringMatching(/:stateMachine:sfn-orchestrator$/) as unknown,
@@ -187,6 +197,7 @@ describe('npm run up', () => {
     const config = (part: string) => localClientConfig(String(description[part]));
     const s3 = new S3Client(config('s3'));
     const pngs = samplePngs(generateSample('blob', 64));
+    const uploaded = Date.now();
     await s3.send(
       new PutObjectCommand({ Bucket: 'uploads', Key: inputMaskKey('eve', 'vase'), Body: pngs.mask }),
     );
@@ -231,7 +242,54 @@ describe('npm run up', () => {
       new GetExecutionHistoryCommand({ executionArn: executions.executions![0]!.executionArn }),
     );
     expect(sfnHistory.events?.[0]?.type).toBe('ExecutionStarted');
-    for (const client of [s3, doc, sagemaker, lambda, sfn]) client.destroy();
+
+    // The executions go on after the job (the idle window, the guarded stop); once both have ended,
+    // the deployed dashboard charts the run: every widget has data but those named with the reason.
+    await expect
+      .poll(
+        async () => [
+          ...(
+            (
+              await lambda.send(
+                new ListDurableExecutionsByFunctionCommand({ FunctionName: 'durable-orchestrator' }),
+              )
+            ).DurableExecutions ?? []
+          ).map((e) => e.Status),
+          ...(
+            (await sfn.send(new ListExecutionsCommand({ stateMachineArn: app.stateMachineArn })))
+              .executions ?? []
+          ).map((e) => e.status),
+        ],
+        { timeout: 120_000, interval: 500 },
+      )
+      .toEqual(['SUCCEEDED', 'SUCCEEDED']);
+    const cloudWatch = new CloudWatchClient(config('cloudwatch'));
+    const { DashboardBody: body } = await cloudWatch.send(
+      new GetDashboardCommand({ DashboardName: app.dashboard }),
+    );
+    const settings = localAppSettings(description as unknown as LocalCloudDescription, { waitMode: 'poll' });
+    expect(body).toBe(
+      comparisonDashboardJson(
+        dashboardNames(appDefinition(settings), {
+          region: settings.region,
+          stateMachineArn: app.stateMachineArn,
+          functionName: (name) => name,
+        }),
+      ),
+    );
+    const deployed = JSON.parse(body!) as DashboardBody;
+    const widgets = await readWidgetData(
+      cloudWatch,
+      deployed,
+      new Date(uploaded - 600_000),
+      new Date(Date.now() + 600_000),
+    );
+    expect(widgets).toHaveLength(deployed.widgets.filter((w) => w.type === 'metric').length);
+    expect(widgets.length).toBeGreaterThan(8);
+    expect(widgets.filter((w) => w.seriesWithData === 0).map((w) => w.title)).toEqual(
+      Object.keys(LOCAL_EMPTY_WIDGETS),
+    );
+    for (const client of [s3, doc, sagemaker, lambda, sfn, cloudWatch]) client.destroy();
 
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     child.kill('SIGINT');

@@ -36,7 +36,7 @@ Options:
   --json                once everything is ready, print one JSON object on stdout ({"dynamodb", "s3",
                         "eventbridge", "sagemaker", "sagemakerRuntime", "lambda", "stepfunctions",
                         "region", "tableName", "bucket", "eventBusName", "timeScale", "functions",
-                        "app": {"waitMode", "functions", "stateMachineArn", "durableOrchestrator"}});
+                        "app": {"waitMode", "functions", "stateMachineArn", "durableOrchestrator", "dashboard"}});
                         progress goes to stderr
   --time-scale N        simulated seconds per real second for service timers (default 60: a 5-minute
                         endpoint start takes 5 s)
@@ -147,6 +147,7 @@ async function main(): Promise<void> {
     functions: app.functions,
     stateMachineArn: app.stateMachines[STATE_MACHINE],
     durableOrchestrator: app.functions[FUNCTIONS.durable],
+    dashboard: app.dashboard.name,
   };
   if (json) console.log(JSON.stringify({ ...cloud.describe(), functions: deployed, app: appDescription }));
   else

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { alreadyStarted, invalidParameter, notFound } from './errors.ts';
 import { DurableExecution, type ExecutionHost } from './execution.ts';
 import type { ResolvedFunction } from './functions.ts';
+import type { LambdaMetrics } from './lambda-metrics.ts';
 
 const EXECUTION_NAME = /^[a-zA-Z0-9-_]{1,64}$/;
 
@@ -12,7 +13,10 @@ export class DurableExecutions {
   /** By `function\nexecution name`. */
   private readonly byName = new Map<string, DurableExecution>();
 
-  constructor(private readonly host: ExecutionHost) {}
+  constructor(
+    private readonly host: ExecutionHost,
+    private readonly metrics: LambdaMetrics,
+  ) {}
 
   /** The execution `name` of the resolved function: a new one, started, or the one with that name. */
   start(resolved: ResolvedFunction, input: string, name: string | undefined): DurableExecution {
@@ -44,6 +48,7 @@ export class DurableExecutions {
         functionName: fn.name,
         functionArn,
         version: resolved.version,
+        qualifier: resolved.qualifier,
         input,
         executionTimeoutSeconds: fn.durable!.executionTimeoutSeconds,
         retentionPeriodDays: fn.durable!.retentionPeriodDays,
@@ -53,6 +58,8 @@ export class DurableExecutions {
     this.byArn.set(execution.arn, execution);
     this.byName.set(key, execution);
     execution.start();
+    this.metrics.executionStarted(execution);
+    void execution.done.then(() => this.metrics.executionEnded(execution));
     return execution;
   }
 

@@ -60,6 +60,8 @@ export interface ExecutionSpec {
   /** The version-qualified function ARN (an alias resolved to its version). */
   functionArn: string;
   version: string;
+  /** The qualifier it was invoked with (the alias, `1` or `$LATEST`), for the metrics' `Resource`. */
+  qualifier?: string;
   input: string;
   executionTimeoutSeconds: number;
   retentionPeriodDays: number;

@@ -4,6 +4,7 @@ import type { TimeScale } from '../common/time-scale.ts';
 import type { CrashInjection } from './crash-injection.ts';
 import type { ResolvedFunction } from './functions.ts';
 import { invocationContext } from './invocation-context.ts';
+import type { LambdaMetrics } from './lambda-metrics.ts';
 import type { InvocationOutcome } from './sandbox.ts';
 
 export class PlainInvocations {
@@ -11,6 +12,7 @@ export class PlainInvocations {
     private readonly crashes: CrashInjection,
     private readonly time: TimeScale,
     private readonly log: ((line: string) => void) | undefined,
+    private readonly metrics: LambdaMetrics,
   ) {}
 
   async run(resolved: ResolvedFunction, event: unknown): Promise<InvocationOutcome> {
@@ -18,9 +20,11 @@ export class PlainInvocations {
     const invoked = resolved.qualifier ? `${fn.arn}:${resolved.qualifier}` : fn.arn;
     const crash = this.crashes.takePlain(fn.name, event);
     let kill: ((reason: string) => void) | undefined;
-    const outcome = await fn.sandboxes.invoke(
-      { event, context: invocationContext(fn, invoked, resolved.version) },
-      (running) => (kill = (reason) => running.kill(reason)),
+    const outcome = await this.metrics.invocation(fn.name, resolved.qualifier, (onStart) =>
+      fn.sandboxes.invoke({ event, context: invocationContext(fn, invoked, resolved.version) }, (running) => {
+        kill = (reason) => running.kill(reason);
+        onStart(running);
+      }),
     );
     if (!crash) return outcome;
     // The handler did its work; its process dies before the answer leaves, as Lambda reports it.

@@ -6,6 +6,7 @@ import type { ErrorObject } from '@aws-sdk/client-lambda';
 import { LOCAL_ACCOUNT_ID } from '../common/account.ts';
 import { closeServer, listenOnLoopback } from '../common/http-server.ts';
 import type { TimeScale } from '../common/time-scale.ts';
+import type { MetricsSink } from '../common/service-metrics.ts';
 import type { TargetHandler } from '../eventbridge/event-bus.ts';
 import { CallbackRegistry } from './callback-registry.ts';
 import { CrashInjection, type CrashSpec } from './crash-injection.ts';
@@ -16,6 +17,8 @@ import type { DurableExecution, ExecutionHost } from './execution.ts';
 import { FunctionRegistry } from './functions.ts';
 import { createLambdaApi, type InvokeRequest, type InvokeResult, type LambdaApiBackend } from './http-api.ts';
 import { invocationContext } from './invocation-context.ts';
+import { readInvocation } from './invocation-output.ts';
+import { LambdaMetrics } from './lambda-metrics.ts';
 import type { ChainedResult } from './operation-updates.ts';
 import { PlainInvocations } from './plain-invocations.ts';
 import type { CheckpointTarget, ReplayReport } from './replay.ts';
@@ -44,6 +47,8 @@ export interface LocalLambdaOptions {
   log?: (line: string) => void;
   /** Where functions' console output goes, by function; default this process's stdout and stderr. */
   functionOutput?: (functionName: string, text: string) => void;
+  /** Where the AWS/Lambda metrics go (the local CloudWatch); none are published without it. */
+  metrics?: MetricsSink;
 }
 
 export class LocalLambda implements LambdaApiBackend {
@@ -60,6 +65,7 @@ export class LocalLambda implements LambdaApiBackend {
 
   constructor(private readonly options: LocalLambdaOptions) {
     this.registry = new FunctionRegistry(options.region, options.account ?? LOCAL_ACCOUNT_ID);
+    const metrics = new LambdaMetrics(options.metrics);
     this.host = {
       time: options.timeScale,
       staleTokenMessage: options.staleTokenMessage ?? SDK_STALE_TOKEN_MESSAGE,
@@ -67,15 +73,21 @@ export class LocalLambda implements LambdaApiBackend {
       runHandler: (execution, event, onStart) => {
         const fn = this.registry.get(execution.spec.functionName)!;
         const context = invocationContext(fn, execution.spec.functionArn, execution.spec.version);
-        return fn.sandboxes.invoke({ event, context }, onStart);
+        return metrics.invocation(
+          fn.name,
+          execution.spec.qualifier,
+          (started) => fn.sandboxes.invoke({ event, context }, started),
+          onStart,
+          (outcome) => readInvocation(outcome).error !== undefined,
+        );
       },
       chainedInvoke: (name, payload) => this.chainedInvoke(name, payload),
       takeCrash: (functionName, stepName) => this.crashes.takeStep(functionName, stepName),
       registerCallback: (id, execution, operationId) => this.callbacks.register(id, execution, operationId),
       releaseCallback: (id) => this.callbacks.release(id),
     };
-    this.executions = new DurableExecutions(this.host);
-    this.plain = new PlainInvocations(this.crashes, options.timeScale, options.log);
+    this.executions = new DurableExecutions(this.host, metrics);
+    this.plain = new PlainInvocations(this.crashes, options.timeScale, options.log, metrics);
     this.replays = new ReplayRunner({
       staleTokenMessage: this.host.staleTokenMessage,
       eventPageSize: this.host.eventPageSize,

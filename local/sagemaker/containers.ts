@@ -22,6 +22,8 @@ export interface RunningContainer {
   output?(): string;
   /** Whether a container process has already ended (it will never answer /ping). */
   exited?(): boolean;
+  /** The container's process, when it is one here (its CPU time is the instance's CPUUtilization). */
+  pid?: number;
 }
 
 export type ContainerLauncher = (request: ContainerRequest) => Promise<RunningContainer>;
@@ -53,6 +55,7 @@ export function processContainer(
       stop: () => child.stop(),
       output: () => child.output(),
       exited: () => child.exited(),
+      ...(child.pid > 0 ? { pid: child.pid } : {}),
     };
   };
 }

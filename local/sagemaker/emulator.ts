@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { SageMakerEndpointStateChangeEvent } from '../../shared/aws-events.ts';
+import type { MetricsSink } from '../common/service-metrics.ts';
 import { timeScale as makeTimeScale, type TimeScale } from '../common/time-scale.ts';
 import {
   BodyTooLarge,
@@ -15,10 +16,11 @@ import {
   sendAwsJson,
   serveEveryRequest,
 } from '../common/http-server.ts';
-import { noContainer, urlContainer, type ContainerLauncher } from './containers.ts';
+import { noContainer, urlContainer, type ContainerLauncher, type RunningContainer } from './containers.ts';
 import { ControlPlane, DEFAULT_TIMINGS, type Timings } from './control-plane.ts';
 import { SageMakerApiError, throttling } from './errors.ts';
 import { Faults, type InvocationFailure } from './faults.ts';
+import { SageMakerMetrics } from './sagemaker-metrics.ts';
 
 export interface SageMakerEmulatorOptions {
   region: string;
@@ -34,6 +36,8 @@ export interface SageMakerEmulatorOptions {
   log?: (line: string) => void;
   /** Real milliseconds an invocation may take before it fails as AWS's 60 s timeout does. */
   invocationTimeoutMs?: number;
+  /** Where the endpoints' metrics go (the local CloudWatch); none are published without it. */
+  metrics?: MetricsSink;
 }
 
 export interface ApiCall {
@@ -71,6 +75,7 @@ export async function startSageMakerEmulator(options: SageMakerEmulatorOptions):
     typeof options.container === 'string'
       ? urlContainer(options.container)
       : (options.container ?? noContainer);
+  const metrics = new SageMakerMetrics(options.metrics, scale);
   const plane = new ControlPlane({
     region: options.region,
     ...(options.accountId ? { accountId: options.accountId } : {}),
@@ -80,6 +85,7 @@ export async function startSageMakerEmulator(options: SageMakerEmulatorOptions):
     faults,
     publish: options.publish ?? (() => undefined),
     log,
+    metrics,
   });
   const calls: ApiCall[] = [];
   const invocationTimeoutMs = options.invocationTimeoutMs ?? 60_000;
@@ -166,8 +172,25 @@ export async function startSageMakerEmulator(options: SageMakerEmulatorOptions):
   ): Promise<void> {
     const call: ApiCall = { operation: 'InvokeEndpoint', endpointName: name, at: Date.now(), outcome: 'ok' };
     calls.push(call);
+    const arrived = performance.now();
+    // Once the request reaches a serving variant it is one of that variant's Invocations.
+    const served: { variant?: string; container?: RunningContainer; modelMs?: number } = {};
+    const measure = (status: number): void => {
+      if (served.variant === undefined) return;
+      metrics.invocation(
+        { endpointName: name, variantName: served.variant },
+        {
+          status,
+          totalMs: performance.now() - arrived,
+          ...(served.container ? { container: served.container } : {}),
+          ...(served.modelMs !== undefined ? { modelMs: served.modelMs } : {}),
+        },
+      );
+    };
     const fail = (error: SageMakerApiError): void => {
       call.outcome = error.type;
+      const original = error.fields.OriginalStatusCode;
+      measure(typeof original === 'number' ? original : error.status);
       sendError(res, error, 'rest');
     };
     if (faults.takeThrottle('InvokeEndpoint')) return fail(throttling());
@@ -178,6 +201,8 @@ export async function startSageMakerEmulator(options: SageMakerEmulatorOptions):
         new SageMakerApiError('ValidationError', `Endpoint ${name} of account ${plane.accountId} not found.`),
       );
     }
+    served.variant = route.variant;
+    served.container = route.container;
     const injected = faults.takeInvocationFailure();
     if (injected) return fail(invocationFailure(injected, name));
     if (faults.invocationDelayMs > 0) await new Promise((r) => setTimeout(r, faults.invocationDelayMs));
@@ -188,6 +213,7 @@ export async function startSageMakerEmulator(options: SageMakerEmulatorOptions):
       if (typeof value === 'string') headers[h] = value;
     }
     let upstream: Response;
+    const modelStart = performance.now();
     try {
       upstream = await fetch(`${route.container.url}/invocations`, {
         method: 'POST',
@@ -208,6 +234,7 @@ export async function startSageMakerEmulator(options: SageMakerEmulatorOptions):
       );
     }
     const payload = Buffer.from(await upstream.arrayBuffer());
+    served.modelMs = performance.now() - modelStart;
     if (!upstream.ok) {
       const kind = upstream.status < 500 ? 'client' : 'server';
       const text = payload.toString('utf8');
@@ -231,6 +258,7 @@ export async function startSageMakerEmulator(options: SageMakerEmulatorOptions):
     };
     const custom = upstream.headers.get('x-amzn-sagemaker-custom-attributes');
     if (custom) responseHeaders['x-amzn-sagemaker-custom-attributes'] = custom;
+    measure(200);
     res.writeHead(200, responseHeaders);
     res.end(payload);
   }

@@ -19,6 +19,7 @@ import {
   type Input,
   type VariantSpec,
 } from './requests.ts';
+import type { SageMakerMetrics } from './sagemaker-metrics.ts';
 import { stateChangeEvent, type EndpointState } from './state-events.ts';
 
 /** Simulated seconds each transition takes. */
@@ -61,6 +62,8 @@ export interface EndpointsOptions {
   faults: Faults;
   publish: (event: SageMakerEndpointStateChangeEvent) => void;
   log: (line: string) => void;
+  /** The endpoint's metrics: its instance reports while its container runs. */
+  metrics: SageMakerMetrics;
 }
 
 const IN_PROGRESS: EndpointStatus[] = ['Creating', 'Updating', 'SystemUpdating', 'RollingBack', 'Deleting'];
@@ -147,7 +150,14 @@ export class Endpoints {
     endpoint.variants = variantsOf(config);
     delete endpoint.failureReason;
     this.setStatus(endpoint, 'InService');
-    if (previous && previous !== started.container) await previous.stop();
+    this.o.metrics.instanceUp(
+      { endpointName: endpoint.name, variantName: variant.VariantName },
+      started.container,
+    );
+    if (previous && previous !== started.container) {
+      this.o.metrics.instanceDown(previous);
+      await previous.stop();
+    }
     return undefined;
   }
 
@@ -224,6 +234,7 @@ export class Endpoints {
     }
     this.setStatus(endpoint, 'Deleting');
     this.run(endpoint, 'delete', async () => {
+      this.o.metrics.instanceDown(endpoint.container);
       await endpoint.container?.stop();
       delete endpoint.container;
       await this.o.timeScale.sleep(this.o.timings.deleteSeconds, endpoint.abort.signal);
@@ -300,6 +311,7 @@ export class Endpoints {
   /** Stops every container and abandons transitions in progress. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.o.metrics.stop();
     const containers: Promise<void>[] = [];
     for (const endpoint of this.endpoints.values()) {
       endpoint.abort.abort(new Error('emulator stopped'));

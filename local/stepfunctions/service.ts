@@ -6,6 +6,7 @@ import { DEFAULT_LOCAL_REGION } from '../../shared/aws.ts';
 import { REAL_TIME, type TimeScale } from '../common/time-scale.ts';
 import { LOCAL_ACCOUNT_ID } from '../common/account.ts';
 import { closeServer, listenOnLoopback, readBody, sendAwsJson } from '../common/http-server.ts';
+import type { MetricsSink } from '../common/service-metrics.ts';
 import { TaskAdapter, type AdapterEndpoints } from './adapter.ts';
 import { DefinitionError, parseDefinition, type ParsedDefinition } from './definition.ts';
 import {
@@ -20,6 +21,7 @@ import {
   validationError,
 } from './errors.ts';
 import { Execution } from './execution.ts';
+import { watchExecution } from './sfn-metrics.ts';
 import { TaskTokens } from './task-tokens.ts';
 
 export interface StepFunctionsOptions {
@@ -29,6 +31,8 @@ export interface StepFunctionsOptions {
   /** The local cloud's endpoints the Task adapter calls; a Task for any other service fails loudly. */
   endpoints?: AdapterEndpoints;
   log?: (line: string) => void;
+  /** Where the AWS/States metrics go (the local CloudWatch); none are published without it. */
+  metrics?: MetricsSink;
 }
 
 interface StateMachineRecord {
@@ -57,12 +61,14 @@ export class LocalStepFunctions {
   private readonly machines = new Map<string, StateMachineRecord>();
   private readonly executions = new Map<string, Execution>();
   private readonly log: (line: string) => void;
+  private readonly metrics: MetricsSink | undefined;
   private server?: Server;
 
   constructor(options: StepFunctionsOptions = {}) {
     this.region = options.region ?? DEFAULT_LOCAL_REGION;
     this.time = options.timeScale ?? REAL_TIME;
     this.log = options.log ?? (() => undefined);
+    this.metrics = options.metrics;
     this.adapter = new TaskAdapter({ region: this.region, endpoints: options.endpoints ?? {} });
   }
 
@@ -261,6 +267,7 @@ export class LocalStepFunctions {
     machine.executions.set(name, execution);
     this.executions.set(arn, execution);
     execution.start();
+    watchExecution(execution, this.metrics);
     return { executionArn: arn, startDate: seconds(execution.startDate) };
   }
 
