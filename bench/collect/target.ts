@@ -1,8 +1,8 @@
 // Where a comparison runs: the local cloud or a deployed stack. One code path measures both: every
 // collector reaches the services through the AWS SDK v3 clients this gives it, and only the
 // endpoints, the credentials and the resource names differ.
-import type { ClientConfig } from '../shared/aws.ts';
-import type { Clock } from '../bench/report/results.ts';
+import type { ClientConfig } from '../../shared/aws.ts';
+import type { Clock } from '../report/results.ts';
 
 /** The services a comparison talks to, by the names LocalCloud.clientConfig uses. */
 export type TargetService =
