@@ -30,6 +30,15 @@ export interface Target {
   endpointNames: { sf: string; ldf: string };
   /** The clock the target's timestamps are on: `{ kind: 'real' }` on AWS. */
   clock: Clock;
+  /** The target's time now, in ms since the epoch, on the clock its timestamps read. */
+  now(): number;
+  /** Simulated seconds that `ms` of the target's timestamps stand for (× the scale on `scale:N`). */
+  simulatedSeconds(ms: number): number;
+  /**
+   * Resolves after `seconds` of simulated time: how a scenario spaces its arrivals. On the skip clock
+   * it is a timer on that clock (the clock may jump to it), never a real sleep.
+   */
+  sleep(seconds: number, signal?: AbortSignal): Promise<void>;
   /** Settings for an AWS SDK v3 client of one service. */
   clientConfig(service: TargetService): ClientConfig;
   /** Releases what the target opened (the local cloud it started, if any). */
