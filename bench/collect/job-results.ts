@@ -129,7 +129,10 @@ export function jobResults(input: JobResultsInput): JobResult[] {
   });
   const shares = gpuShares(placed, input.lifetimes, input.endedMs, input.simulatedSeconds);
   const n = Math.max(1, jobs.length);
-  return placed.map(({ job, facts, lifetime }) => {
+  // Integer totals split so the jobs add up to them exactly: the remainder to the first jobs.
+  const part = (total: number, i: number): number =>
+    Math.floor(Math.round(total) / n) + (i < Math.round(total) % n ? 1 : 0);
+  return placed.map(({ job, facts, lifetime }, i) => {
     const upload = input.uploadedAt.get(job.name) ?? Date.parse(job.createdAt);
     const phases: Partial<Record<Phase, number>> = {};
     for (const [phase, status] of Object.entries(JOB_PHASES) as [Phase, keyof Job['phases']][]) {
@@ -177,8 +180,8 @@ export function jobResults(input: JobResultsInput): JobResult[] {
         tier2Requests: sum(facts, 'maskLooks') + 2 * inferences,
       },
       cloudwatch: {
-        metricValues: input.shared.cloudwatchMetricValues / n,
-        logBytes: input.shared.cloudwatchLogBytes / n,
+        metricValues: part(input.shared.cloudwatchMetricValues, i),
+        logBytes: part(input.shared.cloudwatchLogBytes, i),
       },
       sagemaker: {
         endpointStarts: started ? 1 : 0,
