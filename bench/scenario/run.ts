@@ -79,7 +79,7 @@ async function runConfiguration(
   );
   const startedAt = new Date();
   const uploads: Upload[] = [];
-  let lifetimes: EndpointLifetime[] = [];
+  let lifetimes: EndpointLifetime[];
   try {
     watch.start();
     const pngs = samplePngs(generateSample('blob', 256));
@@ -130,7 +130,7 @@ async function runConfiguration(
         facts,
         lifetimes: lifetimes.filter((l) => l.orchestrator === orchestrator),
         parameters: parametersOf(spec, config, session, uploads.length),
-        simulatedSeconds: target.simulatedSeconds,
+        simulatedSeconds: (ms) => target.simulatedSeconds(ms),
         endedMs,
         memoryMb: session.memoryMb[orchestrator],
         retentionDays: session.retentionDays,
