@@ -5,6 +5,7 @@
 // Every activity is safe to run twice (a crashed step or a retried task runs it again). Inputs and
 // outputs are plain JSON, so they pass through durable checkpoints and Step Functions states alike.
 // shared/README.md lists each activity with its side effect and errors.
+import { publishConsumedCapacity } from './observability.ts';
 import { jobStoreOf, lifecycleFor, type Deps } from './deps.ts';
 import type { Readiness, Registration, StartOutcome, StopOutcome } from './endpoint-lifecycle/lifecycle.ts';
 import type { SageMakerState } from './endpoint-lifecycle/sagemaker-control.ts';
@@ -102,7 +103,7 @@ export function createActivities(deps: Deps, orchestrator: Orchestrator): Activi
   });
   const maskPresent = (job: JobContext): Promise<boolean> => deps.objects.exists(job.bucket, job.maskKey);
 
-  return {
+  return meteredActivities(deps, {
     async admit(event, executionId) {
       const upload = uploadOf(event);
       const parsed = upload.key === undefined ? undefined : parseEventKey(upload.key);
@@ -250,7 +251,24 @@ export function createActivities(deps: Deps, orchestrator: Orchestrator): Activi
     finishStop() {
       return lifecycle.finishStop();
     },
-  };
+  });
+}
+
+/**
+ * Each activity, once it has returned or thrown, publishes the DynamoDB units its requests consumed
+ * (shared/consumed-capacity.ts): one place for both orchestrators, since both call only activities.
+ */
+function meteredActivities(deps: Deps, activities: Activities): Activities {
+  const metered = {} as Record<string, unknown>;
+  for (const [name, fn] of Object.entries(activities) as [string, (...args: unknown[]) => Promise<unknown>][])
+    metered[name] = async (...args: unknown[]) => {
+      try {
+        return await fn(...args);
+      } finally {
+        publishConsumedCapacity(deps.capacity);
+      }
+    };
+  return metered as unknown as Activities;
 }
 
 /**

@@ -4,6 +4,7 @@
 // them). Clients take the SDK's defaults: on AWS the Lambda environment; locally the deployer sets
 // the SDK's own AWS_ENDPOINT_URL_<SERVICE> variables, so the very same code reaches the local cloud.
 // Simulated durations are converted to real ones here, once.
+import { CapacityMeter } from './consumed-capacity.ts';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { LambdaClient } from '@aws-sdk/client-lambda';
@@ -27,6 +28,8 @@ import { s3ObjectStore, type ObjectStore } from './object-store.ts';
 
 export interface Deps {
   doc: DynamoDBDocumentClient;
+  /** The read and write units DynamoDB said the requests consumed; the handlers publish them. */
+  capacity: CapacityMeter;
   tableName: string;
   sagemaker: SageMakerClient;
   runtime: SageMakerRuntimeClient;
@@ -70,10 +73,12 @@ export function createDeps(config: Config, overrides: ClientOverrides = {}): Dep
   // every wait: the SDK's own backoff would be a hidden, billed sleep inside the Lambda.
   const sagemaker = new SageMakerClient({ ...settings('sagemaker'), maxAttempts: 1 });
   const runtime = new SageMakerRuntimeClient({ ...settings('sagemakerRuntime'), maxAttempts: 1 });
+  const dynamodb = new DynamoDBClient(settings('dynamodb'));
+  const capacity = new CapacityMeter();
+  capacity.attach(dynamodb);
   return {
-    doc: DynamoDBDocumentClient.from(new DynamoDBClient(settings('dynamodb')), {
-      marshallOptions: { removeUndefinedValues: true },
-    }),
+    doc: DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } }),
+    capacity,
     tableName: config.tableName,
     sagemaker,
     runtime,

@@ -4,6 +4,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { WaitMode } from './config.ts';
+import type { CapacityMeter } from './consumed-capacity.ts';
 import type { Orchestrator } from './keys.ts';
 
 export const SERVICE_NAME = 'durable-vs-sfn';
@@ -31,6 +32,9 @@ export const MetricNames = {
   EndpointStartFailed: 'EndpointStartFailed',
   InferenceLatency: 'InferenceLatency',
   InferenceRetries: 'InferenceRetries',
+  /** DynamoDB request units the invocation's requests consumed (ConsumedCapacity). */
+  DynamoDBReadUnits: 'DynamoDBReadUnits',
+  DynamoDBWriteUnits: 'DynamoDBWriteUnits',
 } as const;
 export type MetricName = (typeof MetricNames)[keyof typeof MetricNames];
 
@@ -48,6 +52,8 @@ export const METRIC_UNITS: Record<MetricName, (typeof MetricUnit)[keyof typeof M
   EndpointStartFailed: MetricUnit.Count,
   InferenceLatency: MetricUnit.Milliseconds,
   InferenceRetries: MetricUnit.Count,
+  DynamoDBReadUnits: MetricUnit.Count,
+  DynamoDBWriteUnits: MetricUnit.Count,
 };
 
 export const logger = new Logger({ serviceName: SERVICE_NAME });
@@ -65,4 +71,13 @@ export function setObservabilityContext(context: { orchestrator: Orchestrator; w
 /** Records one value of a named metric, in its declared unit. */
 export function recordMetric(name: MetricName, value: number): void {
   metrics.addMetric(name, METRIC_UNITS[name], value);
+}
+
+/** Publishes the DynamoDB units an invocation consumed (once, at its end; nothing when none). */
+export function publishConsumedCapacity(capacity: CapacityMeter): void {
+  const { readUnits, writeUnits } = capacity.take();
+  if (readUnits + writeUnits === 0) return;
+  recordMetric(MetricNames.DynamoDBReadUnits, readUnits);
+  recordMetric(MetricNames.DynamoDBWriteUnits, writeUnits);
+  metrics.publishStoredMetrics();
 }

@@ -47,15 +47,7 @@ export function localSessions(
         definition.functions.find((f) => f.name === name)?.memoryMb ?? 0;
       const session: Session = {
         target: localTarget(cloud, app),
-        shared: (o) => {
-          const logs = meter.of(o);
-          return Promise.resolve({
-            dynamodbReadUnits: 0,
-            dynamodbWriteUnits: 0,
-            cloudwatchMetricValues: logs.metricValues,
-            cloudwatchLogBytes: logs.logBytes,
-          });
-        },
+        logs: (o) => meter.of(o),
         memoryMb: { ldf: memory(FUNCTIONS.durable), sf: memory(FUNCTIONS.sfnTasks) },
         retentionDays: definition.functions.find((f) => f.durable)?.durable?.retentionPeriodDays ?? 0,
         instanceType: definition.endpoint.instanceType ?? 'ml.g5.xlarge',

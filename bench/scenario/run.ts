@@ -5,6 +5,8 @@ import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { generateSample, samplePngs } from '../../container/src/samples.ts';
 import { EndpointWatch, type EndpointLifetime } from '../collect/endpoint-watch.ts';
 import { jobResults, type SharedTotals } from '../collect/job-results.ts';
+import { readConsumedCapacity } from '../collect/capacity.ts';
+import type { LogTotals } from '../collect/log-meter.ts';
 import { executionArns, readFacts, readJobs } from '../collect/read.ts';
 import type { Target } from '../collect/target.ts';
 import type { JobResult, OrchestratorId, Results, Run, ScenarioParameters } from '../report/results.ts';
@@ -14,8 +16,8 @@ import { plan, type Configuration, type ScenarioSpec } from './scenarios.ts';
 /** A target set up for one configuration, with what only the session itself can measure. */
 export interface Session {
   target: Target;
-  /** Per-orchestrator totals measured outside the histories (logs, metrics, consumed capacity). */
-  shared(o: OrchestratorId): Promise<SharedTotals>;
+  /** What the orchestrator's functions logged (bytes, EMF values); undefined where not measured. */
+  logs(o: OrchestratorId): LogTotals | undefined;
   memoryMb: Record<OrchestratorId, number>;
   retentionDays: number;
   instanceType: string;
@@ -56,6 +58,26 @@ function parametersOf(
     ...(spec.scenario === 'stream' || spec.scenario === 'sweep'
       ? { arrivalsPerHour: spec.ratePerHour, durationSeconds: spec.durationSeconds }
       : {}),
+  };
+}
+
+/** What the run measured for a whole orchestrator: DynamoDB units from CloudWatch, the logs' size. */
+async function sharedTotals(
+  session: Session,
+  o: OrchestratorId,
+  waitMode: Configuration['waitMode'],
+  startedAt: Date,
+): Promise<SharedTotals> {
+  // The metrics' timestamps are the handlers' clock: a minute's margin each side.
+  const from = new Date(startedAt.getTime() - 60_000);
+  const to = new Date(session.target.now() + 120_000);
+  const capacity = await readConsumedCapacity(session.target, o, waitMode, from, to);
+  const logs = session.logs(o);
+  return {
+    dynamodbReadUnits: capacity.readUnits,
+    dynamodbWriteUnits: capacity.writeUnits,
+    cloudwatchMetricValues: logs?.metricValues ?? 0,
+    cloudwatchLogBytes: logs?.logBytes ?? 0,
   };
 }
 
@@ -134,7 +156,7 @@ async function runConfiguration(
         endedMs,
         memoryMb: session.memoryMb[orchestrator],
         retentionDays: session.retentionDays,
-        shared: await session.shared(orchestrator),
+        shared: await sharedTotals(session, orchestrator, config.waitMode, startedAt),
       }),
     );
   }

@@ -4,6 +4,7 @@
 import { createActivities } from '../../shared/activities.ts';
 import { loadConfig, orchestratorOf } from '../../shared/config.ts';
 import { createDeps } from '../../shared/deps.ts';
+import { setObservabilityContext } from '../../shared/observability.ts';
 import { stateMachineSettings } from './settings.ts';
 import { createTaskHandler } from './tasks.ts';
 
@@ -12,6 +13,8 @@ let handle: ((request: unknown) => Promise<unknown>) | undefined;
 export async function handler(event: unknown): Promise<unknown> {
   if (!handle) {
     const config = loadConfig();
+    // The metrics the activities publish carry the orchestrator and the wait mode.
+    setObservabilityContext({ orchestrator: orchestratorOf(config), waitMode: config.waitMode });
     handle = createTaskHandler(
       createActivities(createDeps(config), orchestratorOf(config)),
       stateMachineSettings(config),
