@@ -1,6 +1,7 @@
 // `dvs bench`: a scenario run end to end: the runner's results, the report written from them
 // (reports/<timestamp>/ by default), and the report's summary and decision for the terminal.
 import { readFileSync } from 'node:fs';
+import { synthesizedOperationalLoad } from '../collect/operational.ts';
 import { defaultReportDir, renderReport, type RenderedReport } from '../report/render.ts';
 import type { Results } from '../report/results.ts';
 import { runScenario, type RunnerOptions, type SessionFactory } from './run.ts';
@@ -32,6 +33,8 @@ export async function runBench(
   io: DriveIo,
 ): Promise<BenchOutcome> {
   const results = await runScenario(spec, open, options, io);
+  io.progress.phase('counting the operational load from the synthesized stack');
+  results.operational = synthesizedOperationalLoad();
   const report = renderReport(results, options.outDir ?? defaultReportDir(options.repoRoot));
   const markdown = readFileSync(report.markdown, 'utf8');
   const notCompleted = results.runs.flatMap((r) => r.jobs).filter((j) => j.outcome !== 'COMPLETED').length;
