@@ -51,8 +51,29 @@ const JOB_PHASES: Partial<Record<Phase, keyof Job['phases']>> = {
 
 const at = (iso: string | undefined): number | undefined => (iso === undefined ? undefined : Date.parse(iso));
 
+/** Seconds after the upload at which the job reached each phase: the job item's, then its executions'. */
+export function phasesOf(
+  job: Job,
+  facts: readonly ExecutionFacts[],
+  uploadMs: number,
+  seconds: (ms: number) => number,
+): Partial<Record<Phase, number>> {
+  const phases: Partial<Record<Phase, number>> = {};
+  for (const [phase, status] of Object.entries(JOB_PHASES) as [Phase, keyof Job['phases']][]) {
+    const t = at(job.phases[status]);
+    if (t !== undefined) phases[phase] = seconds(t - uploadMs);
+  }
+  const recorded = at(job.phases.COMPLETED ?? job.phases.FAILED ?? job.phases.REJECTED);
+  if (recorded !== undefined) phases.recorded = seconds(recorded - uploadMs);
+  for (const moment of ['released', 'notified', 'stopped'] as const) {
+    const t = facts.map((f) => f.moments[moment]).find((m) => m !== undefined);
+    if (t !== undefined) phases[moment] = seconds(t - uploadMs);
+  }
+  return phases;
+}
+
 /** A job's executions' facts added up; `started`/`stoppedEndpoint` if any of them did. */
-function factsOf(job: Job, facts: ReadonlyMap<string, ExecutionFacts>): ExecutionFacts[] {
+export function factsOf(job: Job, facts: ReadonlyMap<string, ExecutionFacts>): ExecutionFacts[] {
   const arns = new Set([...(job.createdBy ? [job.createdBy] : []), ...(job.executions ?? [])]);
   return [...arns].map((arn) => facts.get(arn)).filter((f): f is ExecutionFacts => f !== undefined);
 }
@@ -134,17 +155,7 @@ export function jobResults(input: JobResultsInput): JobResult[] {
     Math.floor(Math.round(total) / n) + (i < Math.round(total) % n ? 1 : 0);
   return placed.map(({ job, facts, lifetime }, i) => {
     const upload = input.uploadedAt.get(job.name) ?? Date.parse(job.createdAt);
-    const phases: Partial<Record<Phase, number>> = {};
-    for (const [phase, status] of Object.entries(JOB_PHASES) as [Phase, keyof Job['phases']][]) {
-      const t = at(job.phases[status]);
-      if (t !== undefined) phases[phase] = seconds(t - upload);
-    }
-    const recorded = at(job.phases.COMPLETED ?? job.phases.FAILED ?? job.phases.REJECTED);
-    if (recorded !== undefined) phases.recorded = seconds(recorded - upload);
-    for (const moment of ['released', 'notified', 'stopped'] as const) {
-      const t = facts.map((f) => f.moments[moment]).find((m) => m !== undefined);
-      if (t !== undefined) phases[moment] = seconds(t - upload);
-    }
+    const phases = phasesOf(job, facts, upload, seconds);
     const started = facts.some((f) => f.started);
     const stoppedEndpoint = facts.some((f) => f.stoppedEndpoint);
     const acquired = at(job.phases.ENDPOINT_ACQUIRED);
