@@ -126,7 +126,8 @@ export async function waitForJobs(
       );
       return seen;
     }
-    await realPause(target.kind === 'aws' ? 2000 : 500, io.signal);
+    // Each look reads every job of the wave: look less often at a big one.
+    await realPause(target.kind === 'aws' ? 2000 : Math.max(500, names.size * 2), io.signal);
   }
 }
 
