@@ -129,7 +129,7 @@ export function buildProgram(actions: Actions, io: CliIo, result: { code: number
     'after',
     helpAfter(
       "Each upload shows the phases each orchestrator's job reached (RECEIVED, MASK_READY, ENDPOINT_ACQUIRED,\nENDPOINT_READY, INFERRING, INFERRED, COMPLETED/FAILED/REJECTED) as seconds after the upload's first\nadmission, on the target's clock (simulated seconds on the local cloud), then each one's status and\nreason. Without --user it lists jobs by status (the table's index, eventually consistent). Exits 1\nwhen --job matches nothing.",
-      'npm run up -- --json > cloud.json &   dvs status --endpoints cloud.json --user u1',
+      'dvs status --endpoints cloud.json --user u1    # with `npm run up -- --json > cloud.json` running',
     ),
   );
   status.action(run('status', () => (actions.status ?? statusAction)(parseStatusOptions(raw(status)), io)));
@@ -152,7 +152,7 @@ export function buildProgram(actions: Actions, io: CliIo, result: { code: number
     'after',
     helpAfter(
       "Uploads the image, then (after --mask-delay) the mask, to the uploads bucket: the image's upload starts\nBOTH orchestrators. Follows both executions to their ends and prints a side-by-side timeline of their\nphases (admitted, mask, endpoint acquired, InService, inferred, recorded, released, notified, stopped)\nwith each phase's simulated time and the units billed so far. Exits 1 when a job does not complete.",
-      'npm run samples && dvs upload samples/chair_image.png samples/chair_mask.png --mask-delay 30',
+      'dvs upload samples/chair_image.png samples/chair_mask.png --mask-delay 30    # `npm run samples` writes them',
     ),
   );
   upload.action(
