@@ -365,7 +365,7 @@ describe('help', () => {
     'dvs %s --help names every option with its default, the exit codes and an example (exit 0)',
     async (command, expected) => {
       const { code, out: text, calls } = await dvs([command, '--help']);
-    const out = text.replace(/\s+/g, ' ');
+      const out = text.replace(/\s+/g, ' ');
       expect(code).toBe(EXIT.ok);
       for (const text of [...expected, 'Exit codes:', 'Example: dvs ']) expect(out).toContain(text);
       if (command !== 'report')

@@ -152,7 +152,7 @@ export function buildProgram(actions: Actions, io: CliIo, result: { code: number
     'after',
     helpAfter(
       "Uploads the image, then (after --mask-delay) the mask, to the uploads bucket: the image's upload starts\nBOTH orchestrators. Follows both executions to their ends and prints a side-by-side timeline of their\nphases (admitted, mask, endpoint acquired, InService, inferred, recorded, released, notified, stopped)\nwith each phase's simulated time and the units billed so far. Exits 1 when a job does not complete.",
-      'dvs upload samples/chair_image.png samples/chair_mask.png --mask-delay 30    # `npm run samples` writes them',
+      'dvs upload samples/disc-256_image.png samples/disc-256_mask.png --mask-delay 30    # `npm run samples` writes them',
     ),
   );
   upload.action(
