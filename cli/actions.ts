@@ -2,25 +2,9 @@
 // validates and maps exit codes, and the tests drive it with fake actions. The scenario runner
 // (bench/scenario/) provides the real upload and bench actions; they are wired in `defaultActions`.
 import type { BenchOptions, DashboardOptions, StatusOptions, UploadOptions } from './options.ts';
-import type { Progress } from './progress.ts';
+import type { CliIo } from './io.ts';
 import { statusAction } from './status.ts';
 import { EXIT } from './exit.ts';
-
-export interface Writer {
-  write(text: string): unknown;
-}
-
-/** What every action gets besides its options. */
-export interface CliIo {
-  /** The result (a table, or one JSON document with --json). */
-  stdout: Writer;
-  /** Messages and errors. */
-  stderr: Writer;
-  /** Live progress (on stderr). */
-  progress: Progress;
-  /** Aborted by the first Ctrl-C or SIGTERM: stop, write what was measured, return. */
-  signal: AbortSignal;
-}
 
 /** Each returns its exit code (cli/exit.ts EXIT); a thrown CliError exits with its own code. */
 export interface Actions {

@@ -3,11 +3,11 @@
 // and an AbortSignal that Ctrl-C aborts, and turns what happens into the documented exit code.
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
-import { runReportCli } from '../bench/report/cli.ts';
-import { EXIT as REPORT_EXIT } from '../bench/report/cli.ts';
+import { EXIT as REPORT_EXIT, runReportCli } from '../bench/report/cli.ts';
 import { requireNode22 } from '../local/cli/preflight.ts';
 import { interruptOnSignals } from './abort.ts';
-import { defaultActions, type Actions, type CliIo } from './actions.ts';
+import { defaultActions, type Actions } from './actions.ts';
+import type { CliIo } from './io.ts';
 import { CliError, EXIT, EXIT_CODES_HELP, UsageError } from './exit.ts';
 import {
   BENCH_DEFAULTS,

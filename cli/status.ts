@@ -9,7 +9,7 @@ import { clockLabel } from '../bench/report/results.ts';
 import { JOB_STATUSES, type JobStatus } from '../shared/job-model.ts';
 import { JobStore, type Job, type Page } from '../shared/job-store.ts';
 import { ORCHESTRATORS, type Orchestrator } from '../shared/keys.ts';
-import type { CliIo } from './actions.ts';
+import type { CliIo } from './io.ts';
 import { EXIT } from './exit.ts';
 import type { StatusOptions } from './options.ts';
 import { resolveTarget, whenUnreachable, type ResolveHooks } from './targets.ts';

@@ -1,6 +1,7 @@
 // Test support: a CliIo that records what the command line writes, and fake actions that record
 // the options they were called with.
-import type { Actions, CliIo } from './actions.ts';
+import type { Actions } from './actions.ts';
+import type { CliIo } from './io.ts';
 import type { BenchOptions, DashboardOptions, StatusOptions, UploadOptions } from './options.ts';
 import { silentProgress } from './progress.ts';
 
