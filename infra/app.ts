@@ -5,8 +5,9 @@ import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { readSettings } from './settings.ts';
 import { ComparisonStack } from './stack.ts';
+import { DEFAULT_STACK_NAME } from './outputs.ts';
 
-export const DEFAULT_STACK_NAME = 'DurableVsStepFunctions';
+export { DEFAULT_STACK_NAME };
 
 export interface BuildOptions {
   /** Context, as `-c key=value` or cdk.json give it; see settings.ts. */

@@ -17,6 +17,7 @@ import { buildApp } from './app.ts';
 import { comparisonDashboardJson } from '../dashboards/comparison.ts';
 import { dashboardNames, FUNCTIONS, ORCHESTRATOR_ALIAS, STATE_MACHINE } from './app-definition.ts';
 import { STOP_GRACE_MINUTES } from './alarms.ts';
+import { STACK_OUTPUTS } from './outputs.ts';
 import { lambdaEnvironment, REPOSITORY_ROOT } from './stack.ts';
 
 type Resource = { Type: string; Properties: Record<string, unknown> };
@@ -294,6 +295,21 @@ describe('one definition for the stack and the local deployer', () => {
     expect(images.map((i) => [i.source.dockerFile, i.source.platform])).toEqual([
       ['container/Dockerfile', 'linux/amd64'],
     ]);
+  });
+
+  it('outputs what the command line needs to find the deployment, under the keys it reads', () => {
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(Object.keys(outputs).sort()).toEqual(Object.values(STACK_OUTPUTS).sort());
+    expect(outputs[STACK_OUTPUTS.bucket]!.Value).toEqual({ Ref: logicalId(stack.bucket) });
+    expect(outputs[STACK_OUTPUTS.tableName]!.Value).toEqual({ Ref: logicalId(stack.table) });
+    expect(outputs[STACK_OUTPUTS.stateMachineArn]!.Value).toEqual({
+      Ref: logicalId(stack.stateMachines[STATE_MACHINE]!),
+    });
+    expect(outputs[STACK_OUTPUTS.durableFunctionName]!.Value).toEqual({
+      Ref: logicalId(stack.functions[FUNCTIONS.durable]!),
+    });
+    expect(outputs[STACK_OUTPUTS.endpointNameSf]!.Value).toBe(`${definition.settings.endpointName}-sf`);
+    expect(outputs[STACK_OUTPUTS.endpointNameLdf]!.Value).toBe(`${definition.settings.endpointName}-ldf`);
   });
 
   it('deploys the comparison dashboard body for this stack’s state machine, functions and endpoints', () => {

@@ -33,6 +33,7 @@ import { endpointNameFor } from '../shared/config.ts';
 import type { Orchestrator } from '../shared/keys.ts';
 import { TABLE_SPEC } from '../shared/table-spec.ts';
 import { createAlarms } from './alarms.ts';
+import { STACK_OUTPUTS, type StackOutputKey } from './outputs.ts';
 import {
   appDefinition,
   dashboardNames,
@@ -133,11 +134,18 @@ export class ComparisonStack extends Stack {
     });
     createAlarms(this, { ...names, idleWindowSeconds: settings.idleWindowSeconds });
 
-    new CfnOutput(this, 'UploadsBucket', { value: this.bucket.bucketName });
-    new CfnOutput(this, 'JobsTable', { value: this.table.tableName });
-    new CfnOutput(this, 'StateMachineArn', { value: names.stateMachineArn });
-    new CfnOutput(this, 'DurableAliasArn', { value: this.aliases[FUNCTIONS.durable]!.functionArn });
-    new CfnOutput(this, 'DashboardName', { value: dashboard.ref });
+    // What a comparison needs to find the deployment (cli/targets.ts reads them by these keys).
+    const outputs: Record<StackOutputKey, string> = {
+      [STACK_OUTPUTS.bucket]: this.bucket.bucketName,
+      [STACK_OUTPUTS.tableName]: this.table.tableName,
+      [STACK_OUTPUTS.stateMachineArn]: names.stateMachineArn,
+      [STACK_OUTPUTS.durableAliasArn]: this.aliases[FUNCTIONS.durable]!.functionArn,
+      [STACK_OUTPUTS.durableFunctionName]: this.functions[FUNCTIONS.durable]!.functionName,
+      [STACK_OUTPUTS.endpointNameSf]: endpointNameFor(settings, 'sf'),
+      [STACK_OUTPUTS.endpointNameLdf]: endpointNameFor(settings, 'ldf'),
+      [STACK_OUTPUTS.dashboardName]: dashboard.ref,
+    };
+    for (const [key, value] of Object.entries(outputs)) new CfnOutput(this, key, { value });
   }
 
   private uploadsBucket(settings: StackSettings): s3.Bucket {

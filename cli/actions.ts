@@ -1,0 +1,33 @@
+// What the command line calls: each subcommand's action, injected, so `cli/main.ts` only parses,
+// validates and maps exit codes, and the tests drive it with fake actions. The scenario runner
+// (bench/scenario/) provides the real upload and bench actions; they are wired in `defaultActions`.
+import type { BenchOptions, DashboardOptions, StatusOptions, UploadOptions } from './options.ts';
+import type { CliIo } from './io.ts';
+import { statusAction } from './status.ts';
+import { EXIT } from './exit.ts';
+
+/** Each returns its exit code (cli/exit.ts EXIT); a thrown CliError exits with its own code. */
+export interface Actions {
+  upload(options: UploadOptions, io: CliIo): Promise<number>;
+  bench(options: BenchOptions, io: CliIo): Promise<number>;
+  /** Default: the table read through DynamoDB (cli/status.ts). */
+  status?(options: StatusOptions, io: CliIo): Promise<number>;
+  /** The subcommand exists only when an action serves it. */
+  dashboard?(options: DashboardOptions, io: CliIo): Promise<number>;
+}
+
+const notWired =
+  (command: string) =>
+  (_options: unknown, io: CliIo): Promise<number> => {
+    io.stderr.write(
+      `dvs ${command}: the scenario runner (bench/scenario/) is not wired into the command line yet\n`,
+    );
+    return Promise.resolve(EXIT.failed);
+  };
+
+/** The actions `dvs` runs. */
+export const defaultActions: Actions = {
+  upload: notWired('upload'),
+  bench: notWired('bench'),
+  status: statusAction,
+};
