@@ -1,10 +1,10 @@
 // What the command line calls: each subcommand's action, injected, so `cli/main.ts` only parses,
 // validates and maps exit codes, and the tests drive it with fake actions. The scenario runner
-// (bench/scenario/) provides the real upload and bench actions; they are wired in `defaultActions`.
+// (bench/scenario/) runs the upload and bench actions (cli/scenario-actions.ts).
 import type { BenchOptions, DashboardOptions, StatusOptions, UploadOptions } from './options.ts';
 import type { CliIo } from './io.ts';
 import { statusAction } from './status.ts';
-import { EXIT } from './exit.ts';
+import { benchAction, uploadAction } from './scenario-actions.ts';
 
 /** Each returns its exit code (cli/exit.ts EXIT); a thrown CliError exits with its own code. */
 export interface Actions {
@@ -16,18 +16,9 @@ export interface Actions {
   dashboard?(options: DashboardOptions, io: CliIo): Promise<number>;
 }
 
-const notWired =
-  (command: string) =>
-  (_options: unknown, io: CliIo): Promise<number> => {
-    io.stderr.write(
-      `dvs ${command}: the scenario runner (bench/scenario/) is not wired into the command line yet\n`,
-    );
-    return Promise.resolve(EXIT.failed);
-  };
-
 /** The actions `dvs` runs. */
 export const defaultActions: Actions = {
-  upload: notWired('upload'),
-  bench: notWired('bench'),
+  upload: uploadAction,
+  bench: benchAction,
   status: statusAction,
 };

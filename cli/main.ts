@@ -176,7 +176,7 @@ export function buildProgram(actions: Actions, io: CliIo, result: { code: number
       .option('--seed <n>', 'the seed of every random choice (arrival times)', String(BENCH_DEFAULTS.seed))
       .option(
         '--jobs <n>',
-        `warm, burst: how many uploads (default: warm ${BENCH_DEFAULTS.jobs.warm}, burst ${BENCH_DEFAULTS.jobs.burst})`,
+        `default, warm, burst: how many uploads (default: default ${BENCH_DEFAULTS.jobs.default}, warm ${BENCH_DEFAULTS.jobs.warm}, burst ${BENCH_DEFAULTS.jobs.burst})`,
       )
       .option(
         '--rate <per-hour>',
@@ -197,6 +197,16 @@ export function buildProgram(actions: Actions, io: CliIo, result: { code: number
         String(BENCH_DEFAULTS.inferenceSeconds),
       )
       .option(
+        '--endpoint-concurrency <n>',
+        'the modelled invocations one endpoint serves at once; the rest queue in arrival order',
+        String(BENCH_DEFAULTS.endpointConcurrency),
+      )
+      .option(
+        '--idle-window <seconds>',
+        'how long an endpoint serves nothing before it is stopped (not sweep)',
+        String(BENCH_DEFAULTS.idleWindowSeconds),
+      )
+      .option(
         '--idle-windows <list>',
         `sweep: idle windows in seconds (default: ${BENCH_DEFAULTS.idleWindowsSeconds.join(',')})`,
       )
@@ -210,8 +220,9 @@ export function buildProgram(actions: Actions, io: CliIo, result: { code: number
     'after',
     helpAfter(
       `Scenarios (each runs both orchestrators under each wait mode, and writes its parameters into the report):
+  default a cold burst of --jobs uploads, then 2 warm jobs on the endpoint it started (npm start)
   cold    one job on a stopped endpoint
-  warm    --jobs jobs, one after another, on a serving endpoint
+  warm    --jobs jobs, one after another, on a serving endpoint (a first cold job brings it up)
   burst   --jobs concurrent uploads on cold endpoints
   stream  Poisson arrivals at --rate per hour over --duration simulated seconds
   sweep   one seeded arrival trace replayed under each --idle-windows value, both wait modes and each

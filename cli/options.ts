@@ -3,7 +3,7 @@
 // behind the command line only ever see valid options.
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { WAIT_MODES, type WaitMode } from '../shared/config.ts';
+import { CONFIG_DEFAULTS, WAIT_MODES, type WaitMode } from '../shared/config.ts';
 import { IMAGE_SUFFIX, inputImageKey } from '../shared/keys.ts';
 import { DEFAULT_TIMINGS } from '../local/sagemaker/endpoints.ts';
 import { DEFAULT_STACK_NAME } from '../infra/outputs.ts';
@@ -36,7 +36,7 @@ export interface UploadOptions {
   json: boolean;
 }
 
-export const SCENARIOS = ['cold', 'warm', 'burst', 'stream', 'sweep'] as const;
+export const SCENARIOS = ['default', 'cold', 'warm', 'burst', 'stream', 'sweep'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 interface BenchCommon {
@@ -47,6 +47,10 @@ interface BenchCommon {
   /** The modelled SageMaker times (simulated seconds). */
   endpointStartSeconds: number;
   inferenceSeconds: number;
+  /** Invocations one endpoint serves at once; the rest queue (FIFO). */
+  endpointConcurrency: number;
+  /** The idle window every configuration deploys (sweep: one per value of idleWindowsSeconds). */
+  idleWindowSeconds: number;
   /** Where the report goes; absent: reports/<timestamp>/. */
   outDir?: string;
   json: boolean;
@@ -56,7 +60,7 @@ interface BenchCommon {
 export type BenchOptions = BenchCommon &
   (
     | { scenario: 'cold' }
-    | { scenario: 'warm' | 'burst'; jobs: number }
+    | { scenario: 'default' | 'warm' | 'burst'; jobs: number }
     | { scenario: 'stream'; arrivalsPerHour: number; durationSeconds: number }
     | {
         scenario: 'sweep';
@@ -87,11 +91,14 @@ export interface DashboardOptions {
 export const BENCH_DEFAULTS = {
   waitMode: 'both',
   seed: 1,
-  jobs: { warm: 1, burst: 100 },
+  jobs: { default: 4, warm: 1, burst: 100 },
   arrivalsPerHour: 60,
   durationSeconds: 3600,
   endpointStartSeconds: DEFAULT_TIMINGS.createSeconds,
   inferenceSeconds: 30,
+  endpointConcurrency: 1,
+  idleWindowSeconds: CONFIG_DEFAULTS.idleWindowSeconds,
+  fallbackSeconds: CONFIG_DEFAULTS.eventFallbackSeconds,
   idleWindowsSeconds: [60, 300, 600, 1800],
   fallbacksSeconds: [60, 300, 600],
 } as const;
@@ -256,7 +263,8 @@ export function parseUploadOptions(image: string, mask: string, raw: RawOptions)
 }
 
 const SCENARIO_OPTIONS: Record<string, { flag: string; scenarios: readonly Scenario[] }> = {
-  jobs: { flag: '--jobs', scenarios: ['warm', 'burst'] },
+  jobs: { flag: '--jobs', scenarios: ['default', 'warm', 'burst'] },
+  idleWindow: { flag: '--idle-window', scenarios: ['default', 'cold', 'warm', 'burst', 'stream'] },
   rate: { flag: '--rate', scenarios: ['stream', 'sweep'] },
   duration: { flag: '--duration', scenarios: ['stream', 'sweep'] },
   idleWindows: { flag: '--idle-windows', scenarios: ['sweep'] },
@@ -301,12 +309,24 @@ export function parseBenchOptions(raw: RawOptions): BenchOptions {
       above: true,
       max: MAX_SECONDS,
     }),
+    endpointConcurrency: num(
+      'endpointConcurrency',
+      '--endpoint-concurrency',
+      BENCH_DEFAULTS.endpointConcurrency,
+      { integer: true, min: 1, max: 1000 },
+    ),
+    idleWindowSeconds: num('idleWindow', '--idle-window', BENCH_DEFAULTS.idleWindowSeconds, {
+      min: 0,
+      above: true,
+      max: MAX_SECONDS,
+    }),
     ...(outDir === undefined ? {} : { outDir }),
     json: raw.values.json === true,
   };
   switch (s) {
     case 'cold':
       return { ...common, scenario: s };
+    case 'default':
     case 'warm':
     case 'burst':
       return {

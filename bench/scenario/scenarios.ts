@@ -11,7 +11,7 @@ export type ScenarioName = (typeof SCENARIOS)[number];
 export const SCENARIO_HELP: Record<ScenarioName, string> = {
   default: 'a cold burst (--jobs, default 4), then 2 warm jobs on the endpoint it started',
   cold: 'one job on a stopped endpoint',
-  warm: 'one job on a serving endpoint (a first, cold job brings it up)',
+  warm: '--jobs jobs one after another on a serving endpoint (a first, cold job brings it up)',
   burst: '--jobs N concurrent uploads on stopped endpoints',
   stream: 'Poisson arrivals at --rate per hour over --duration simulated seconds',
   sweep:
@@ -90,9 +90,10 @@ export function plan(spec: ScenarioSpec): Plan {
     case 'warm':
       return {
         configurations: each(idle, fallback),
+        // One after another: each warm job finds the endpoint serving and nobody else on it.
         waves: [
           { label: 'bring the endpoint up', arrivals: [0] },
-          { label: 'warm', arrivals: [0] },
+          ...Array.from({ length: spec.jobs }, (_, i) => ({ label: `warm ${i + 1}`, arrivals: [0] })),
         ],
       };
     case 'burst':

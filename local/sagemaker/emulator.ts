@@ -21,6 +21,7 @@ import { ControlPlane, DEFAULT_TIMINGS, type Timings } from './control-plane.ts'
 import { SageMakerApiError, throttling } from './errors.ts';
 import { Faults, type InvocationFailure } from './faults.ts';
 import { SageMakerMetrics } from './sagemaker-metrics.ts';
+import { InferenceQueue } from './inference-queue.ts';
 
 export interface SageMakerEmulatorOptions {
   region: string;
@@ -76,11 +77,16 @@ export async function startSageMakerEmulator(options: SageMakerEmulatorOptions):
       ? urlContainer(options.container)
       : (options.container ?? noContainer);
   const metrics = new SageMakerMetrics(options.metrics, scale);
+  const timings = { ...DEFAULT_TIMINGS, ...options.timings };
+  const queue = new InferenceQueue(
+    { seconds: timings.inferenceSeconds, concurrency: timings.concurrentInvocations },
+    scale,
+  );
   const plane = new ControlPlane({
     region: options.region,
     ...(options.accountId ? { accountId: options.accountId } : {}),
     timeScale: scale,
-    timings: { ...DEFAULT_TIMINGS, ...options.timings },
+    timings,
     container,
     faults,
     publish: options.publish ?? (() => undefined),
@@ -213,13 +219,21 @@ export async function startSageMakerEmulator(options: SageMakerEmulatorOptions):
       if (typeof value === 'string') headers[h] = value;
     }
     let upstream: Response;
-    const modelStart = performance.now();
+    let payload: Buffer;
+    // The model's time starts when a slot takes the request, not when it joined the queue.
+    let modelStart = performance.now();
     try {
-      upstream = await fetch(`${route.container.url}/invocations`, {
-        method: 'POST',
-        headers,
-        body,
-        signal: AbortSignal.timeout(invocationTimeoutMs),
+      // The model server's slots: a queued request waits its turn, then holds a slot for the
+      // modelled inference time (or the container's own, if longer).
+      [upstream, payload] = await queue.serve(name, async () => {
+        modelStart = performance.now();
+        const answer = await fetch(`${route.container.url}/invocations`, {
+          method: 'POST',
+          headers,
+          body,
+          signal: AbortSignal.timeout(invocationTimeoutMs),
+        });
+        return [answer, Buffer.from(await answer.arrayBuffer())] as const;
       });
     } catch (err) {
       const timedOut = err instanceof Error && err.name === 'TimeoutError';
@@ -233,7 +247,6 @@ export async function startSageMakerEmulator(options: SageMakerEmulatorOptions):
         }),
       );
     }
-    const payload = Buffer.from(await upstream.arrayBuffer());
     served.modelMs = performance.now() - modelStart;
     if (!upstream.ok) {
       const kind = upstream.status < 500 ? 'client' : 'server';

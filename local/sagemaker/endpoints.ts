@@ -29,6 +29,10 @@ export interface Timings {
   deleteSeconds: number;
   /** How long SageMaker waits for /ping to answer 200 before failing the endpoint (default 4 minutes). */
   healthCheckTimeoutSeconds: number;
+  /** The modelled time of one inference (default 0: the container's own time only). */
+  inferenceSeconds: number;
+  /** Invocations one endpoint serves at once; the rest queue in arrival order (default: no limit). */
+  concurrentInvocations: number;
 }
 
 export const DEFAULT_TIMINGS: Timings = {
@@ -36,6 +40,8 @@ export const DEFAULT_TIMINGS: Timings = {
   updateSeconds: 240,
   deleteSeconds: 60,
   healthCheckTimeoutSeconds: 240,
+  inferenceSeconds: 0,
+  concurrentInvocations: Infinity,
 };
 
 interface Variant {
