@@ -13,7 +13,7 @@ import {
 
 // The app's defaults (poll 5..60 s) with a 300 s start and a 60 s deletion, the case the two
 // orchestrators' READMEs count by hand from their flow tests.
-const times: FlowTimes = { inServiceWaitSeconds: 300, deleteSeconds: 60, pollSeconds: 5, pollMaxSeconds: 60 };
+const times: FlowTimes = { inServiceWaitSeconds: 300, deleteSeconds: 60, pollSeconds: 5, pollMaxSeconds: 60, eventFallbackSeconds: 60 };
 const warm = { shape: 'warm', started: false, stoppedEndpoint: false } as const;
 const coldStarterStops = { shape: 'cold', started: true, stoppedEndpoint: true } as const;
 const spec = (
@@ -36,6 +36,11 @@ describe('poll and event rounds', () => {
   it('counts the 60 s callback rounds that time out before InService', () => {
     expect(timedOutRounds(times)).toBe(4); // timeouts at 60..240 s; the fifth round is woken at 300 s
     expect(timedOutRounds({ ...times, inServiceWaitSeconds: 301 })).toBe(5);
+  });
+  it('times event rounds out on the event fallback, not the poll cap', () => {
+    // A 600 s fallback outlasts a 300 s start: the one round is woken, none times out.
+    expect(timedOutRounds({ ...times, eventFallbackSeconds: 600 })).toBe(0);
+    expect(timedOutRounds({ ...times, eventFallbackSeconds: 120 })).toBe(2); // 120, 240; woken at 300
   });
 });
 

@@ -17,6 +17,8 @@ export interface FlowTimes {
   deleteSeconds: number;
   pollSeconds: number;
   pollMaxSeconds: number;
+  /** Event mode: each wait for a wake-up lasts this long before it looks itself. */
+  eventFallbackSeconds: number;
 }
 
 export interface JobSpec {
@@ -57,9 +59,9 @@ export const pollRounds = (
   seconds: number,
 ): number => pollSchedule(times, seconds).rounds;
 
-/** Event rounds that time out (each of pollMaxSeconds) before InService; the next one is woken. */
+/** Event rounds that time out (each of eventFallbackSeconds) before InService; the next one is woken. */
 export const timedOutRounds = (times: FlowTimes): number =>
-  Math.max(0, Math.ceil(times.inServiceWaitSeconds / times.pollMaxSeconds) - 1);
+  Math.max(0, Math.ceil(times.inServiceWaitSeconds / times.eventFallbackSeconds) - 1);
 
 type Path = { name: string; times: number }[];
 const seq = (names: string[], times = 1): Path => names.map((name) => ({ name, times }));

@@ -191,6 +191,7 @@ function flipLines(input: DecisionInput): string[] {
     deleteSeconds: p.endpointDeleteSeconds,
     pollSeconds: p.pollSeconds,
     pollMaxSeconds: p.pollMaxSeconds,
+    eventFallbackSeconds: p.eventFallbackSeconds ?? p.pollMaxSeconds,
   };
   const startOf = (r: Run) =>
     r.waitModes.length === 2 && r.jobs.some((j) => j.shape === 'cold')
@@ -201,7 +202,7 @@ function flipLines(input: DecisionInput): string[] {
     const here = cheaperMode(o, { ...times, inServiceWaitSeconds: p.endpointStartSeconds }, prices);
     const name = ORCHESTRATOR_LABELS[o];
     const head =
-      `${3 + i}. **Endpoint start time, ${name}** (a cold job's minimum orchestration cost, poll ${num(p.pollSeconds)}..${num(p.pollMaxSeconds)} s): ` +
+      `${3 + i}. **Endpoint start time, ${name}** (a cold job's minimum orchestration cost, poll ${num(p.pollSeconds)}..${num(p.pollMaxSeconds)} s, event fallback ${num(p.eventFallbackSeconds ?? p.pollMaxSeconds)} s): ` +
       `at the reference's ${seconds(p.endpointStartSeconds)} start **${here.mode}** bills less (poll ${usd(here.poll * 1000)}, event ${usd(here.event * 1000)} per 1,000 cold jobs).`;
     if (flips.length === 0) {
       lines.push(

@@ -60,6 +60,7 @@ function exampleJob(
       deleteSeconds: p.endpointDeleteSeconds,
       pollSeconds: p.pollSeconds,
       pollMaxSeconds: p.pollMaxSeconds,
+      eventFallbackSeconds: p.eventFallbackSeconds ?? p.pollMaxSeconds,
     },
   );
   // A late mask costs a callback round (event) or a few looks (poll); a retry one attempt each.

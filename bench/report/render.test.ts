@@ -63,6 +63,7 @@ describe('renderReport', () => {
               deleteSeconds: p.endpointDeleteSeconds,
               pollSeconds: p.pollSeconds,
               pollMaxSeconds: p.pollMaxSeconds,
+              eventFallbackSeconds: p.pollMaxSeconds,
             }).billed,
         )
         .reduce((a, b) => a + b) / warm.length;

@@ -40,6 +40,8 @@ export interface ScenarioParameters {
   idleWindowSeconds: number;
   pollSeconds: number;
   pollMaxSeconds: number;
+  /** Event mode: how long a wait for its wake-up lasts before it looks once itself (absent in older results: pollMaxSeconds). */
+  eventFallbackSeconds?: number;
   lambdaMemoryMb: number;
   instanceType: string;
   arrivalsPerHour?: number;

@@ -70,6 +70,7 @@ export function viewJob(run: Run, job: JobResult, prices: PriceTable): JobView {
     deleteSeconds: job.physical.deleteSeconds ?? p.endpointDeleteSeconds,
     pollSeconds: p.pollSeconds,
     pollMaxSeconds: p.pollMaxSeconds,
+    eventFallbackSeconds: p.eventFallbackSeconds ?? p.pollMaxSeconds,
   });
   const latency = job.latency.uploadToResultSeconds;
   return {
