@@ -39,6 +39,8 @@ describe('dvs bench', () => {
         seed: 1,
         endpointStartSeconds: 300,
         inferenceSeconds: 30,
+        endpointConcurrency: 1,
+        idleWindowSeconds: 600,
         json: false,
       },
     ]);
@@ -83,6 +85,8 @@ describe('dvs bench', () => {
       fallbacksSeconds: [30, 90],
       endpointStartSeconds: 45,
       inferenceSeconds: 2.5,
+      endpointConcurrency: 1,
+      idleWindowSeconds: 600,
       outDir: 'reports/x',
       json: true,
     });
@@ -98,6 +102,24 @@ describe('dvs bench', () => {
     expect(cold.calls.bench[0]).not.toHaveProperty('jobs');
     const warm = await dvs(['bench', '--scenario', 'warm', '--jobs', '5']);
     expect(warm.calls.bench[0]).toMatchObject({ scenario: 'warm', jobs: 5 });
+    const byDefault = await dvs([
+      'bench',
+      '--scenario',
+      'default',
+      '--endpoint-concurrency',
+      '3',
+      '--idle-window',
+      '90',
+    ]);
+    expect(byDefault.calls.bench[0]).toMatchObject({
+      scenario: 'default',
+      jobs: BENCH_DEFAULTS.jobs.default,
+      endpointConcurrency: 3,
+      idleWindowSeconds: 90,
+    });
+    const sweepWindow = await dvs(['bench', '--scenario', 'sweep', '--idle-window', '90']);
+    expect(sweepWindow.code).toBe(EXIT.usage);
+    expect(sweepWindow.err).toContain('--idle-window applies to --scenario default or cold');
   });
 
   it.each([
@@ -133,7 +155,10 @@ describe('dvs bench', () => {
       ['--scenario', 'sweep', '--fallbacks', '0'],
       "--fallbacks: '0' is not allowed; expected a whole number from 1",
     ],
-    [['--scenario', 'cold', '--jobs', '3'], '--jobs applies to --scenario warm or burst, not cold'],
+    [
+      ['--scenario', 'cold', '--jobs', '3'],
+      '--jobs applies to --scenario default or warm or burst, not cold',
+    ],
     [['--scenario', 'burst', '--rate', '3'], '--rate applies to --scenario stream or sweep, not burst'],
     [
       ['--scenario', 'stream', '--idle-windows', '60'],
@@ -142,7 +167,7 @@ describe('dvs bench', () => {
     [['--scenario', 'warm', '--fallbacks', '60'], '--fallbacks applies to --scenario sweep, not warm'],
     [
       ['--scenario', 'storm'],
-      "argument 'storm' is invalid. Allowed choices are cold, warm, burst, stream, sweep",
+      "argument 'storm' is invalid. Allowed choices are default, cold, warm, burst, stream, sweep",
     ],
     [
       ['--scenario', 'cold', '--wait-mode', 'sleep'],

@@ -19,7 +19,7 @@ import { CONFIG_DEFAULTS } from '../shared/config.ts';
 import { EXIT, UsageError } from './exit.ts';
 import type { CliIo } from './io.ts';
 import { BENCH_DEFAULTS, type BenchOptions, type UploadOptions } from './options.ts';
-import { resolveTarget } from './targets.ts';
+import { resolveTarget, type ResolveHooks } from './targets.ts';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -101,11 +101,16 @@ function runIdNow(): string {
   return new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
 }
 
-export async function benchAction(options: BenchOptions, io: CliIo): Promise<number> {
+/** `hooks` reach the target's resolution (tests read a description from a string). */
+export async function benchAction(
+  options: BenchOptions,
+  io: CliIo,
+  hooks: Omit<ResolveHooks, 'startLocal'> = {},
+): Promise<number> {
   const spec = specOf(options);
   const fixed =
     options.target.kind === 'aws' || options.target.endpoints !== undefined
-      ? await resolveTarget(options.target)
+      ? await resolveTarget(options.target, hooks)
       : undefined;
   try {
     const open = fixed === undefined ? localSessions(spec) : fixedSessions(fixed, spec);

@@ -13,7 +13,13 @@ import {
 
 // The app's defaults (poll 5..60 s) with a 300 s start and a 60 s deletion, the case the two
 // orchestrators' READMEs count by hand from their flow tests.
-const times: FlowTimes = { inServiceWaitSeconds: 300, deleteSeconds: 60, pollSeconds: 5, pollMaxSeconds: 60, eventFallbackSeconds: 60 };
+const times: FlowTimes = {
+  inServiceWaitSeconds: 300,
+  deleteSeconds: 60,
+  pollSeconds: 5,
+  pollMaxSeconds: 60,
+  eventFallbackSeconds: 60,
+};
 const warm = { shape: 'warm', started: false, stoppedEndpoint: false } as const;
 const coldStarterStops = { shape: 'cold', started: true, stoppedEndpoint: true } as const;
 const spec = (
