@@ -1,4 +1,4 @@
-// `npm start`: the main job, run locally. For now it brings the local cloud up with the app deployed,
+// `npm run smoke`: the local cloud's quick check. It brings the local cloud up with the app deployed,
 // shows that every part answers through the real AWS SDK clients, runs one upload through both
 // orchestrators (counting what each billed through the services' own APIs, and reading every widget
 // of the deployed dashboard back with data), and brings it down again, timing each step.
@@ -41,7 +41,7 @@ import type { DashboardBody } from '../dashboards/comparison.ts';
 import { LOCAL_EMPTY_WIDGETS, readWidgetData } from '../dashboards/widget-data.ts';
 import { requireNode22 } from '../local/cli/preflight.ts';
 
-const HELP = `Usage: npm start [-- --help]
+const HELP = `Usage: npm run smoke [-- --help]
 
 Runs the main job on this machine, with no AWS account: brings the local cloud up on 127.0.0.1
 (DynamoDB Local, S3, the EventBridge bus, SageMaker with the inference container, Lambda with the
@@ -382,7 +382,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    console.error(`npm start failed: ${err instanceof Error ? err.message : String(err)}`);
+    console.error(`npm run smoke failed: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);
   },
 );
