@@ -227,6 +227,9 @@ export function buildProgram(actions: Actions, io: CliIo, result: { code: number
   stream  Poisson arrivals at --rate per hour over --duration simulated seconds
   sweep   one seeded arrival trace replayed under each --idle-windows value, both wait modes and each
           --fallbacks value
+  flips   runs on each side of the report's flip points: a cold job at endpoint starts of 10, 30, 120
+          and 600 s under each wait mode; streams of 3 and 30 arrivals an hour under idle windows of
+          60 s and 1800 s; the decision then checks each flip against them
 An option that does not apply to the scenario is refused. The report (report.md, report.html,
 results.json) states every modelled time it used. Ctrl-C stops the run and still writes what was
 measured (exit 130).`,

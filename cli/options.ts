@@ -7,6 +7,7 @@ import { CONFIG_DEFAULTS, WAIT_MODES, type WaitMode } from '../shared/config.ts'
 import { IMAGE_SUFFIX, inputImageKey } from '../shared/keys.ts';
 import { DEFAULT_TIMINGS } from '../local/sagemaker/endpoints.ts';
 import { DEFAULT_STACK_NAME } from '../infra/outputs.ts';
+import { SCENARIOS, type ScenarioName } from '../bench/scenario/scenarios.ts';
 import { InputFileError, UsageError } from './exit.ts';
 
 /** Where a command runs: the local cloud (started, or one running at `endpoints`) or a deployed stack. */
@@ -36,8 +37,8 @@ export interface UploadOptions {
   json: boolean;
 }
 
-export const SCENARIOS = ['default', 'cold', 'warm', 'burst', 'stream', 'sweep'] as const;
-export type Scenario = (typeof SCENARIOS)[number];
+export { SCENARIOS } from '../bench/scenario/scenarios.ts';
+export type Scenario = ScenarioName;
 
 interface BenchCommon {
   target: TargetOptions;
@@ -59,7 +60,7 @@ interface BenchCommon {
 /** `bench`'s options; each scenario carries only the options it takes. */
 export type BenchOptions = BenchCommon &
   (
-    | { scenario: 'cold' }
+    | { scenario: 'cold' | 'flips' }
     | { scenario: 'default' | 'warm' | 'burst'; jobs: number }
     | { scenario: 'stream'; arrivalsPerHour: number; durationSeconds: number }
     | {
@@ -265,6 +266,10 @@ export function parseUploadOptions(image: string, mask: string, raw: RawOptions)
 const SCENARIO_OPTIONS: Record<string, { flag: string; scenarios: readonly Scenario[] }> = {
   jobs: { flag: '--jobs', scenarios: ['default', 'warm', 'burst'] },
   idleWindow: { flag: '--idle-window', scenarios: ['default', 'cold', 'warm', 'burst', 'stream'] },
+  endpointStart: {
+    flag: '--endpoint-start',
+    scenarios: ['default', 'cold', 'warm', 'burst', 'stream', 'sweep'],
+  },
   rate: { flag: '--rate', scenarios: ['stream', 'sweep'] },
   duration: { flag: '--duration', scenarios: ['stream', 'sweep'] },
   idleWindows: { flag: '--idle-windows', scenarios: ['sweep'] },
@@ -325,6 +330,7 @@ export function parseBenchOptions(raw: RawOptions): BenchOptions {
   };
   switch (s) {
     case 'cold':
+    case 'flips':
       return { ...common, scenario: s };
     case 'default':
     case 'warm':

@@ -12,7 +12,7 @@ import type { Target } from '../bench/collect/target.ts';
 import { runBench } from '../bench/scenario/bench.ts';
 import { localSessions } from '../bench/scenario/local-session.ts';
 import type { Session, SessionFactory } from '../bench/scenario/run.ts';
-import { plan, type ScenarioSpec } from '../bench/scenario/scenarios.ts';
+import { plan, specFor, type ScenarioSpec } from '../bench/scenario/scenarios.ts';
 import { renderTimeline, runUpload } from '../bench/scenario/upload.ts';
 import { clockLabel } from '../bench/report/results.ts';
 import { CONFIG_DEFAULTS } from '../shared/config.ts';
@@ -53,16 +53,16 @@ export function specOf(o: BenchOptions): ScenarioSpec {
  * stop) on the target's clock, and the local machinery's own time, generously.
  */
 export function waveTimeoutSeconds(spec: ScenarioSpec, target: Pick<Target, 'simulatedSeconds'>): number {
-  const queued = Math.ceil(Math.max(spec.jobs, 1) / spec.endpointConcurrency) * spec.inferenceSeconds;
-  const simulated =
-    spec.endpointStartSeconds +
-    queued +
-    Math.max(...spec.idleWindows) +
-    spec.endpointDeleteSeconds +
-    spec.durationSeconds * (spec.scenario === 'stream' || spec.scenario === 'sweep' ? 1 : 0) +
-    600;
+  const simulated = Math.max(
+    ...plan(spec).configurations.map((config) => {
+      const s = specFor(spec, config);
+      const queued = Math.ceil(Math.max(s.jobs, 1) / s.endpointConcurrency) * s.inferenceSeconds;
+      const arrivals = s.scenario === 'stream' || s.scenario === 'sweep' ? s.durationSeconds : 0;
+      return s.endpointStartSeconds + queued + config.idleWindowSeconds + s.endpointDeleteSeconds + arrivals;
+    }),
+  );
   const perRealSecond = target.simulatedSeconds(1000);
-  return Math.ceil(simulated / perRealSecond + 120 + spec.jobs);
+  return Math.ceil((simulated + 600) / perRealSecond + 120 + spec.jobs);
 }
 
 /** One configuration on a cloud or stack that is already there: it runs under the settings it was deployed with. */

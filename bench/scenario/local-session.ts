@@ -8,15 +8,16 @@ import { LogMeter } from '../collect/log-meter.ts';
 import { localTarget } from '../collect/local-target.ts';
 import type { OrchestratorId } from '../report/results.ts';
 import type { Session, SessionFactory } from './run.ts';
-import type { ScenarioSpec } from './scenarios.ts';
+import { specFor, type ScenarioSpec } from './scenarios.ts';
 
 const OWNER: Record<string, OrchestratorId> = { [FUNCTIONS.durable]: 'ldf', [FUNCTIONS.sfnTasks]: 'sf' };
 
 export function localSessions(
-  spec: ScenarioSpec,
+  scenario: ScenarioSpec,
   log: (line: string) => void = () => undefined,
 ): SessionFactory {
   return async (config) => {
+    const spec = specFor(scenario, config);
     const meter = new LogMeter((fn) => OWNER[fn]);
     // The emulator's modelled inference time and its invocations served at once.
     const modelled = {

@@ -11,7 +11,7 @@ import { executionArns, readFacts, readJobs } from '../collect/read.ts';
 import type { Target } from '../collect/target.ts';
 import type { JobResult, OrchestratorId, Results, Run, ScenarioParameters } from '../report/results.ts';
 import { playWave, waitForExecutions, type DriveIo, type Upload } from './drive.ts';
-import { plan, type Configuration, type ScenarioSpec } from './scenarios.ts';
+import { plan, specFor, type Configuration, type ScenarioSpec } from './scenarios.ts';
 
 /** A target set up for one configuration, with what only the session itself can measure. */
 export interface Session {
@@ -55,7 +55,7 @@ function parametersOf(
     eventFallbackSeconds: config.eventFallbackSeconds,
     maskDelaySeconds: spec.maskDelaySeconds,
     jobs,
-    ...(spec.scenario === 'stream' || spec.scenario === 'sweep'
+    ...(spec.scenario === 'stream' || spec.scenario === 'sweep' || config.overrides?.ratePerHour !== undefined
       ? { arrivalsPerHour: spec.ratePerHour, durationSeconds: spec.durationSeconds }
       : {}),
   };
@@ -83,14 +83,19 @@ async function sharedTotals(
 
 /** Plays the whole plan for one configuration and collects its run. */
 async function runConfiguration(
-  spec: ScenarioSpec,
+  scenario: ScenarioSpec,
   config: Configuration,
   session: Session,
   o: RunnerOptions,
   io: DriveIo,
 ): Promise<Run> {
   const { target } = session;
-  const id = `${o.runId}-${config.waitMode}-idle${config.idleWindowSeconds}-fb${config.eventFallbackSeconds}`;
+  const spec = specFor(scenario, config);
+  const over = config.overrides;
+  const id =
+    `${o.runId}-${config.waitMode}-idle${config.idleWindowSeconds}-fb${config.eventFallbackSeconds}` +
+    (over?.endpointStartSeconds !== undefined ? `-start${over.endpointStartSeconds}` : '') +
+    (over?.ratePerHour !== undefined ? `-rate${over.ratePerHour}` : '');
   const user = `bench-${id}`.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64);
   const sagemaker = new SageMakerClient(target.clientConfig('sagemaker'));
   const watch = new EndpointWatch(
@@ -162,7 +167,7 @@ async function runConfiguration(
   }
   return {
     id,
-    scenario: { name: spec.scenario, parameters: parametersOf(spec, config, session, uploads.length) },
+    scenario: { name: scenario.scenario, parameters: parametersOf(spec, config, session, uploads.length) },
     seed: spec.seed,
     waitModes: [config.waitMode],
     target: target.kind,

@@ -5,7 +5,7 @@
 import { seededRandom } from '../../shared/random.ts';
 import type { WaitModeId } from '../report/results.ts';
 
-export const SCENARIOS = ['default', 'cold', 'warm', 'burst', 'stream', 'sweep'] as const;
+export const SCENARIOS = ['default', 'cold', 'warm', 'burst', 'stream', 'sweep', 'flips'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export const SCENARIO_HELP: Record<ScenarioName, string> = {
@@ -16,7 +16,17 @@ export const SCENARIO_HELP: Record<ScenarioName, string> = {
   stream: 'Poisson arrivals at --rate per hour over --duration simulated seconds',
   sweep:
     'one seeded stream replayed under each --idle-windows value, both wait modes, each --fallbacks value',
+  flips:
+    "runs on each side of the report's flip points: cold jobs at endpoint starts around the wait-mode flips, streams slower and faster than the idle-window break-even under a short and a long window",
 };
+
+/** flips: the endpoint starts of its cold runs (around the durable wait-mode flips at the default poll settings) and its stream rates and windows. */
+export const FLIP_POINTS = {
+  endpointStartSeconds: [10, 30, 120, 600],
+  ratesPerHour: [3, 30],
+  idleWindowsSeconds: [60, 1800],
+  coldIdleWindowSeconds: 60,
+} as const;
 
 export interface ScenarioSpec {
   scenario: ScenarioName;
@@ -46,6 +56,13 @@ export interface Configuration {
   waitMode: WaitModeId;
   idleWindowSeconds: number;
   eventFallbackSeconds: number;
+  /** What this configuration runs differently from the spec (flips: its own scenario, start, rate). */
+  overrides?: Partial<Pick<ScenarioSpec, 'scenario' | 'endpointStartSeconds' | 'ratePerHour'>>;
+}
+
+/** The spec one configuration runs: the scenario's, with the configuration's overrides. */
+export function specFor(spec: ScenarioSpec, config: Configuration): ScenarioSpec {
+  return { ...spec, ...config.overrides };
 }
 
 export interface Wave {
@@ -105,6 +122,26 @@ export function plan(spec: ScenarioSpec): Plan {
           { label: 'stream', arrivals: poissonArrivals(spec.ratePerHour, spec.durationSeconds, spec.seed) },
         ],
       };
+    case 'flips': {
+      // Each run is a plain cold job or stream; its overrides say which (the waves follow from them).
+      const cold = FLIP_POINTS.endpointStartSeconds.flatMap((endpointStartSeconds) =>
+        spec.waitModes.map((waitMode) => ({
+          waitMode,
+          idleWindowSeconds: FLIP_POINTS.coldIdleWindowSeconds,
+          eventFallbackSeconds: fallback,
+          overrides: { scenario: 'cold' as const, endpointStartSeconds },
+        })),
+      );
+      const streams = FLIP_POINTS.ratesPerHour.flatMap((ratePerHour) =>
+        FLIP_POINTS.idleWindowsSeconds.map((idleWindowSeconds) => ({
+          waitMode: spec.waitModes[0]!,
+          idleWindowSeconds,
+          eventFallbackSeconds: fallback,
+          overrides: { scenario: 'stream' as const, ratePerHour },
+        })),
+      );
+      return { configurations: [...cold, ...streams], waves: [] };
+    }
     case 'sweep': {
       // The event fallback only matters in event mode: poll runs once per idle window.
       const configurations = spec.idleWindows.flatMap((w) =>
