@@ -1,27 +1,14 @@
 // Reads a dashboard body's metric widgets back through GetMetricData, as the CloudWatch console
 // renders them: each row of a widget becomes one query (a metric with its stat and period, or an
 // expression over the rows' ids), hidden rows feed expressions without being returned. Used to check
-// that every widget of the deployed comparison dashboard has data after a run.
+// that every widget of the deployed comparison dashboard has data after a run, and by the console page
+// (console/) to draw them.
 import {
   GetMetricDataCommand,
   type CloudWatchClient,
   type MetricDataQuery,
 } from '@aws-sdk/client-cloudwatch';
-import {
-  WIDGET_TITLES,
-  type DashboardBody,
-  type MetricRow,
-  type RenderingOptions,
-  type Widget,
-} from './comparison.ts';
-
-const NO_SF_JOB_METRICS =
-  'the Step Functions task Lambda does not emit the job metrics yet (only the durable workflow does)';
-/** The widgets of the comparison dashboard that a local run leaves empty, by title, and why. */
-export const LOCAL_EMPTY_WIDGETS: Record<string, string> = {
-  [WIDGET_TITLES.latency('sf')]: NO_SF_JOB_METRICS,
-  [WIDGET_TITLES.phases('sf')]: NO_SF_JOB_METRICS,
-};
+import { type DashboardBody, type MetricRow, type RenderingOptions, type Widget } from './comparison.ts';
 
 export interface WidgetData {
   title: string;
