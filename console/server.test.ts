@@ -76,7 +76,7 @@ describe('the console server', () => {
     });
     expect(body).toEqual({
       name: 'durable-vs-stepfunctions',
-      body: JSON.parse(comparisonDashboardJson(names)),
+      body: JSON.parse(comparisonDashboardJson(names)) as unknown,
     });
   });
 
