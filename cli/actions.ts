@@ -3,6 +3,7 @@
 // (bench/scenario/) provides the real upload and bench actions; they are wired in `defaultActions`.
 import type { BenchOptions, DashboardOptions, StatusOptions, UploadOptions } from './options.ts';
 import type { CliIo } from './io.ts';
+import { dashboardAction } from '../console/action.ts';
 import { statusAction } from './status.ts';
 import { EXIT } from './exit.ts';
 
@@ -30,4 +31,5 @@ export const defaultActions: Actions = {
   upload: notWired('upload'),
   bench: notWired('bench'),
   status: statusAction,
+  dashboard: dashboardAction,
 };

@@ -2,7 +2,10 @@
 // the dashboard is the body the stack deploys for these names, widget series carry the values put into
 // CloudWatch (statistics and periods as asked), and an upload's two executions come back as timelines
 // with its job items' state. Bad parameters are refused by name; the server listens on loopback only.
-import { PutMetricDataCommand, CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CloudWatchClient, DeleteDashboardsCommand, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localTarget } from '../bench/collect/local-target.ts';
@@ -14,6 +17,10 @@ import { deployApp, localAppSettings, type DeployedApp } from '../local/deploy-a
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../shared/observability.ts';
 import type { UploadTimelines, WidgetView } from './data.ts';
 import { durationMs, periodFor, serveConsole, type RunningConsole } from './server.ts';
+import { EXIT } from '../cli/exit.ts';
+import { runCli } from '../cli/main.ts';
+import { defaultActions } from '../cli/actions.ts';
+import { recordingIo } from '../cli/test-io.ts';
 
 let cloud: LocalCloud | undefined;
 let app: DeployedApp | undefined;
@@ -206,6 +213,51 @@ describe('the console server', () => {
         status: { sf: 'REJECTED', ldf: 'REJECTED' },
       },
     ]);
+  });
+});
+
+describe('dvs dashboard', () => {
+  const endpointsFile = (): string => {
+    const file = join(mkdtempSync(join(tmpdir(), 'dvs-dashboard-test-')), 'cloud.json');
+    writeFileSync(file, JSON.stringify(cloud!.describe()));
+    return file;
+  };
+
+  it('serves the console for a running local cloud, prints its address, and stops on Ctrl-C', async () => {
+    const io = recordingIo();
+    const running = runCli(['dashboard', '--endpoints', endpointsFile(), '--json'], defaultActions, io);
+    await expect.poll(() => io.out(), { timeout: 10_000, interval: 50 }).toContain('\n');
+    const printed = JSON.parse(io.out()) as { url: string; target: string; dashboard: string };
+    expect(printed).toMatchObject({ target: 'local', dashboard: 'durable-vs-stepfunctions' });
+    expect(printed.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    expect((await fetch(printed.url)).status).toBe(200);
+    io.controller.abort();
+    expect(await running).toBe(EXIT.interrupted);
+    await expect(fetch(printed.url)).rejects.toThrow();
+  });
+
+  it('names a port in use, and a target without the dashboard', async () => {
+    const port = Number(new URL(served!.url).port);
+    const busy = recordingIo();
+    expect(
+      await runCli(
+        ['dashboard', '--endpoints', endpointsFile(), '--port', String(port)],
+        defaultActions,
+        busy,
+      ),
+    ).toBe(EXIT.usage);
+    expect(busy.err()).toContain(`--port ${port} is in use on 127.0.0.1`);
+    // Last: the dashboard goes, as on a cloud started without the app.
+    const cloudWatch = new CloudWatchClient(target.clientConfig('cloudwatch'));
+    await cloudWatch.send(new DeleteDashboardsCommand({ DashboardNames: ['durable-vs-stepfunctions'] }));
+    cloudWatch.destroy();
+    const missing = recordingIo();
+    expect(await runCli(['dashboard', '--endpoints', endpointsFile()], defaultActions, missing)).toBe(
+      EXIT.unreachable,
+    );
+    expect(missing.err()).toContain(
+      "dvs dashboard: the target's CloudWatch has no dashboard 'durable-vs-stepfunctions': start the local cloud with the app deployed (`npm run up`)",
+    );
   });
 });
 
