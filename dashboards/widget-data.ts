@@ -81,7 +81,7 @@ export async function readWidgetSeries(
   const rows = (widget.properties as { metrics?: MetricRow[] }).metrics ?? [];
   const axis = new Map(
     queries.map((q, i) => {
-      const last = rows[i]?.[rows[i]!.length - 1];
+      const last = rows[i]?.[rows[i].length - 1];
       return [q.Id, typeof last === 'object' && last.yAxis === 'right' ? 'right' : 'left'] as const;
     }),
   );
