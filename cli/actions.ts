@@ -3,6 +3,7 @@
 // (bench/scenario/) runs the upload and bench actions (cli/scenario-actions.ts).
 import type { BenchOptions, DashboardOptions, StatusOptions, UploadOptions } from './options.ts';
 import type { CliIo } from './io.ts';
+import { dashboardAction } from '../console/action.ts';
 import { statusAction } from './status.ts';
 import { benchAction, uploadAction } from './scenario-actions.ts';
 
@@ -21,4 +22,5 @@ export const defaultActions: Actions = {
   upload: uploadAction,
   bench: benchAction,
   status: statusAction,
+  dashboard: dashboardAction,
 };

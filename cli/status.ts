@@ -40,7 +40,10 @@ async function all(
 }
 
 /** The uploads the options ask for, newest first, both orchestrators' items of each together. */
-export async function readUploads(store: JobStore, options: StatusOptions): Promise<UploadStatus[]> {
+export async function readUploads(
+  store: JobStore,
+  options: Pick<StatusOptions, 'jobId' | 'userId' | 'limit'>,
+): Promise<UploadStatus[]> {
   const { jobId, userId } = options;
   const matches = (job: Job): boolean => jobId === undefined || job.jobId.startsWith(jobId);
   const jobs: Job[] = [];

@@ -50,6 +50,7 @@ describe('a running local cloud (--endpoints)', () => {
       tableName: 'durable-vs-sfn',
       bucket: 'uploads',
       durableFunctionName: FUNCTIONS.durable,
+      dashboardName: 'durable-vs-stepfunctions',
       stateMachineArn: `arn:aws:states:us-east-1:000000000000:stateMachine:${STATE_MACHINE}`,
       endpointNames: { sf: 'reconstruct-3d-sf', ldf: 'reconstruct-3d-ldf' },
       clock: { kind: 'scale', factor: 60 },
@@ -251,6 +252,7 @@ describe('a deployed stack (--target aws)', () => {
       bucket: OUTPUT_VALUES[STACK_OUTPUTS.bucket],
       stateMachineArn: OUTPUT_VALUES[STACK_OUTPUTS.stateMachineArn],
       durableFunctionName: OUTPUT_VALUES[STACK_OUTPUTS.durableFunctionName],
+      dashboardName: OUTPUT_VALUES[STACK_OUTPUTS.dashboardName],
       endpointNames: { sf: 'reconstruct-3d-sf', ldf: 'reconstruct-3d-ldf' },
       clock: { kind: 'real' },
     });

@@ -12,7 +12,7 @@ import {
 import type { Target, TargetService } from '../bench/collect/target.ts';
 import type { LocalCloudDescription } from '../local/cloud.ts';
 import { LOCAL_ACCOUNT_ID } from '../local/common/account.ts';
-import { DEFAULT_ENDPOINT_NAME } from '../local/deploy-app.ts';
+import { DASHBOARD_NAME, DEFAULT_ENDPOINT_NAME } from '../local/deploy-app.ts';
 import { FUNCTIONS, STATE_MACHINE } from '../infra/app-definition.ts';
 import { STACK_OUTPUTS } from '../infra/outputs.ts';
 import { localClientConfig } from '../shared/aws.ts';
@@ -121,6 +121,7 @@ export function targetFromDescription(description: LocalCloudDescription): Targe
     bucket: description.bucket,
     stateMachineArn: localStateMachineArn(description.region),
     durableFunctionName: FUNCTIONS.durable,
+    dashboardName: DASHBOARD_NAME,
     endpointNames: {
       sf: endpointNameFor({ endpointName: DEFAULT_ENDPOINT_NAME }, 'sf'),
       ldf: endpointNameFor({ endpointName: DEFAULT_ENDPOINT_NAME }, 'ldf'),
@@ -191,6 +192,7 @@ export async function awsTarget(
     bucket: output(STACK_OUTPUTS.bucket),
     stateMachineArn: output(STACK_OUTPUTS.stateMachineArn),
     durableFunctionName: output(STACK_OUTPUTS.durableFunctionName),
+    dashboardName: output(STACK_OUTPUTS.dashboardName),
     endpointNames: { sf: output(STACK_OUTPUTS.endpointNameSf), ldf: output(STACK_OUTPUTS.endpointNameLdf) },
     ...realClock,
     // The SDK's defaults: credentials from the caller's chain, AWS's own endpoints.

@@ -38,7 +38,7 @@ import { countStateTransitions } from '../metering/sfn-history.ts';
 import { startLocalCloud, type LocalCloud } from '../local/cloud.ts';
 import { CloudWatchClient, GetDashboardCommand } from '@aws-sdk/client-cloudwatch';
 import type { DashboardBody } from '../dashboards/comparison.ts';
-import { LOCAL_EMPTY_WIDGETS, readWidgetData } from '../dashboards/widget-data.ts';
+import { readWidgetData } from '../dashboards/widget-data.ts';
 import { requireNode22 } from '../local/cli/preflight.ts';
 
 const HELP = `Usage: npm run smoke [-- --help]
@@ -251,7 +251,7 @@ function orchestratorsCheck(cloud: LocalCloud): Check {
 
 /**
  * The deployed dashboard, read back through GetDashboard, charts the run: each metric widget's visible
- * series that have data over the run (GetMetricData), and the widgets that cannot have data locally.
+ * series that have data over the run (GetMetricData); a widget with none fails the check.
  */
 async function dashboardData(cloud: LocalCloud, app: DeployedApp, since: Date): Promise<string[]> {
   const cloudWatch = new CloudWatchClient(cloud.clientConfig('cloudwatch'));
@@ -266,7 +266,7 @@ async function dashboardData(cloud: LocalCloud, app: DeployedApp, since: Date): 
       new Date(since.getTime() - 600_000),
       new Date(Date.now() + 600_000),
     );
-    const empty = widgets.filter((w) => w.seriesWithData === 0 && !(w.title in LOCAL_EMPTY_WIDGETS));
+    const empty = widgets.filter((w) => w.seriesWithData === 0);
     if (empty.length > 0)
       throw new Error(`dashboard widgets without data: ${empty.map((w) => w.title).join('; ')}`);
     return [

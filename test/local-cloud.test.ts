@@ -26,7 +26,7 @@ import { startLocalCloud, type LocalCloudDescription } from '../local/cloud.ts';
 import { localAppSettings } from '../local/deploy-app.ts';
 import { appDefinition, dashboardNames } from '../infra/app-definition.ts';
 import { comparisonDashboardJson, type DashboardBody } from '../dashboards/comparison.ts';
-import { LOCAL_EMPTY_WIDGETS, readWidgetData } from '../dashboards/widget-data.ts';
+import { readWidgetData } from '../dashboards/widget-data.ts';
 import { isRunning, type ProcessIdentity } from '../local/common/process-lifetime.ts';
 
 const children: ChildProcess[] = [];
@@ -244,7 +244,7 @@ describe('npm run up', () => {
     expect(sfnHistory.events?.[0]?.type).toBe('ExecutionStarted');
 
     // The executions go on after the job (the idle window, the guarded stop); once both have ended,
-    // the deployed dashboard charts the run: every widget has data but those named with the reason.
+    // the deployed dashboard charts the run: every widget has data.
     await expect
       .poll(
         async () => [
@@ -286,9 +286,7 @@ describe('npm run up', () => {
     );
     expect(widgets).toHaveLength(deployed.widgets.filter((w) => w.type === 'metric').length);
     expect(widgets.length).toBeGreaterThan(8);
-    expect(widgets.filter((w) => w.seriesWithData === 0).map((w) => w.title)).toEqual(
-      Object.keys(LOCAL_EMPTY_WIDGETS),
-    );
+    expect(widgets.filter((w) => w.seriesWithData === 0).map((w) => w.title)).toEqual([]);
     for (const client of [s3, doc, sagemaker, lambda, sfn, cloudWatch]) client.destroy();
 
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));

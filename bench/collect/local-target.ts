@@ -20,6 +20,7 @@ export function localTarget(
     bucket: cloud.bucket,
     stateMachineArn,
     durableFunctionName: FUNCTIONS.durable,
+    dashboardName: app.dashboard.name,
     endpointNames: { sf: `${endpointBase}-sf`, ldf: `${endpointBase}-ldf` },
     clock: { kind: 'scale', factor: cloud.timeScale },
     now: () => Date.now(),

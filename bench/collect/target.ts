@@ -26,6 +26,8 @@ export interface Target {
   stateMachineArn: string;
   /** The durable function's name (ListDurableExecutionsByFunction). */
   durableFunctionName: string;
+  /** The comparison dashboard the deployment put in its CloudWatch (GetDashboard). */
+  dashboardName: string;
   /** The endpoint each orchestrator starts and stops: `{base}-sf`, `{base}-ldf`. */
   endpointNames: { sf: string; ldf: string };
   /** The clock the target's timestamps are on: `{ kind: 'real' }` on AWS. */

@@ -8,7 +8,7 @@ import type { ReportModel } from './model.ts';
 import { PHASES } from './results.ts';
 
 /** Chart.js 4's UMD build, read from node_modules (a dependency), to inline into the page. */
-function chartJsSource(): string {
+export function chartJsSource(): string {
   const require = createRequire(import.meta.url);
   // The package exports no subpath for it: it sits beside the main entry (dist/chart.cjs).
   return readFileSync(join(dirname(require.resolve('chart.js')), 'chart.umd.min.js'), 'utf8');

@@ -5,7 +5,8 @@ import { withDurableExecution } from '@aws/durable-execution-sdk-js';
 import { createActivities } from '../../shared/activities.ts';
 import { loadConfig, orchestratorOf } from '../../shared/config.ts';
 import { createDeps } from '../../shared/deps.ts';
-import { logger, metrics, recordMetric, setObservabilityContext } from '../../shared/observability.ts';
+import { emfMetrics } from '../../shared/job-metrics.ts';
+import { logger, setObservabilityContext } from '../../shared/observability.ts';
 import { createWorkflow } from './workflow.ts';
 
 const config = loadConfig();
@@ -17,7 +18,7 @@ export const handler = withDurableExecution(
   createWorkflow({
     activities: createActivities(deps, orchestrator),
     settings: config,
-    metrics: { record: recordMetric, flush: () => metrics.publishStoredMetrics() },
+    metrics: emfMetrics,
     logger,
   }),
 );

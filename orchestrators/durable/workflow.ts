@@ -15,9 +15,15 @@ import {
 import { delayAfterLook, eventLoop, waitedBeforeLook, wholeSeconds } from '../../shared/backoff.ts';
 import type { Config } from '../../shared/config.ts';
 import type { Readiness } from '../../shared/endpoint-lifecycle/lifecycle.ts';
-import { EndpointTimeoutError, ErrorNames, MaskTimeoutError, type Failure } from '../../shared/errors.ts';
-import { MetricNames, type MetricName } from '../../shared/observability.ts';
-import { phasesOf, type Phases, type StepsSeen } from '../../shared/phases.ts';
+import { EndpointTimeoutError, MaskTimeoutError, type Failure } from '../../shared/errors.ts';
+import {
+  recordAdmission,
+  recordEndpointStart,
+  recordEndpointStop,
+  recordJobEnded,
+  type MetricsSink,
+} from '../../shared/job-metrics.ts';
+import { phasesOf, type StepsSeen } from '../../shared/phases.ts';
 import { durableErrorType, failureOfDurable, raise } from './failures.ts';
 import { isTerminalName, retryOnNames } from './retry.ts';
 
@@ -32,15 +38,10 @@ export type WorkflowSettings = Pick<
   | 'idleWindowSeconds'
 >;
 
-/** Where metrics go; once per execution, from inside step bodies (a replay never runs them again). */
-export interface MetricsSink {
-  record(name: MetricName, value: number): void;
-  flush(): void;
-}
-
 export interface WorkflowOptions {
   activities: Activities;
   settings: WorkflowSettings;
+  /** Where metrics go; once per execution, from inside step bodies (a replay never runs them again). */
   metrics: MetricsSink;
   /** A logger for ctx.logger (kept replay-aware); the SDK's console logger when absent. */
   logger?: DurableLogger;
@@ -203,10 +204,7 @@ export function createWorkflow(options: WorkflowOptions): DurableExecutionHandle
       OP.start,
       async () => {
         const { outcome } = await a.startEndpoint(job, generation);
-        if (outcome === 'created') {
-          metrics.record(MetricNames.EndpointStarted, 1);
-          metrics.flush();
-        }
+        recordEndpointStart(metrics, outcome);
         return outcome;
       },
       lifecycleRetry,
@@ -291,10 +289,7 @@ export function createWorkflow(options: WorkflowOptions): DurableExecutionHandle
       if (begun.outcome === 'kept') return begun;
       const state = await pollUntil(ctx, OP.finishStop, s.endpointWaitSeconds, async () => {
         const { done } = await a.finishStop();
-        if (done) {
-          metrics.record(MetricNames.EndpointStopped, 1);
-          metrics.flush();
-        }
+        recordEndpointStop(metrics, done);
         return { done, value: done };
       });
       if (state.error) raise(state.error);
@@ -315,30 +310,6 @@ export function createWorkflow(options: WorkflowOptions): DurableExecutionHandle
     }
   }
 
-  function emitJobMetrics(outcome: JobOutcome, phases: Phases, inferenceAttempts: number): void {
-    const between = (from: keyof Phases, to: keyof Phases): number | undefined => {
-      const start = phases[from];
-      const end = phases[to];
-      return start === undefined || end === undefined ? undefined : Date.parse(end) - Date.parse(start);
-    };
-    const timed: [MetricName, number | undefined][] = [
-      [MetricNames.MaskWait, between('RECEIVED', 'MASK_READY')],
-      [MetricNames.EndpointWait, between('ENDPOINT_ACQUIRED', 'ENDPOINT_READY')],
-      [MetricNames.InferenceLatency, between('INFERRING', 'INFERRED')],
-      [MetricNames.JobLatency, between('RECEIVED', 'INFERRED')],
-    ];
-    for (const [name, value] of timed) if (value !== undefined) metrics.record(name, value);
-    if (outcome.status === 'COMPLETED') {
-      metrics.record(MetricNames.JobCompleted, 1);
-      metrics.record(MetricNames.InferenceRetries, inferenceAttempts - 1);
-    } else {
-      metrics.record(outcome.status === 'REJECTED' ? MetricNames.JobRejected : MetricNames.JobFailed, 1);
-      if (outcome.failure.error === ErrorNames.EndpointFailed)
-        metrics.record(MetricNames.EndpointStartFailed, 1);
-    }
-    metrics.flush();
-  }
-
   return async (event, ctx) => {
     if (options.logger) ctx.configureLogger({ customLogger: options.logger });
     const executionId = ctx.executionContext.durableExecutionArn;
@@ -346,10 +317,7 @@ export function createWorkflow(options: WorkflowOptions): DurableExecutionHandle
       OP.admit,
       async () => {
         const admitted = await a.admit(event, executionId);
-        if (admitted.admitted) {
-          metrics.record(admitted.created ? MetricNames.JobAdmitted : MetricNames.JobDuplicate, 1);
-          metrics.flush();
-        }
+        if (admitted.admitted) recordAdmission(metrics, admitted.created);
         return admitted;
       },
       bookkeeping,
@@ -365,7 +333,7 @@ export function createWorkflow(options: WorkflowOptions): DurableExecutionHandle
         OP.notify,
         async () => {
           await a.notify(job, outcome);
-          emitJobMetrics(outcome, {}, 0);
+          recordJobEnded(metrics, outcome, {}, 0);
         },
         bookkeeping,
       );
@@ -429,7 +397,7 @@ export function createWorkflow(options: WorkflowOptions): DurableExecutionHandle
     const ended = outcome;
     await bestEffort(ctx, OP.notify, async () => {
       await a.notify(job, ended);
-      emitJobMetrics(ended, phasesOf(seen), inferenceAttempts);
+      recordJobEnded(metrics, ended, phasesOf(seen), inferenceAttempts);
     });
     ctx.logger.info(`job ${job.jobId} ${ended.status}`);
     // Only a job that used the endpoint may be the last one to use it.

@@ -73,6 +73,19 @@ describe.each(MODES)('%s mode', (mode) => {
     }
     // The stop: beginStop, then finishStop until the deletion (60 s) is done: after 5 + 10 + 20 + 40.
     expect(world.calls.slice(-5)).toEqual(['beginStop', ...Array<string>(4).fill('finishStop')]);
+    // The job metrics the durable workflow emits too (shared/job-metrics.ts), each once, in order.
+    expect(result.metrics.map(([name]) => name)).toEqual([
+      'JobAdmitted',
+      'EndpointStarted',
+      'MaskWait',
+      'EndpointWait',
+      'InferenceLatency',
+      'JobLatency',
+      'JobCompleted',
+      'EndpointStopped',
+    ]);
+    const acquired = seconds(world.recorded?.phases.ENDPOINT_ACQUIRED);
+    expect(result.metrics).toContainEqual(['EndpointWait', (ready - acquired) * 1000]);
   });
 
   it('take-over: a start whose starter died is taken over after the stall and started as generation 2', async () => {
@@ -193,6 +206,10 @@ describe.each(MODES)('%s mode', (mode) => {
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe('InferenceError');
     expect(world.called('invoke')).toBe(1);
+    expect(result.metrics.filter(([name]) => name.startsWith('Job'))).toEqual([
+      ['JobAdmitted', 1],
+      ['JobFailed', 1],
+    ]);
     expect(world.recorded).toMatchObject({
       status: 'FAILED',
       failure: { error: 'InferenceError', message: 'the model server failed: out of memory' },

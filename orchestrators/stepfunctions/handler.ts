@@ -4,6 +4,7 @@
 import { createActivities } from '../../shared/activities.ts';
 import { loadConfig, orchestratorOf } from '../../shared/config.ts';
 import { createDeps } from '../../shared/deps.ts';
+import { emfMetrics } from '../../shared/job-metrics.ts';
 import { setObservabilityContext } from '../../shared/observability.ts';
 import { stateMachineSettings } from './settings.ts';
 import { createTaskHandler } from './tasks.ts';
@@ -18,6 +19,7 @@ export async function handler(event: unknown): Promise<unknown> {
     handle = createTaskHandler(
       createActivities(createDeps(config), orchestratorOf(config)),
       stateMachineSettings(config),
+      emfMetrics,
     );
   }
   return handle(event);

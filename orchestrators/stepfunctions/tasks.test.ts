@@ -1,17 +1,19 @@
 // The task Lambda's dispatcher and the settings it hands the state machine.
 import { describe, expect, it } from 'vitest';
 import { ThrottledError } from '../../shared/errors.ts';
+import type { MetricsSink } from '../../shared/job-metrics.ts';
 import { stateMachineSettings } from './settings.ts';
 import { createTaskHandler, failureFrom, sageMakerStateOf } from './tasks.ts';
 import { FakeWorld } from '../testing/fake-world.ts';
 import { flowConfig } from '../testing/run-flow.ts';
 
 const settings = stateMachineSettings(flowConfig());
+const metrics: MetricsSink = { record: () => undefined, flush: () => undefined };
 
 describe('the task handler', () => {
   it('dispatches { task, ...arguments } to the activity and answers with its result', async () => {
     const world = new FakeWorld({ endpoint: 'cold' });
-    const handle = createTaskHandler(world.activities, settings);
+    const handle = createTaskHandler(world.activities, settings, metrics);
     const job = ((await handle({ task: 'admit', event: {}, executionId: 'e1' })) as { job: unknown }).job;
     await expect(handle({ task: 'acquireEndpoint', job })).resolves.toMatchObject({
       role: 'starter',
@@ -26,7 +28,7 @@ describe('the task handler', () => {
   });
 
   it('admit hands the execution its settings, from the configuration', async () => {
-    const handle = createTaskHandler(new FakeWorld().activities, settings);
+    const handle = createTaskHandler(new FakeWorld().activities, settings, metrics);
     const answer = (await handle({ task: 'admit', event: {}, executionId: 'e1' })) as Record<string, unknown>;
     expect(Object.keys(answer).sort()).toEqual(['admission', 'job', 'settings']);
     expect(answer.settings).toEqual(settings);
@@ -36,7 +38,7 @@ describe('the task handler', () => {
   it('keeps the name of a thrown error, so the ASL matches it', async () => {
     const world = new FakeWorld();
     world.activities.invoke = () => Promise.reject(new ThrottledError('slow down'));
-    const handle = createTaskHandler(world.activities, settings);
+    const handle = createTaskHandler(world.activities, settings, metrics);
     const job = ((await handle({ task: 'admit', event: {}, executionId: 'e1' })) as { job: unknown }).job;
     await expect(handle({ task: 'invoke', job })).rejects.toMatchObject({
       name: 'ThrottledError',
@@ -46,7 +48,7 @@ describe('the task handler', () => {
 
   it('a retried invoke (retryCount > 0) renews the lease first, as the durable invoke step does', async () => {
     const world = new FakeWorld();
-    const handle = createTaskHandler(world.activities, settings);
+    const handle = createTaskHandler(world.activities, settings, metrics);
     const job = ((await handle({ task: 'admit', event: {}, executionId: 'e1' })) as { job: unknown }).job;
     await handle({ task: 'invoke', job });
     await handle({ task: 'invoke', job, retryCount: 0 });
@@ -67,7 +69,7 @@ describe('the task handler', () => {
     [{ task: 'notify', job: fakeJob(), outcome: { status: 'DONE' } }, /'outcome.status' must be COMPLETED/],
     [{ task: 'reportFailure', job: fakeJob(), failure: 'oops' }, /'failure' must be/],
   ])('refuses %j with a named InvalidInputError', async (request, message) => {
-    const handle = createTaskHandler(new FakeWorld().activities, settings);
+    const handle = createTaskHandler(new FakeWorld().activities, settings, metrics);
     await expect(handle(request)).rejects.toMatchObject({ name: 'InvalidInputError', message });
   });
 });

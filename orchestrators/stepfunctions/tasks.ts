@@ -18,6 +18,14 @@ import type { WaiterKind } from '../../shared/endpoint-lifecycle/endpoint-store.
 import type { SageMakerState } from '../../shared/endpoint-lifecycle/sagemaker-control.ts';
 import { InvalidInputError, type Failure } from '../../shared/errors.ts';
 import type { Generate3dResult } from '../../shared/inference.ts';
+import {
+  recordAdmission,
+  recordEndpointStart,
+  recordEndpointStop,
+  recordJobEnded,
+  type MetricsSink,
+} from '../../shared/job-metrics.ts';
+import { phasesOf } from '../../shared/phases.ts';
 import type { StateMachineSettings } from './settings.ts';
 
 type Request = Record<string, unknown>;
@@ -49,19 +57,29 @@ export const TASK_NAMES = [
   'finishStop',
 ] as const satisfies readonly (keyof Activities)[];
 
+/**
+ * The dispatcher. `metrics` gets the job metrics the durable workflow emits too (shared/job-metrics.ts),
+ * each once a task succeeds: the admission, the endpoint's start and stop, the job's ending.
+ */
 export function createTaskHandler(
   activities: Activities,
   settings: StateMachineSettings,
+  metrics: MetricsSink,
 ): (request: unknown) => Promise<unknown> {
   const tasks: Record<(typeof TASK_NAMES)[number], Task> = {
     async admit(r) {
       const { job, ...admission } = await activities.admit(r.event, text(r, 'executionId'));
+      if (admission.admitted) recordAdmission(metrics, admission.created);
       return { job, admission, settings } satisfies AdmitAnswer;
     },
     checkMask: (r) => activities.checkMask(jobOf(r)),
     registerMaskWaiter: (r) => activities.registerMaskWaiter(jobOf(r), waiterOf(r)),
     acquireEndpoint: (r) => activities.acquireEndpoint(jobOf(r)),
-    startEndpoint: (r) => activities.startEndpoint(jobOf(r), generationOf(r)),
+    async startEndpoint(r) {
+      const answer = await activities.startEndpoint(jobOf(r), generationOf(r));
+      recordEndpointStart(metrics, answer.outcome);
+      return answer;
+    },
     checkEndpoint: (r) =>
       activities.checkEndpoint(
         jobOf(r),
@@ -73,16 +91,22 @@ export function createTaskHandler(
     invoke: (r) => invokeHoldingLease(activities, jobOf(r), attemptOf(r)),
     releaseLease: (r) => activities.releaseLease(jobOf(r)),
     reportFailure: (r) => activities.reportFailure(jobOf(r), failureFrom(r.failure)),
-    recordOutcome: (r) =>
-      activities.recordOutcome(
-        jobOf(r),
-        outcomeOf(r),
-        // What the execution saw: `$.admission` and the step results the ASL keeps under `$.steps`.
-        { admission: r.admission, ...(r.steps ?? {}) } as StepsSeen,
-      ),
+    async recordOutcome(r) {
+      // What the execution saw: `$.admission` and the step results the ASL keeps under `$.steps`.
+      const seen = { admission: r.admission, ...(r.steps ?? {}) } as StepsSeen;
+      const outcome = outcomeOf(r);
+      const answer = await activities.recordOutcome(jobOf(r), outcome, seen);
+      // The Lambda does not see its Invoke state's retries (the history counts them): no InferenceRetries.
+      recordJobEnded(metrics, outcome, phasesOf(seen));
+      return answer;
+    },
     notify: (r) => activities.notify(jobOf(r), outcomeOf(r)),
     beginStop: () => activities.beginStop(),
-    finishStop: () => activities.finishStop(),
+    async finishStop() {
+      const answer = await activities.finishStop();
+      recordEndpointStop(metrics, answer.done);
+      return answer;
+    },
   };
   return async (request) => {
     if (typeof request !== 'object' || request === null || Array.isArray(request)) {

@@ -10,6 +10,7 @@ import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import { parseConfig, type Config } from '../../shared/config.ts';
 import { readStateMachineAsl, renderDefinition } from '../stepfunctions/definition.ts';
 import { stateMachineSettings } from '../stepfunctions/settings.ts';
+import type { MetricName } from '../../shared/observability.ts';
 import { createTaskHandler } from '../stepfunctions/tasks.ts';
 import type { FakeWorld } from './fake-world.ts';
 
@@ -34,6 +35,8 @@ export interface FlowRun {
   describeCalls: number;
   /** State names in the order they were entered. */
   entered: string[];
+  /** The metrics the task Lambda recorded, in order. */
+  metrics: [MetricName, number][];
 }
 
 /** The config the task Lambda would load; defaults as deployed, `overrides` by setting name. */
@@ -52,7 +55,11 @@ export async function runFlow(world: FakeWorld, config: Config, input: unknown =
   const definition = JSON.parse(
     renderDefinition(readStateMachineAsl(), { TasksFunctionArn: TASKS_FUNCTION_ARN }),
   ) as { States: Record<string, JsonObject> };
-  const dispatch = createTaskHandler(world.activities, stateMachineSettings(config));
+  const metrics: [MetricName, number][] = [];
+  const dispatch = createTaskHandler(world.activities, stateMachineSettings(config), {
+    record: (name, value) => metrics.push([name, value]),
+    flush: () => undefined,
+  });
   const handlers: Record<string, (input: JsonObject) => Promise<unknown>> = {};
   const retryOverrides: Record<string, number> = {};
   let lambdaInvocations = 0;
@@ -151,6 +158,7 @@ export async function runFlow(world: FakeWorld, config: Config, input: unknown =
     lambdaInvocations,
     describeCalls,
     entered,
+    metrics,
   });
   try {
     const output = (await execution.result) as unknown;
