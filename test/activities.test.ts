@@ -39,7 +39,7 @@ function recorder(kind: string): WaiterSender {
 beforeAll(async () => {
   // Simulated SageMaker start of 2 minutes: 2 s at 60x (the health check needs real time for a process start).
   cloud = await startLocalCloud({
-    timeScale: 60,
+    clock: 'scale:60',
     sagemakerTimings: { createSeconds: 120 },
   });
   const config = parseConfig({

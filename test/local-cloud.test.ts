@@ -154,6 +154,7 @@ describe('npm run up', () => {
       ],
       stepfunctions: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/) as unknown,
       eventBusName: 'default',
+      clock: 'scale:60',
       timeScale: 60,
     });
     const dynamoPort = portOf(description.dynamodb);

@@ -23,7 +23,7 @@ export function localTarget(
     endpointNames: { sf: `${endpointBase}-sf`, ldf: `${endpointBase}-ldf` },
     clock: { kind: 'scale', factor: cloud.timeScale },
     now: () => Date.now(),
-    simulatedSeconds: (ms) => cloud.time.toSimulatedSeconds(ms),
+    simulatedSeconds: (ms) => (ms * cloud.timeScale) / 1000,
     sleep: (seconds, signal) => cloud.time.sleep(seconds, signal),
     clientConfig: (service) => cloud.clientConfig(service),
     close: () => Promise.resolve(),

@@ -4,11 +4,11 @@
 import { randomBytes } from 'node:crypto';
 import type { ErrorObject, Event as HistoryEvent, Operation, OperationUpdate } from '@aws-sdk/client-lambda';
 import type { ExecutionRecord } from './execution-record.ts';
-import type { ScaledTimers } from './scaled-timers.ts';
+import type { ClockTimers } from './clock-timers.ts';
 
 export interface CallbackContext {
   readonly record: ExecutionRecord;
-  readonly timers: ScaledTimers;
+  readonly timers: ClockTimers;
   isRunning(): boolean;
   /** Applies a change made outside the handler and wakes the handler. */
   externally(opId: string, change: (op: Operation) => void): void;

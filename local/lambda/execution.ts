@@ -4,7 +4,7 @@
 // loop that re-invokes the handler whenever something it waits for has happened.
 import { randomUUID } from 'node:crypto';
 import type { ErrorObject, Event as HistoryEvent, Operation, OperationUpdate } from '@aws-sdk/client-lambda';
-import type { TimeScale } from '../common/time-scale.ts';
+import type { Clock } from '../common/clock.ts';
 import { LIMITS, validateUpdates } from './checkpoint-validation.ts';
 import { invalidParameter } from './errors.ts';
 import { ExecutionCallbacks } from './execution-callbacks.ts';
@@ -12,7 +12,7 @@ import { ExecutionRecord, type ExecutionStatus } from './execution-record.ts';
 import { checkpointedEndOf, readInvocation, type CheckpointedEnd } from './invocation-output.ts';
 import { applyUpdate, type ChainedResult, type UpdateContext } from './operation-updates.ts';
 import type { InvocationOutcome, RunningInvocation } from './sandbox.ts';
-import { ScaledTimers } from './scaled-timers.ts';
+import { ClockTimers } from './clock-timers.ts';
 
 /** What an execution counts; the canonical counts come from its history (GetDurableExecutionHistory). */
 export interface ExecutionCounters {
@@ -30,7 +30,7 @@ export interface ExecutionCounters {
 
 /** What an execution needs from the service around it. */
 export interface ExecutionHost {
-  time: TimeScale;
+  time: Clock;
   /** Message of the stale-token error: Title Case lets SDK 2.4.0 retry the invocation (see README). */
   staleTokenMessage: string;
   /** Operations per invocation event; more go through GetDurableExecutionState paging. */
@@ -94,7 +94,7 @@ export class DurableExecution {
   readonly done: Promise<void>;
 
   private readonly record = new ExecutionRecord();
-  private readonly timers: ScaledTimers;
+  private readonly timers: ClockTimers;
   private readonly callbacks: ExecutionCallbacks;
   private readonly updates: UpdateContext;
   private token = '';
@@ -116,7 +116,7 @@ export class DurableExecution {
   ) {
     this.id = spec.id;
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
-    this.timers = new ScaledTimers(host.time);
+    this.timers = new ClockTimers(host.time);
     const externally = (opId: string, change: (op: Operation) => void) => this.externally(opId, change);
     this.callbacks = new ExecutionCallbacks({
       record: this.record,

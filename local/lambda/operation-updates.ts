@@ -4,7 +4,7 @@
 import type { ErrorObject, Event as HistoryEvent, Operation, OperationUpdate } from '@aws-sdk/client-lambda';
 import type { ExecutionCallbacks } from './execution-callbacks.ts';
 import type { ExecutionRecord } from './execution-record.ts';
-import type { ScaledTimers } from './scaled-timers.ts';
+import type { ClockTimers } from './clock-timers.ts';
 
 export interface ChainedResult {
   result?: string;
@@ -14,7 +14,7 @@ export interface ChainedResult {
 
 export interface UpdateContext {
   readonly record: ExecutionRecord;
-  readonly timers: ScaledTimers;
+  readonly timers: ClockTimers;
   readonly callbacks: ExecutionCallbacks;
   /** Counts an operation the handler created. */
   operationCreated(): void;

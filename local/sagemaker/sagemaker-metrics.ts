@@ -8,7 +8,7 @@
 // answering invocations, which is what a GPU serving one request at a time shows.
 import { readFileSync } from 'node:fs';
 import type { MetricsSink } from '../common/service-metrics.ts';
-import type { TimeScale } from '../common/time-scale.ts';
+import type { Clock } from '../common/clock.ts';
 import type { RunningContainer } from './containers.ts';
 
 export const SAGEMAKER_NAMESPACE = 'AWS/SageMaker';
@@ -33,7 +33,7 @@ export class SageMakerMetrics {
 
   constructor(
     private readonly sink: MetricsSink | undefined,
-    private readonly time: TimeScale,
+    private readonly time: Clock,
   ) {}
 
   /** One InvokeEndpoint that reached a serving variant: `status` is what the model (or SageMaker) answered. */

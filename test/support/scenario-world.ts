@@ -113,7 +113,7 @@ export async function startWorld(
       for (const line of text.split('\n')) if (line) functionLogs.push(`${fn}: ${line}`);
       functionLogs.splice(0, Math.max(0, functionLogs.length - 300));
     },
-    ...(durations.timeScale === undefined ? {} : { timeScale: durations.timeScale }),
+    ...(durations.timeScale === undefined ? {} : { clock: `scale:${durations.timeScale}` }),
     // A 2-minute simulated start: 2 s real, room for the container process to come up.
     sagemakerTimings: options.sagemakerTimings ?? { createSeconds: 120, deleteSeconds: 30 },
   });
