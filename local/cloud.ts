@@ -143,7 +143,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     const bus = new LocalEventBus({ region, log, clock });
     stops.push(() => bus.stop());
     const stopForwarding = s3Server.onObjectEvent((event) => {
-      const converted = toEventBridgeEvent(event, { region });
+      const converted = toEventBridgeEvent(event, { region, now: () => clock.now() });
       if (converted) bus.publish(converted);
     });
     stops.push(() => Promise.resolve(stopForwarding()));
@@ -156,6 +156,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       account: LOCAL_ACCOUNT_ID,
       log,
       clock,
+      now: () => clock.now(),
     });
     stops.push(() => cloudWatch.stop());
     log(`CloudWatch      ${cloudWatch.endpoint}`);

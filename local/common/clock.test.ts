@@ -99,6 +99,18 @@ describe('the skip clock', () => {
     await expect(clock.sleep(1, controller.signal)).rejects.toThrow('disarmed');
   });
 
+  it('maps simulated times back to the real times they were read at, across jumps', async () => {
+    const clock = createClock({ kind: 'skip', settleMs: 1 });
+    const before = clock.now();
+    const realBefore = Date.now();
+    await clock.sleep(HOUR);
+    const after = clock.now();
+    const realAfter = Date.now();
+    expect(Math.abs(clock.toReal(before) - realBefore)).toBeLessThan(50);
+    expect(Math.abs(clock.toReal(after) - realAfter)).toBeLessThan(50);
+    expect(clock.toReal(after) - clock.toReal(before)).toBeLessThan(1000);
+  });
+
   it('shares its mapping: a reader in another thread sees the jumps', async () => {
     const clock = createClock({ kind: 'skip', settleMs: 1 });
     const mapping = new Float64Array(clock.shared);
@@ -121,6 +133,7 @@ describe('the scale and real clocks', () => {
     expect(realMs).toBeGreaterThanOrEqual(1);
     const mapping = new Float64Array(clock.shared);
     expect(mapping[2]).toBe(1000);
+    expect(clock.toReal(start + 2000) - clock.toReal(start)).toBeCloseTo(2, 5);
   });
 
   it('a real clock reads real time and counts work in flight too', () => {

@@ -23,6 +23,8 @@ export interface Clock {
   begin(): () => void;
   /** Marks `work` in flight until it settles. */
   track<T>(work: Promise<T>): Promise<T>;
+  /** The real time (epoch ms) at which the clock read `simulatedMs`: what a run really took. */
+  toReal(simulatedMs: number): number;
   /** Pieces of work in flight now. */
   readonly inFlight: number;
   /**
@@ -118,6 +120,10 @@ class LinearClock implements Clock {
     return simulatedNow(this.mapping, Date.now());
   }
 
+  toReal(simulatedMs: number): number {
+    return this.mapping[0]! + (simulatedMs - this.mapping[1]!) / this.rate;
+  }
+
   sleep(simulatedSeconds: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
       const early = aborted(signal);
@@ -176,6 +182,8 @@ class SkipClock implements Clock {
   /** Simulated milliseconds skipped so far. */
   skippedMs = 0;
   jumps = 0;
+  /** Each jump: the simulated time it landed on and everything skipped by then, for toReal. */
+  private readonly landings: { atMs: number; skippedMs: number }[] = [];
 
   constructor(private readonly settleMs: number) {
     if (!(settleMs >= 0)) throw new RangeError(`settle time must be >= 0 ms, got ${settleMs}`);
@@ -190,6 +198,18 @@ class SkipClock implements Clock {
 
   now(): number {
     return simulatedNow(this.mapping, Date.now());
+  }
+
+  toReal(simulatedMs: number): number {
+    // The last jump that landed at or before `simulatedMs` says how much had been skipped by then.
+    let lo = 0;
+    let hi = this.landings.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.landings[mid]!.atMs <= simulatedMs) lo = mid + 1;
+      else hi = mid;
+    }
+    return simulatedMs - (lo === 0 ? 0 : this.landings[lo - 1]!.skippedMs);
   }
 
   sleep(simulatedSeconds: number, signal?: AbortSignal): Promise<void> {
@@ -293,6 +313,7 @@ class SkipClock implements Clock {
       this.jumps++;
       // Sandboxes read the mapping: move the anchor's simulated side on.
       this.mapping[1] = this.mapping[1]! + ahead;
+      this.landings.push({ atMs: first.due, skippedMs: this.skippedMs });
     }
     this.wakeDue();
   }

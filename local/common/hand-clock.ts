@@ -35,6 +35,10 @@ export class HandClock implements Clock {
     return this.scaled.begin();
   }
 
+  toReal(simulatedMs: number): number {
+    return this.scaled.toReal(simulatedMs);
+  }
+
   track<T>(work: Promise<T>): Promise<T> {
     return this.scaled.track(work);
   }
@@ -106,6 +110,7 @@ export function holdableClock(scaled: Clock): {
         return scaled.inFlight;
       },
       now: () => scaled.now(),
+      toReal: (ms) => scaled.toReal(ms),
       begin: () => scaled.begin(),
       track: (work) => scaled.track(work),
       sleep: async (seconds, signal) => {

@@ -163,7 +163,7 @@ export class LocalEventBus {
       'detail-type': entry.detailType,
       source: entry.source,
       account: this.options.account ?? LOCAL_ACCOUNT_ID,
-      time: (entry.time ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      time: (entry.time ?? new Date(this.clock.now())).toISOString().replace(/\.\d{3}Z$/, 'Z'),
       region: this.options.region,
       resources: entry.resources ?? [],
       detail: entry.detail,

@@ -74,7 +74,7 @@ export class InvocationKilled extends Error {
 
 export class DurableExecution {
   readonly id: string;
-  readonly startTimestamp = new Date();
+  readonly startTimestamp: Date;
   endTimestamp: Date | undefined;
   status: ExecutionStatus = 'RUNNING';
   /** True when the handler's own output (or its EXECUTION checkpoint) ended the execution. */
@@ -93,7 +93,7 @@ export class DurableExecution {
   /** Resolves when the execution reaches a terminal status. */
   readonly done: Promise<void>;
 
-  private readonly record = new ExecutionRecord();
+  private readonly record: ExecutionRecord;
   private readonly timers: ClockTimers;
   private readonly callbacks: ExecutionCallbacks;
   private readonly updates: UpdateContext;
@@ -115,6 +115,8 @@ export class DurableExecution {
     private readonly host: ExecutionHost,
   ) {
     this.id = spec.id;
+    this.record = new ExecutionRecord(() => new Date(host.time.now()));
+    this.startTimestamp = this.record.now();
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     this.timers = new ClockTimers(host.time);
     const externally = (opId: string, change: (op: Operation) => void) => this.externally(opId, change);
@@ -267,7 +269,7 @@ export class DurableExecution {
   ): void {
     if (this.status !== 'RUNNING') return;
     this.status = status;
-    this.endTimestamp = new Date();
+    this.endTimestamp = this.record.now();
     this.result = end.result;
     this.error = end.error;
     this.timers.clear();
@@ -317,7 +319,7 @@ export class DurableExecution {
   }
 
   private async invokeOnce(): Promise<void> {
-    const startTimestamp = new Date();
+    const startTimestamp = this.record.now();
     this.counters.invocations++;
     this.progressed = false;
     if (this.record.ops.size > 1) this.counters.replays++;
@@ -333,7 +335,7 @@ export class DurableExecution {
       EventType: 'InvocationCompleted',
       InvocationCompletedDetails: {
         StartTimestamp: startTimestamp,
-        EndTimestamp: new Date(),
+        EndTimestamp: this.record.now(),
         RequestId: requestId,
         ...(invocationError ? { Error: { Payload: invocationError } } : {}),
       },

@@ -65,7 +65,7 @@ export class LocalLambda implements LambdaApiBackend {
 
   constructor(private readonly options: LocalLambdaOptions) {
     this.registry = new FunctionRegistry(options.region, options.account ?? LOCAL_ACCOUNT_ID);
-    const metrics = new LambdaMetrics(options.metrics);
+    const metrics = new LambdaMetrics(options.metrics, () => options.clock.now());
     this.host = {
       time: options.clock,
       staleTokenMessage: options.staleTokenMessage ?? SDK_STALE_TOKEN_MESSAGE,

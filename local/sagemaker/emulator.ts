@@ -151,7 +151,7 @@ export async function startSageMakerEmulator(options: SageMakerEmulatorOptions):
     const call: ApiCall = {
       operation,
       ...(typeof input.EndpointName === 'string' ? { endpointName: input.EndpointName } : {}),
-      at: Date.now(),
+      at: scale.now(),
       outcome: 'ok',
     };
     calls.push(call);
@@ -172,7 +172,7 @@ export async function startSageMakerEmulator(options: SageMakerEmulatorOptions):
     body: Buffer,
     res: ServerResponse,
   ): Promise<void> {
-    const call: ApiCall = { operation: 'InvokeEndpoint', endpointName: name, at: Date.now(), outcome: 'ok' };
+    const call: ApiCall = { operation: 'InvokeEndpoint', endpointName: name, at: scale.now(), outcome: 'ok' };
     calls.push(call);
     const arrived = performance.now();
     // Once the request reaches a serving variant it is one of that variant's Invocations.

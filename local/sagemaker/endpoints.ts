@@ -90,7 +90,7 @@ export class Endpoints {
     if (this.o.faults.take('resourceLimit')) {
       throw resourceLimitExceeded(config.variants[0]?.InstanceType ?? 'ml.g5.xlarge');
     }
-    const now = new Date();
+    const now = new Date(this.o.timeScale.now());
     const endpoint: Endpoint = {
       name,
       arn: this.o.arn('endpoint', name),
@@ -291,7 +291,7 @@ export class Endpoints {
   private setStatus(endpoint: Endpoint, status: EndpointStatus): void {
     if (this.stopped) return;
     endpoint.status = status;
-    endpoint.lastModifiedTime = new Date();
+    endpoint.lastModifiedTime = new Date(this.o.timeScale.now());
     this.o.log(
       `SageMaker: ${endpoint.name} ${status}${endpoint.failureReason && status === 'Failed' ? `: ${endpoint.failureReason}` : ''}`,
     );
@@ -299,7 +299,13 @@ export class Endpoints {
   }
 
   private emit(endpoint: Endpoint): void {
-    this.o.publish(stateChangeEvent(endpoint, { region: this.o.region, account: this.o.account }));
+    this.o.publish(
+      stateChangeEvent(endpoint, {
+        region: this.o.region,
+        account: this.o.account,
+        at: new Date(this.o.timeScale.now()),
+      }),
+    );
   }
 
   /** Runs a background transition; an unexpected error fails the endpoint rather than vanishing. */

@@ -47,7 +47,7 @@ export class SageMakerMetrics {
     }
     if (!this.sink) return;
     const dims = { EndpointName: where.endpointName, VariantName: where.variantName };
-    const at = Date.now();
+    const at = this.time.now();
     const put = (name: string, value: number, unit: string): void =>
       this.sink!.publish(SAGEMAKER_NAMESPACE, name, dims, value, unit, at);
     put('Invocations', 1, 'Count');
@@ -101,7 +101,7 @@ export class SageMakerMetrics {
       instance.busyMs = 0;
       since = now;
       cpuBefore = cpuNow;
-      const at = Date.now();
+      const at = this.time.now();
       this.sink!.publish(INSTANCE_NAMESPACE, 'CPUUtilization', dims, cpu, 'Percent', at);
       this.sink!.publish(INSTANCE_NAMESPACE, 'GPUUtilization', dims, busy, 'Percent', at);
     }

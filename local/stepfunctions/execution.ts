@@ -40,7 +40,7 @@ export interface ExecutionSettings {
 
 export class Execution {
   status: ExecutionStatus = 'RUNNING';
-  readonly startDate = new Date();
+  readonly startDate: Date;
   stopDate?: Date;
   output?: string;
   error?: string;
@@ -56,7 +56,12 @@ export class Execution {
   private readonly activity = { running: 0, waiting: 0, end: undefined as (() => void) | undefined };
 
   constructor(readonly settings: ExecutionSettings) {
-    this.history = new HistoryBuilder(settings.definition.states, () => this.includeData);
+    this.startDate = new Date(settings.time.now());
+    this.history = new HistoryBuilder(
+      settings.definition.states,
+      () => this.includeData,
+      () => settings.time.now(),
+    );
     this.done = new Promise((resolve) => (this.closeDone = resolve));
   }
 
@@ -172,7 +177,7 @@ export class Execution {
   ): void {
     if (this.status !== 'RUNNING') return;
     this.status = status;
-    this.stopDate = new Date();
+    this.stopDate = new Date(this.settings.time.now());
     if (details.output !== undefined) this.output = details.output;
     if (details.error !== undefined) this.error = details.error;
     if (details.cause !== undefined) this.cause = details.cause;

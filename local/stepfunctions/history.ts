@@ -55,6 +55,8 @@ export class HistoryBuilder {
   constructor(
     private readonly states: Map<string, StateInfo>,
     private readonly includeData: () => boolean = () => true,
+    /** The local cloud's clock (epoch ms): every event's timestamp reads it. */
+    private readonly now: () => number = Date.now,
   ) {}
 
   /** Writes an event; `prev` overrides the thread's last event, `advance: false` leaves it as is. */
@@ -68,7 +70,7 @@ export class HistoryBuilder {
     const container = containerOf(thread);
     const previousEventId =
       options.prev ?? this.last.get(thread) ?? (container ? this.started.get(container) : undefined) ?? 0;
-    const event: HistoryEvent = { timestamp: Date.now() / 1000, type, id, previousEventId };
+    const event: HistoryEvent = { timestamp: this.now() / 1000, type, id, previousEventId };
     if (details) event[detailsKey(type)] = details;
     this.events.push(event);
     // Events that do not advance their thread (an iteration's or a Map's Succeeded, ...) never become

@@ -146,7 +146,7 @@ export class LocalStepFunctions {
     StopExecution: (input) => {
       const execution = this.findExecution(input.executionArn);
       execution.stop(optionalString(input.error), optionalString(input.cause));
-      return { stopDate: seconds(execution.stopDate ?? new Date()) };
+      return { stopDate: seconds(execution.stopDate ?? new Date(this.time.now())) };
     },
     SendTaskSuccess: (input) => (this.tokens.success(requireToken(input), input.output), {}),
     SendTaskFailure: (input) => (this.tokens.failure(requireToken(input), input.error, input.cause), {}),
@@ -189,7 +189,7 @@ export class LocalStepFunctions {
           ? input.roleArn
           : `arn:aws:iam::${LOCAL_ACCOUNT_ID}:role/local-stepfunctions`,
       type: 'STANDARD',
-      creationDate: new Date(),
+      creationDate: new Date(this.time.now()),
       executions: new Map(),
     };
     this.machines.set(arn, record);
