@@ -151,11 +151,16 @@ async function measure(orchestrator: Orchestrator, waitMode: WaitMode): Promise<
       throw new Error(`the cold job left the endpoint ${item.state}, not Stopped`);
     console.error('warm job (a holder lease keeps the endpoint InService)');
     const release = await warmHolder(world);
+    // The bench itself is work in flight from the upload to the holder's release: on a skip clock an
+    // idle cloud would otherwise jump through idle windows while this process polls for the job in
+    // real time, and the execution would find the holder's lease still held.
+    const holding = world.cloud.time.begin();
     const uploadedAt = world.cloud.time.now();
     const warm = world.upload('costs', 'warm');
     await warm;
     const [job] = (await waitForJobs(world, 'costs', 2, timeoutMs)).filter((j) => j.name === 'warm') as [Job];
     await release();
+    holding();
     await quiesceWithProgress(world, timeoutMs);
     await record('warm', { job, uploadedAt });
     return out;
