@@ -61,7 +61,21 @@ export async function startHarness(timings: Partial<Timings> = {}, scale = 1000)
   });
   const containerUrl = await listenOnLoopback(server);
   const events: SageMakerEndpointStateChangeEvent[] = [];
-  const clock = holdableClock(createClock(`scale:${scale}`));
+  // Sleeps on the scale, timestamps in real time: the lifecycle tests pass their own `now` (real
+  // time, or a manual clock started at it) and compare it with SageMaker's times.
+  const scaled = createClock(`scale:${scale}`);
+  const clock = holdableClock({
+    mode: scaled.mode,
+    shared: scaled.shared,
+    get inFlight() {
+      return scaled.inFlight;
+    },
+    now: () => Date.now(),
+    toReal: (ms) => ms,
+    sleep: (seconds, signal) => scaled.sleep(seconds, signal),
+    begin: () => scaled.begin(),
+    track: (work) => scaled.track(work),
+  });
   const [ddb, emulator] = await Promise.all([
     startLocalDynamoDB(),
     startSageMakerEmulator({
