@@ -11,20 +11,25 @@ import type { Job } from '../shared/job-store.ts';
 import type { Orchestrator } from '../shared/keys.ts';
 import { startWorld, type World } from '../test/support/scenario-world.ts';
 
-/** Simulated seconds per real second: a 300 s endpoint start takes 5 s. */
-export const BENCH_TIME_SCALE = 60;
+/** The benchmarks' default clock (`--clock`): 60 simulated seconds per real second. */
+export const BENCH_CLOCK = 'scale:60';
+
+/** The `--clock` option every benchmark of the app takes. */
+export const CLOCK_OPTION = { clock: { default: BENCH_CLOCK } };
+export const CLOCK_USAGE = `  --clock C               skip, real or scale:N, the local cloud's clock (default ${BENCH_CLOCK})`;
 
 export const ORCHESTRATOR_NAMES: Record<Orchestrator, string> = { ldf: 'durable', sf: 'Step Functions' };
 
 /**
  * A world running the app with its own defaults (idle window 600 s, mask wait 300 s, poll 5..60 s)
- * and the SageMaker emulator's (a 300 s endpoint start), at BENCH_TIME_SCALE.
+ * and the SageMaker emulator's (a 300 s endpoint start), on `clock`.
  */
-export function startBenchWorld(orchestrator: Orchestrator, waitMode: WaitMode): Promise<World> {
-  return startWorld(orchestrator, waitMode, {
-    settings: { timeScale: BENCH_TIME_SCALE },
-    sagemakerTimings: {},
-  });
+export function startBenchWorld(
+  orchestrator: Orchestrator,
+  waitMode: WaitMode,
+  clock: string = BENCH_CLOCK,
+): Promise<World> {
+  return startWorld(orchestrator, waitMode, { settings: {}, clock, sagemakerTimings: {} });
 }
 
 /** Parses a benchmark's string options; prints `usage` for --help, and exits 2 with the message on bad input. */
@@ -153,9 +158,9 @@ export async function quiesceWithProgress(world: World, timeoutMs: number): Prom
   }
 }
 
-/** Real milliseconds → simulated seconds at the world's time scale. */
-export function simulatedSeconds(world: World, realMs: number): number {
-  return (realMs * world.cloud.timeScale) / 1000;
+/** Real seconds between two of the world's timestamps (both read its clock): what the span really took. */
+export function realSeconds(world: World, fromMs: number, toMs: number): number {
+  return (world.cloud.time.toReal(toMs) - world.cloud.time.toReal(fromMs)) / 1000;
 }
 
 /** CreateEndpoint calls that reached the emulator for this world's endpoint: all, those that created, by outcome. */

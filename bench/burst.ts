@@ -7,7 +7,8 @@ import { FUNCTIONS } from '../infra/app-definition.ts';
 import { WAIT_MODES } from '../shared/config.ts';
 import type { Orchestrator } from '../shared/keys.ts';
 import {
-  BENCH_TIME_SCALE,
+  CLOCK_OPTION,
+  CLOCK_USAGE,
   LOGS_USAGE,
   ORCHESTRATOR_NAMES,
   benchArgs,
@@ -28,12 +29,13 @@ import { median, percentile } from './stats.ts';
 const USAGE = `Usage: npm run bench:durable [-- options]
        npm run bench:stepfunctions [-- options]
 N concurrent cold-burst executions of one orchestrator on the local cloud (the app's own settings,
-a 300 s endpoint start, time scale ${BENCH_TIME_SCALE}x): N image+mask uploads at once, one stopped endpoint.
+a 300 s endpoint start): N image+mask uploads at once, one stopped endpoint.
 
   --orchestrator ldf|sf   which orchestrator (the npm scripts set it)
   --executions N          uploads, hence executions (default 200)
   --wait-mode MODE        ${WAIT_MODES.join(' | ')} (default event)
   --timeout S             real seconds to wait for the jobs and the idle stops (default 600)
+${CLOCK_USAGE}
 ${LOGS_USAGE}`;
 
 const { options: args, logs } = benchArgs(
@@ -42,6 +44,7 @@ const { options: args, logs } = benchArgs(
     executions: { default: '200' },
     'wait-mode': { default: 'event' },
     timeout: { default: '600' },
+    ...CLOCK_OPTION,
   },
   USAGE,
 );
@@ -57,18 +60,19 @@ const print = resultsWriter(logs);
 console.error(
   `starting the local cloud, deploying the ${ORCHESTRATOR_NAMES[orchestrator]} orchestrator (${waitMode} wait mode)`,
 );
-const world = await startBenchWorld(orchestrator, waitMode);
+const world = await startBenchWorld(orchestrator, waitMode, args.clock);
 try {
   const memory = samplePeakRss({ node: 'self', jvm: world.cloud.dynamoDb.pid });
   console.error(`uploading ${executions} image+mask pairs at once`);
-  const firstUpload = Date.now();
+  const firstUploadReal = Date.now();
+  const firstUpload = world.cloud.time.now();
   await Promise.all(Array.from({ length: executions }, (_, i) => world.upload(user, `burst${i}`)));
-  const uploadS = (Date.now() - firstUpload) / 1000;
+  const uploadS = (Date.now() - firstUploadReal) / 1000;
   console.error(`uploaded in ${uploadS.toFixed(1)} s`);
   const jobs = await waitForJobs(world, user, executions, timeoutMs);
   const lastEnded = Math.max(...jobs.map(endedAt));
-  const wallS = (lastEnded - firstUpload) / 1000;
-  await quiesceWithProgress(world, Math.max(1000, timeoutMs - (Date.now() - firstUpload)));
+  const wallS = (world.cloud.time.toReal(lastEnded) - firstUploadReal) / 1000;
+  await quiesceWithProgress(world, Math.max(1000, timeoutMs - (Date.now() - firstUploadReal)));
   const peaks = memory.stop();
 
   const outcomes = countBy(jobs.map((j) => j.status));
@@ -78,7 +82,7 @@ try {
   const line = (label: string, value: string): void => print(`${label.padEnd(22)}${value}`);
   line(
     'orchestrator',
-    `${ORCHESTRATOR_NAMES[orchestrator]} (${orchestrator}), ${waitMode} wait mode, time scale ${world.cloud.timeScale}x, Node ${process.versions.node}`,
+    `${ORCHESTRATOR_NAMES[orchestrator]} (${orchestrator}), ${waitMode} wait mode, clock ${world.cloud.clock}, Node ${process.versions.node}`,
   );
   line(
     'executions',
@@ -98,7 +102,7 @@ try {
     'wall time',
     `${wallS.toFixed(2)} s, first upload to last job ended (${(executions / wallS).toFixed(1)} executions/s)`,
   );
-  const simulatedEnd = jobs.map((j) => ((endedAt(j) - firstUpload) * world.cloud.timeScale) / 1000);
+  const simulatedEnd = jobs.map((j) => (endedAt(j) - firstUpload) / 1000);
   line(
     'job latency (sim.)',
     `median ${median(simulatedEnd).toFixed(0)} s, p95 ${percentile(simulatedEnd, 95).toFixed(0)} s, upload to ending`,

@@ -1,25 +1,25 @@
-// N (30) concurrent CreateEndpoint calls against the local cloud at its default time scale (60), each
+// N (30) concurrent CreateEndpoint calls against the local cloud on its default clock (scale:60), each
 // endpoint starting its own inference-server process, as the benchmark's burst scenario does.
 // Reports how many reached InService, how long each took (real seconds), and any FailureReason.
-// Usage: npm run bench:endpoint-burst [-- --endpoints 30 --time-scale 60]
+// Usage: npm run bench:endpoint-burst [-- --endpoints 30 --clock scale:60]
 import { CreateEndpointCommand, DescribeEndpointCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { ENDPOINT_DEFINITION } from '../infra/app-definition.ts';
-import { DEFAULT_TIME_SCALE, startLocalCloud } from '../local/cloud.ts';
+import { DEFAULT_CLOCK, startLocalCloud } from '../local/cloud.ts';
 import { createModelAndEndpointConfig } from '../local/deploy-app.ts';
 import { percentile } from './stats.ts';
 
 const { values } = parseArgs({
   options: {
     endpoints: { type: 'string', default: '30' },
-    'time-scale': { type: 'string', default: String(DEFAULT_TIME_SCALE) },
+    clock: { type: 'string', default: DEFAULT_CLOCK },
     help: { type: 'boolean' },
   },
 });
 if (values.help) {
   console.log(
-    'Usage: npm run bench:endpoint-burst [-- --endpoints 30 --time-scale 60]\n' +
+    'Usage: npm run bench:endpoint-burst [-- --endpoints 30 --clock scale:60]\n' +
       'Starts the local cloud, then creates --endpoints SageMaker endpoints at once (one inference-server\n' +
       'process each) and waits until each is InService or Failed. Reports the counts, the real seconds\n' +
       'each took (p50, max) and the FailureReasons.',
@@ -27,10 +27,9 @@ if (values.help) {
   process.exit(0);
 }
 const count = Number(values.endpoints);
-const scale = Number(values['time-scale']);
 if (!Number.isInteger(count) || count < 1) throw new Error(`--endpoints must be a positive integer`);
 
-const cloud = await startLocalCloud({ timeScale: scale });
+const cloud = await startLocalCloud({ clock: values.clock });
 const sm = new SageMakerClient({
   ...cloud.clientConfig('sagemaker'),
   credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
@@ -69,7 +68,7 @@ try {
   const failed = settled.filter((e) => e.status === 'Failed');
   const times = inService.map((e) => e.s);
   console.log(
-    `endpoint burst: ${count} concurrent CreateEndpoint, time scale ${scale} (create ${300 / scale} s real), ${availableParallelism()} cores`,
+    `endpoint burst: ${count} concurrent CreateEndpoint, clock ${cloud.clock} (a 300 s create), ${availableParallelism()} cores`,
   );
   console.log(`  InService ${inService.length}, Failed ${failed.length}`);
   if (times.length) {

@@ -6,7 +6,7 @@ import { Agent } from 'node:http';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { localClientConfig } from '../shared/aws.ts';
-import { timeScale } from '../local/common/time-scale.ts';
+import { createClock } from '../local/common/clock.ts';
 import { LocalLambda } from '../local/lambda/service.ts';
 import { median, percentile } from './stats.ts';
 
@@ -37,7 +37,7 @@ if (![executions, steps].every((n) => Number.isInteger(n) && n >= 1) || !(scale 
 const sandboxes = values.sandboxes === undefined ? undefined : Number(values.sandboxes);
 const lambda = new LocalLambda({
   region: 'us-east-1',
-  timeScale: timeScale(scale),
+  clock: createClock(`scale:${scale}`),
   ...(sandboxes ? { maxConcurrency: sandboxes } : {}),
 });
 await lambda.listen();

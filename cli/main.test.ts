@@ -41,6 +41,7 @@ describe('dvs bench', () => {
         inferenceSeconds: 30,
         endpointConcurrency: 1,
         idleWindowSeconds: 600,
+        clock: 'scale:60',
         json: false,
       },
     ]);
@@ -87,6 +88,7 @@ describe('dvs bench', () => {
       inferenceSeconds: 2.5,
       endpointConcurrency: 1,
       idleWindowSeconds: 600,
+      clock: 'scale:60',
       outDir: 'reports/x',
       json: true,
     });
@@ -131,6 +133,7 @@ describe('dvs bench', () => {
     [['--endpoint-start', '-5'], "--endpoint-start: '-5' is not allowed; expected a number from 0"],
     [['--inference-seconds', '0'], "--inference-seconds: '0' is not allowed; expected a number above 0"],
     [['--inference-seconds', 'Infinity'], "--inference-seconds: 'Infinity' is not allowed"],
+    [['--clock', 'fast'], "--clock: clock must be 'skip', 'real' or 'scale:N'"],
   ])(
     'refuses %j on burst, naming the option, the value and what is allowed (exit 2)',
     async (args, message) => {

@@ -197,6 +197,11 @@ export function buildProgram(actions: Actions, io: CliIo, result: { code: number
         String(BENCH_DEFAULTS.inferenceSeconds),
       )
       .option(
+        '--clock <mode>',
+        'the clock of a local cloud the command starts: skip (idle time jumps to the next timer), real, or scale:N',
+        BENCH_DEFAULTS.clock,
+      )
+      .option(
         '--endpoint-concurrency <n>',
         'the modelled invocations one endpoint serves at once; the rest queue in arrival order',
         String(BENCH_DEFAULTS.endpointConcurrency),

@@ -7,6 +7,8 @@ import { CONFIG_DEFAULTS, WAIT_MODES, type WaitMode } from '../shared/config.ts'
 import { IMAGE_SUFFIX, inputImageKey } from '../shared/keys.ts';
 import { DEFAULT_TIMINGS } from '../local/sagemaker/endpoints.ts';
 import { DEFAULT_STACK_NAME } from '../infra/outputs.ts';
+import { parseClockMode } from '../local/common/clock.ts';
+import { DEFAULT_CLOCK } from '../local/cloud.ts';
 import { SCENARIOS, type ScenarioName } from '../bench/scenario/scenarios.ts';
 import { InputFileError, UsageError } from './exit.ts';
 
@@ -52,6 +54,8 @@ interface BenchCommon {
   endpointConcurrency: number;
   /** The idle window every configuration deploys (sweep: one per value of idleWindowsSeconds). */
   idleWindowSeconds: number;
+  /** The clock of a local cloud the command starts (`skip`, `real`, `scale:N`). */
+  clock: string;
   /** Where the report goes; absent: reports/<timestamp>/. */
   outDir?: string;
   json: boolean;
@@ -99,6 +103,7 @@ export const BENCH_DEFAULTS = {
   inferenceSeconds: 30,
   endpointConcurrency: 1,
   idleWindowSeconds: CONFIG_DEFAULTS.idleWindowSeconds,
+  clock: DEFAULT_CLOCK,
   fallbackSeconds: CONFIG_DEFAULTS.eventFallbackSeconds,
   idleWindowsSeconds: [60, 300, 600, 1800],
   fallbacksSeconds: [60, 300, 600],
@@ -276,6 +281,16 @@ const SCENARIO_OPTIONS: Record<string, { flag: string; scenarios: readonly Scena
   fallbacks: { flag: '--fallbacks', scenarios: ['sweep'] },
 };
 
+/** `--clock`, checked as the local cloud reads it. */
+function parseClock(text: string): string {
+  try {
+    parseClockMode(text);
+  } catch (err) {
+    throw new UsageError(`--clock: ${(err as Error).message}`);
+  }
+  return text;
+}
+
 export function parseBenchOptions(raw: RawOptions): BenchOptions {
   const target = parseTargetOptions(raw);
   const scenario = str(raw, 'scenario');
@@ -325,6 +340,7 @@ export function parseBenchOptions(raw: RawOptions): BenchOptions {
       above: true,
       max: MAX_SECONDS,
     }),
+    clock: parseClock(str(raw, 'clock') ?? BENCH_DEFAULTS.clock),
     ...(outDir === undefined ? {} : { outDir }),
     json: raw.values.json === true,
   };

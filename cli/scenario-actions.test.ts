@@ -16,6 +16,7 @@ const common = {
   inferenceSeconds: 30,
   endpointConcurrency: 2,
   idleWindowSeconds: 120,
+  clock: 'scale:60',
   json: false,
 };
 

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { appDefinition, FUNCTIONS } from '../infra/app-definition.ts';
 import { DEFAULT_TIMINGS } from '../local/sagemaker/endpoints.ts';
-import { DEFAULT_TIME_SCALE, startLocalCloud } from '../local/cloud.ts';
+import { startLocalCloud } from '../local/cloud.ts';
+import { parseClockMode } from '../local/common/clock.ts';
 import { DEFAULT_ENDPOINT_NAME, deployApp, localAppSettings } from '../local/deploy-app.ts';
 import { localTarget } from '../bench/collect/local-target.ts';
 import type { Target } from '../bench/collect/target.ts';
@@ -113,9 +114,12 @@ export async function benchAction(
       ? await resolveTarget(options.target, hooks)
       : undefined;
   try {
-    const open = fixed === undefined ? localSessions(spec) : fixedSessions(fixed, spec);
-    // A local cloud the runner starts runs at the default time scale.
-    const clock = fixed ?? { simulatedSeconds: (ms: number) => (ms * DEFAULT_TIME_SCALE) / 1000 };
+    const open =
+      fixed === undefined ? localSessions(spec, undefined, options.clock) : fixedSessions(fixed, spec);
+    // A local cloud the runner starts: a scale clock's factor, else (skip, real) real time at worst.
+    const mode = parseClockMode(options.clock);
+    const factor = mode.kind === 'scale' ? mode.factor : 1;
+    const clock = fixed ?? { simulatedSeconds: (ms: number) => (ms * factor) / 1000 };
     const outcome = await runBench(
       spec,
       open,

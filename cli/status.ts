@@ -118,9 +118,7 @@ function jobJson(upload: UploadStatus, job: Job | undefined, target: Target): un
 export function formatUploads(uploads: UploadStatus[], target: Target): string {
   const lines: string[] = [];
   const clock =
-    target.clock.kind === 'scale'
-      ? `simulated seconds (clock ${clockLabel(target.clock)}: real time × ${target.clock.factor})`
-      : 'seconds';
+    target.clock.kind === 'scale' ? `simulated seconds (clock ${clockLabel(target.clock)})` : 'seconds';
   for (const upload of uploads) {
     lines.push(`upload ${upload.name} of user ${upload.userId}, job ${upload.jobId}`);
     lines.push(`  ${clock} after the first admission, ${upload.firstAdmitted}`);

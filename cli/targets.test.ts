@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTIONS, STATE_MACHINE } from '../infra/app-definition.ts';
 import { STACK_OUTPUTS } from '../infra/outputs.ts';
 import { closeServer, listenOnLoopback, readBody } from '../local/common/http-server.ts';
-import { timeScale } from '../local/common/time-scale.ts';
+import { createClock } from '../local/common/clock.ts';
 import { startLocalStepFunctions } from '../local/stepfunctions/service.ts';
 import { LOCAL_CREDENTIALS, localClientConfig } from '../shared/aws.ts';
 import { InputFileError, TargetUnreachableError, UsageError } from './exit.ts';
@@ -34,6 +34,7 @@ const description = {
   lambda: 'http://127.0.0.1:41005',
   stepfunctions: 'http://127.0.0.1:41006',
   cloudwatch: 'http://127.0.0.1:41007',
+  clock: 'scale:60',
   timeScale: 60,
   functions: [],
   app: { waitMode: 'poll', stateMachineArn: 'arn:…', durableOrchestrator: 'arn:…', dashboard: 'd' },
@@ -59,7 +60,7 @@ describe('a running local cloud (--endpoints)', () => {
       localClientConfig('http://127.0.0.1:41006', 'us-east-1'),
     );
     expect(target.clientConfig('sagemakerRuntime').endpoint).toBe('http://127.0.0.1:41004');
-    expect(target.simulatedSeconds(1500)).toBe(90);
+    expect(target.simulatedSeconds(1500)).toBe(1.5); // its timestamps are simulated already
     const before = Date.now();
     expect(target.now()).toBeGreaterThanOrEqual(before);
     const fromStdin = await resolveTarget(
@@ -84,7 +85,7 @@ describe('a running local cloud (--endpoints)', () => {
   it('names the state machine as the local Step Functions service does', async () => {
     const sfn = await startLocalStepFunctions({
       region: 'us-east-1',
-      timeScale: timeScale(60),
+      clock: createClock('scale:60'),
       endpoints: {},
     });
     const client = new SFNClient(localClientConfig(sfn.endpoint));

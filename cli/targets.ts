@@ -94,12 +94,16 @@ export function localStateMachineArn(region: string): string {
   return `arn:aws:states:${region}:${LOCAL_ACCOUNT_ID}:stateMachine:${STATE_MACHINE}`;
 }
 
-/** Timestamps on a clock `factor` times faster than real time: what the local cloud's services use. */
+/**
+ * A running local cloud's clock, seen from another process: its timestamps are simulated
+ * milliseconds (they read the cloud's clock); on `scale:N` its time runs N times real time. From
+ * outside, `now` and `sleep` are real time scaled (a skip clock's jumps cannot be seen from here).
+ */
 function scaleClock(factor: number): Pick<Target, 'clock' | 'now' | 'simulatedSeconds' | 'sleep'> {
   return {
     clock: { kind: 'scale', factor },
     now: () => Date.now(),
-    simulatedSeconds: (ms) => (ms * factor) / 1000,
+    simulatedSeconds: (ms) => ms / 1000,
     sleep: (seconds, signal) =>
       sleepFor((seconds * 1000) / factor, undefined, signal === undefined ? {} : { signal }),
   };

@@ -38,8 +38,6 @@ export interface AppSettings {
   pollMaxSeconds?: number;
   eventFallbackSeconds?: number;
   leaseTtlSeconds?: number;
-  /** Simulated seconds per real second: the local cloud's scale, 1 on AWS. */
-  timeScale?: number;
   /** The local S3 needs path-style addresses; AWS does not. */
   s3ForcePathStyle?: boolean;
 }
@@ -112,7 +110,6 @@ export function appDefinition(settings: AppSettings): AppDefinition {
     pollSeconds: settings.pollSeconds,
     pollMaxSeconds: settings.pollMaxSeconds,
     eventFallbackSeconds: settings.eventFallbackSeconds,
-    timeScale: settings.timeScale,
     s3ForcePathStyle: settings.s3ForcePathStyle,
   };
   const config: Omit<Config, 'orchestrator'> = {

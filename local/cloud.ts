@@ -3,7 +3,7 @@
 import { DEFAULT_LOCAL_REGION, localClientConfig, type ClientConfig } from '../shared/aws.ts';
 import type { ServiceName } from '../shared/deps.ts';
 import { createTable, startLocalDynamoDB, type LocalDynamoDB } from './dynamodb/dynamodb-local.ts';
-import { timeScale as makeTimeScale, type TimeScale } from './common/time-scale.ts';
+import { createClock, formatClockMode, type Clock, type ClockMode } from './common/clock.ts';
 import { LocalEventBus } from './eventbridge/event-bus.ts';
 import { startLocalS3, type LocalS3 } from './s3/service.ts';
 import { toEventBridgeEvent } from './s3/events.ts';
@@ -20,8 +20,11 @@ export interface LocalCloudOptions {
   region?: string;
   tableName?: string;
   bucket?: string;
-  /** Simulated seconds per real second for every service-side timer (default 60: a 5-minute start takes 5 s). */
-  timeScale?: number;
+  /**
+   * The clock of every AWS timer and timestamp: `skip`, `real` or `scale:N` (common/clock.ts);
+   * default DEFAULT_CLOCK.
+   */
+  clock?: string | ClockMode;
   /** Simulated SageMaker durations (create, update, delete, health-check timeout). */
   sagemakerTimings?: Partial<Timings>;
   /**
@@ -57,7 +60,9 @@ export interface LocalCloudDescription {
   stepfunctions: string;
   /** The CloudWatch API (metrics, dashboards) of the local CloudWatch. */
   cloudwatch: string;
-  /** Simulated seconds per real second. */
+  /** The clock the services run on, as `--clock` takes it: `skip`, `real` or `scale:N`. */
+  clock: string;
+  /** Simulated seconds per real second: N on `scale:N`, 1 otherwise (skip runs at 1x while busy). */
   timeScale: number;
 }
 
@@ -73,7 +78,8 @@ export interface LocalCloud extends LocalCloudDescription {
   stepFunctions: LocalStepFunctions;
   /** The local CloudWatch: the functions' EMF lines become its metrics. */
   cloudWatch: LocalCloudWatch;
-  time: TimeScale;
+  /** The one clock of every service: sleep on it, read it, mark work in flight on it. */
+  time: Clock;
   /** Settings for an AWS SDK v3 client of the named local service. */
   clientConfig(
     service:
@@ -94,14 +100,15 @@ export interface LocalCloud extends LocalCloudDescription {
 
 export const DEFAULT_TABLE_NAME = 'durable-vs-sfn';
 export const DEFAULT_BUCKET = 'uploads';
-export const DEFAULT_TIME_SCALE = 60;
+/** Today's default: 60 simulated seconds per real second (a 5-minute endpoint start takes 5 s). */
+export const DEFAULT_CLOCK = 'scale:60';
 
 export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
   const region = options.region ?? DEFAULT_LOCAL_REGION;
   const tableName = options.tableName ?? DEFAULT_TABLE_NAME;
   const bucket = options.bucket ?? DEFAULT_BUCKET;
   const log = options.log ?? (() => undefined);
-  const time = makeTimeScale(options.timeScale ?? DEFAULT_TIME_SCALE);
+  const clock = createClock(options.clock ?? DEFAULT_CLOCK);
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async (): Promise<void> => {
     const results = await Promise.allSettled(
@@ -122,7 +129,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         log(`DynamoDB Local  ${d.endpoint}`);
         return d;
       }),
-      startLocalS3({ buckets: [bucket] }).then((s) => {
+      startLocalS3({ buckets: [bucket], clock }).then((s) => {
         stops.push(() => s.stop());
         log(`S3              ${s.endpoint}  (bucket ${bucket})`);
         return s;
@@ -133,10 +140,10 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
 
     // S3 sends its object events to the bus, as a bucket with EventBridge notifications enabled does.
     // The bus starts with no rules: the app's deployer puts them (deploy-app.ts putAppRules).
-    const bus = new LocalEventBus({ region, log });
+    const bus = new LocalEventBus({ region, log, clock });
     stops.push(() => bus.stop());
     const stopForwarding = s3Server.onObjectEvent((event) => {
-      const converted = toEventBridgeEvent(event, { region });
+      const converted = toEventBridgeEvent(event, { region, now: () => clock.now() });
       if (converted) bus.publish(converted);
     });
     stops.push(() => Promise.resolve(stopForwarding()));
@@ -144,14 +151,20 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     log(`EventBridge     ${eventbridge}  (bus ${bus.name})`);
 
     // CloudWatch first: every service below publishes its AWS metrics into it, as on AWS.
-    const cloudWatch = await startLocalCloudWatch({ region, account: LOCAL_ACCOUNT_ID, log });
+    const cloudWatch = await startLocalCloudWatch({
+      region,
+      account: LOCAL_ACCOUNT_ID,
+      log,
+      clock,
+      now: () => clock.now(),
+    });
     stops.push(() => cloudWatch.stop());
     log(`CloudWatch      ${cloudWatch.endpoint}`);
 
     // SageMaker sends its endpoint state changes to the default bus, as on AWS.
     const sagemakerEmulator = await startSageMakerEmulator({
       region,
-      timeScale: time,
+      timeScale: clock,
       ...(options.sagemakerTimings ? { timings: options.sagemakerTimings } : {}),
       container: options.container ?? inferenceServerContainer(s3Server.endpoint, region),
       publish: (event) => bus.publish(event),
@@ -159,7 +172,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       metrics: cloudWatch.service,
     });
     stops.push(() => sagemakerEmulator.stop());
-    log(`SageMaker       ${sagemakerEmulator.endpoint}  (time scale ${time.scale}x)`);
+    log(`SageMaker       ${sagemakerEmulator.endpoint}  (clock ${formatClockMode(clock.mode)})`);
 
     // Functions get the other services' endpoints, so SDK clients with default settings reach them.
     // Step Functions is added once it listens: its Tasks invoke the functions, and the functions
@@ -174,7 +187,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     };
     const lambdaService = new LocalLambda({
       region,
-      timeScale: time,
+      clock,
       environment: functionEnvironment,
       log,
       functionOutput: emfIntake(cloudWatch, options.functionOutput),
@@ -187,7 +200,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     // Step Functions' Tasks call the services above, and only those (never real AWS).
     const stepFunctions = await startLocalStepFunctions({
       region,
-      timeScale: time,
+      clock,
       endpoints: {
         dynamodb: dynamoDb.endpoint,
         s3: s3Server.endpoint,
@@ -216,7 +229,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       lambda,
       stepfunctions: stepFunctions.endpoint,
       cloudwatch: cloudWatch.endpoint,
-      timeScale: time.scale,
+      clock: formatClockMode(clock.mode),
+      timeScale: clock.mode.kind === 'scale' ? clock.mode.factor : 1,
     };
     return {
       ...description,
@@ -227,7 +241,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       lambdaService,
       stepFunctions,
       cloudWatch,
-      time,
+      time: clock,
       clientConfig: (service) => localClientConfig(description[service], region),
       describe: () => ({ ...description }),
       serviceEndpoints: () => ({

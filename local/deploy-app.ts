@@ -154,9 +154,9 @@ export function putAppRules(bus: LocalEventBus, app: Pick<AppDefinition, 'rules'
   for (const { rule } of app.rules) bus.putRule(rule);
 }
 
-/** The app's settings on this local cloud: its names, its time scale, path-style S3; the rest given. */
+/** The app's settings on this local cloud: its names, path-style S3; the rest given. */
 export function localAppSettings(
-  cloud: Pick<LocalCloud, 'region' | 'tableName' | 'bucket' | 'eventBusName' | 'timeScale'>,
+  cloud: Pick<LocalCloud, 'region' | 'tableName' | 'bucket' | 'eventBusName'>,
   settings: Partial<AppSettings> = {},
 ): AppSettings {
   return {
@@ -166,7 +166,6 @@ export function localAppSettings(
     eventBusName: cloud.eventBusName,
     endpointName: DEFAULT_ENDPOINT_NAME,
     waitMode: 'poll',
-    timeScale: cloud.timeScale,
     s3ForcePathStyle: true,
     ...settings,
   };

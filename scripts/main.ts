@@ -185,7 +185,7 @@ function checks(cloud: LocalCloud): Check[] {
         await sagemaker.send(new DeleteEndpointCommand({ EndpointName: name }));
         const endpoints = await sagemaker.send(new ListEndpointsCommand({}));
         return (
-          `InService at ${cloud.timeScale}x; 512x512 upload -> ${result.mesh_stats.num_points} points in ` +
+          `InService on clock ${cloud.clock}; 512x512 upload -> ${result.mesh_stats.num_points} points in ` +
           `${result.output_s3_key} (${((performance.now() - started) / 1000).toFixed(2)} s); ${endpoints.Endpoints?.length} endpoint(s) listed`
         );
       },
@@ -231,10 +231,12 @@ function orchestratorsCheck(cloud: LocalCloud): Check {
           const job = await waitForEnding(jobs, orchestrator, 'alice', 'chair');
           if (job.status !== 'COMPLETED')
             throw new Error(`the ${orchestrator} job ended ${job.status}: ${job.reason ?? ''}`);
-          const simulated =
-            ((Date.parse(job.phases.COMPLETED!) - Date.parse(job.phases.RECEIVED!)) * cloud.timeScale) / 1000;
+          const received = Date.parse(job.phases.RECEIVED!);
+          const completed = Date.parse(job.phases.COMPLETED!);
+          const simulated = (completed - received) / 1000;
+          const real = (cloud.time.toReal(completed) - cloud.time.toReal(received)) / 1000;
           lines.push(
-            `${orchestrator}: job ${job.status} in ${simulated.toFixed(0)} simulated s (cold endpoint) -> ${job.outputKey}`,
+            `${orchestrator}: job ${job.status} in ${simulated.toFixed(0)} simulated s (${real.toFixed(1)} s real, cold endpoint) -> ${job.outputKey}`,
           );
         }
         lines.push(...(await billed(cloud, app)));

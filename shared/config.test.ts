@@ -29,7 +29,6 @@ describe('parseConfig', () => {
       pollMaxSeconds: 60,
       eventFallbackSeconds: 600,
       stalledStartSeconds: 120,
-      timeScale: 1,
       eventBusName: 'default',
       jobRetentionDays: 30,
       s3ForcePathStyle: false,
@@ -81,7 +80,6 @@ describe('parseConfig', () => {
     ['ORCHESTRATOR', 'both', 'one of sf, ldf'],
     ['WAIT_MODE', 'push', 'one of poll, event'],
     ['S3_FORCE_PATH_STYLE', 'yes', 'true or false'],
-    ['TIME_SCALE', '0', 'a positive number'],
     ['IDLE_WINDOW_SECONDS', 'ten', 'a positive number'],
     ['LEASE_TTL_SECONDS', ' ', 'a positive number'],
     ['EVENT_FALLBACK_SECONDS', '-60', 'a positive number'],
@@ -95,7 +93,7 @@ describe('parseConfig', () => {
   });
 
   it('round-trips through configToEnv', () => {
-    const config = parseConfig({ ...REQUIRED, WAIT_MODE: 'event', TIME_SCALE: '60' });
+    const config = parseConfig({ ...REQUIRED, WAIT_MODE: 'event', IDLE_WINDOW_SECONDS: '60' });
     expect(parseConfig(configToEnv(config))).toEqual(config);
   });
 });

@@ -46,8 +46,6 @@ export interface Config {
   readonly eventFallbackSeconds: number;
   /** A start whose endpoint SageMaker still does not know after this long is taken over by a waiting job. */
   readonly stalledStartSeconds: number;
-  /** Simulated seconds per real second for the local cloud; 1 on AWS. */
-  readonly timeScale: number;
   /** Where `Job Completed` / `Job Failed` events go. */
   readonly eventBusName: string;
   /** Days a job item is kept before its TTL lets DynamoDB delete it. */
@@ -86,7 +84,6 @@ const SETTINGS = {
   pollMaxSeconds: { env: 'POLL_MAX_SECONDS', default: '60', parse: positiveNumber },
   eventFallbackSeconds: { env: 'EVENT_FALLBACK_SECONDS', default: '600', parse: positiveNumber },
   stalledStartSeconds: { env: 'STALLED_START_SECONDS', default: '120', parse: positiveNumber },
-  timeScale: { env: 'TIME_SCALE', default: '1', parse: positiveNumber },
   eventBusName: {
     env: 'EVENT_BUS_NAME',
     default: 'default',

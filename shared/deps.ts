@@ -67,8 +67,6 @@ export function createDeps(config: Config, overrides: ClientOverrides = {}): Dep
     ...(overrides.credentials ? { credentials: { ...overrides.credentials } } : {}),
     ...(overrides.endpoints?.[service] ? { endpoint: overrides.endpoints[service] } : {}),
   });
-  // TIME_SCALE simulated seconds pass per real second in the local cloud (1 on AWS).
-  const toRealMs = (seconds: number): number => (seconds * 1000) / config.timeScale;
   // SageMaker errors are mapped to named retryable errors and retried by the workflow, which owns
   // every wait: the SDK's own backoff would be a hidden, billed sleep inside the Lambda.
   const sagemaker = new SageMakerClient({ ...settings('sagemaker'), maxAttempts: 1 });
@@ -91,9 +89,10 @@ export function createDeps(config: Config, overrides: ClientOverrides = {}): Dep
     },
     endpointNameFor: (orchestrator) => endpointNameFor(config, orchestrator),
     endpointConfigName: config.endpointConfigName,
-    leaseTtlMs: toRealMs(config.leaseTtlSeconds),
-    idleWindowMs: toRealMs(config.idleWindowSeconds),
-    stalledStartMs: toRealMs(config.stalledStartSeconds),
+    // Durations and `now` are on one clock: AWS's, or the local cloud's (a function's Date reads it).
+    leaseTtlMs: config.leaseTtlSeconds * 1000,
+    idleWindowMs: config.idleWindowSeconds * 1000,
+    stalledStartMs: config.stalledStartSeconds * 1000,
     jobRetentionDays: config.jobRetentionDays,
     now: overrides.now ?? Date.now,
     ...(overrides.log ? { log: overrides.log } : {}),

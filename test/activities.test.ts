@@ -39,7 +39,7 @@ function recorder(kind: string): WaiterSender {
 beforeAll(async () => {
   // Simulated SageMaker start of 2 minutes: 2 s at 60x (the health check needs real time for a process start).
   cloud = await startLocalCloud({
-    timeScale: 60,
+    clock: 'scale:60',
     sagemakerTimings: { createSeconds: 120 },
   });
   const config = parseConfig({
@@ -48,7 +48,6 @@ beforeAll(async () => {
     BUCKET_NAME: cloud.bucket,
     ORCHESTRATOR: 'sf',
     ENDPOINT_NAME: 'act-gpu',
-    TIME_SCALE: '60',
     IDLE_WINDOW_SECONDS: '6',
     S3_FORCE_PATH_STYLE: 'true',
   });
@@ -71,8 +70,11 @@ afterAll(async () => {
   await cloud?.stop();
 });
 
-/** The activities' clock: real time, unless a test holds it still to let only simulated time pass. */
-const clock = { frozen: undefined as number | undefined, now: (): number => clock.frozen ?? Date.now() };
+/** The activities' clock: the cloud's, unless a test holds it still to let only simulated time pass. */
+const clock = {
+  frozen: undefined as number | undefined,
+  now: (): number => clock.frozen ?? cloud.time.now(),
+};
 
 let uploads = 0;
 function uploadEvent(key: string, etag = `"e${++uploads}"`): S3ObjectCreatedEvent {
@@ -225,7 +227,7 @@ describe('a job through the endpoint', () => {
     // Recording twice is harmless.
     expect(await act.recordOutcome(job, outcome, {})).toEqual({ status: 'COMPLETED' });
     // Only time must pass for the idle window: the activities' clock stands still from the release on.
-    clock.frozen = Date.now();
+    clock.frozen = cloud.time.now();
     await act.releaseLease(job);
     await act.releaseLease(job);
     await act.notify(job, outcome);
@@ -240,9 +242,9 @@ describe('a job through the endpoint', () => {
         }) as unknown,
       }),
     );
-    // The idle window (6 s simulated = 100 ms real at 60x) has not passed: kept.
+    // The idle window (6 s simulated) has not passed: kept.
     expect(await act.beginStop()).toEqual({ outcome: 'kept', reason: 'used within the idle window' });
-    clock.frozen += 100;
+    clock.frozen += 6000;
     expect(await act.beginStop()).toEqual({ outcome: 'stopping', generation: 1 });
     clock.frozen = undefined;
     let finished = await act.finishStop();

@@ -1,6 +1,7 @@
 // The local cloud with the app deployed, as a comparison Target: the same SDK clients a deployed
-// stack's Target gives, pointed at the loopback services. Its timestamps are real time; on the
-// scale clock each real millisecond stands for `scale` simulated ones.
+// stack's Target gives, pointed at the loopback services. Its timestamps read the local cloud's clock
+// (local/common/clock.ts), so a millisecond between two of them is a simulated millisecond on any
+// clock, and a scenario's sleeps are timers on that clock (a skip clock may jump to them).
 import { FUNCTIONS, STATE_MACHINE } from '../../infra/app-definition.ts';
 import type { LocalCloud } from '../../local/cloud.ts';
 import { DEFAULT_ENDPOINT_NAME, type DeployedApp } from '../../local/deploy-app.ts';
@@ -22,9 +23,9 @@ export function localTarget(
     durableFunctionName: FUNCTIONS.durable,
     dashboardName: app.dashboard.name,
     endpointNames: { sf: `${endpointBase}-sf`, ldf: `${endpointBase}-ldf` },
-    clock: { kind: 'scale', factor: cloud.timeScale },
-    now: () => Date.now(),
-    simulatedSeconds: (ms) => cloud.time.toSimulatedSeconds(ms),
+    clock: cloud.time.mode.kind === 'skip' ? { kind: 'skip' } : cloud.time.mode,
+    now: () => cloud.time.now(),
+    simulatedSeconds: (ms) => ms / 1000,
     sleep: (seconds, signal) => cloud.time.sleep(seconds, signal),
     clientConfig: (service) => cloud.clientConfig(service),
     close: () => Promise.resolve(),

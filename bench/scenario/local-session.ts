@@ -15,6 +15,8 @@ const OWNER: Record<string, OrchestratorId> = { [FUNCTIONS.durable]: 'ldf', [FUN
 export function localSessions(
   scenario: ScenarioSpec,
   log: (line: string) => void = () => undefined,
+  /** The local cloud's clock (`skip`, `real`, `scale:N`); default the cloud's own. */
+  clock?: string,
 ): SessionFactory {
   return async (config) => {
     const spec = specFor(scenario, config);
@@ -27,6 +29,7 @@ export function localSessions(
     const cloud = await startLocalCloud({
       functionOutput: meter.write,
       log,
+      ...(clock === undefined ? {} : { clock }),
       sagemakerTimings: {
         createSeconds: spec.endpointStartSeconds,
         deleteSeconds: spec.endpointDeleteSeconds,

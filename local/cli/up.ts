@@ -1,6 +1,7 @@
 // `npm run up`: bring the local cloud up and keep it up until interrupted.
 import { parseArgs } from 'node:util';
-import { startLocalCloud, type LocalCloud } from '../cloud.ts';
+import { DEFAULT_CLOCK, startLocalCloud, type LocalCloud } from '../cloud.ts';
+import { parseClockMode, type ClockMode } from '../common/clock.ts';
 import { parseFunctionFlag } from '../lambda/function-flag.ts';
 import type { DeployedRef, DeploySpec } from '../lambda/deploy.ts';
 import { ancestors, watchAncestors } from '../common/process-lifetime.ts';
@@ -9,7 +10,7 @@ import { isWaitMode, WAIT_MODES } from '../../shared/config.ts';
 import { deployApp, localAppSettings, type DeployedApp } from '../deploy-app.ts';
 import { requireNode22 } from './preflight.ts';
 
-const HELP = `Usage: npm run up [-- --json] [--time-scale N] [--wait-mode poll|event] [--no-app]
+const HELP = `Usage: npm run up [-- --json] [--clock skip|real|scale:N] [--wait-mode poll|event] [--no-app]
                   [--container-url URL] [--function NAME=path/to/module.ts[:export]]... [--help]
 
 Starts the local cloud on free ports of 127.0.0.1 and keeps it running until you press Ctrl-C:
@@ -35,11 +36,15 @@ It accepts any AWS access key and secret. Point a client at the printed endpoint
 Options:
   --json                once everything is ready, print one JSON object on stdout ({"dynamodb", "s3",
                         "eventbridge", "sagemaker", "sagemakerRuntime", "lambda", "stepfunctions",
-                        "region", "tableName", "bucket", "eventBusName", "timeScale", "functions",
+                        "region", "tableName", "bucket", "eventBusName", "clock", "timeScale", "functions",
                         "app": {"waitMode", "functions", "stateMachineArn", "durableOrchestrator", "dashboard"}});
                         progress goes to stderr
-  --time-scale N        simulated seconds per real second for service timers (default 60: a 5-minute
-                        endpoint start takes 5 s)
+  --clock CLOCK         the clock of every AWS timer and timestamp (default ${DEFAULT_CLOCK}):
+                        scale:N   N simulated seconds per real second (scale:60: a 5-minute endpoint
+                                  start takes 5 s), a steady pace to watch
+                        skip      real speed while anything works, and when the whole cloud is idle a
+                                  jump to the next due timer (a 5-minute start costs no wall time)
+                        real      AWS's own pace
   --wait-mode MODE      how the orchestrators wait for the mask and the endpoint: poll (default:
                         look again with capped backoff) or event (woken by the mask's upload and by
                         SageMaker's state-change event)
@@ -67,7 +72,7 @@ async function main(): Promise<void> {
     options: {
       json: { type: 'boolean' },
       help: { type: 'boolean' },
-      'time-scale': { type: 'string' },
+      clock: { type: 'string' },
       'container-url': { type: 'string' },
       function: { type: 'string', multiple: true },
       'wait-mode': { type: 'string', default: 'poll' },
@@ -79,9 +84,11 @@ async function main(): Promise<void> {
     return;
   }
   const json = values.json ?? false;
-  const timeScale = values['time-scale'] === undefined ? undefined : Number(values['time-scale']);
-  if (timeScale !== undefined && !(Number.isFinite(timeScale) && timeScale > 0)) {
-    console.error(`--time-scale must be a positive number, got '${values['time-scale']}'`);
+  let clock: ClockMode | undefined;
+  try {
+    clock = values.clock === undefined ? undefined : parseClockMode(values.clock);
+  } catch (err) {
+    console.error(`--${(err as Error).message}`);
     process.exit(2);
   }
   const containerUrl = values['container-url'];
@@ -114,7 +121,7 @@ async function main(): Promise<void> {
       log: (line) => say(`  ${line}`),
       // The functions' logs are progress too: with --json they must not mix into stdout's one object.
       ...(json ? { functionOutput: (_fn: string, text: string) => void process.stderr.write(text) } : {}),
-      ...(timeScale === undefined ? {} : { timeScale }),
+      ...(clock === undefined ? {} : { clock }),
       ...(containerUrl === undefined ? {} : { container: containerUrl }),
     });
   } catch (err) {
@@ -152,7 +159,7 @@ async function main(): Promise<void> {
   if (json) console.log(JSON.stringify({ ...cloud.describe(), functions: deployed, app: appDescription }));
   else
     say(
-      `Ready in ${((performance.now() - started) / 1000).toFixed(1)} s. Region ${cloud.region}. Ctrl-C to stop.`,
+      `Ready in ${((performance.now() - started) / 1000).toFixed(1)} s. Region ${cloud.region}. Clock ${cloud.clock}. Ctrl-C to stop.`,
     );
 
   let stopping = false;

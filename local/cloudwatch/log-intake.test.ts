@@ -3,7 +3,7 @@
 import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { timeScale } from '../common/time-scale.ts';
+import { createClock } from '../common/clock.ts';
 import { LocalLambda } from '../lambda/service.ts';
 import { emfIntake } from './log-intake.ts';
 import { startLocalCloudWatch, type LocalCloudWatch } from './server.ts';
@@ -16,7 +16,7 @@ beforeAll(async () => {
   cw = await startLocalCloudWatch({ region: 'us-east-1', account: '000000000000' });
   lambda = new LocalLambda({
     region: 'us-east-1',
-    timeScale: timeScale(1),
+    clock: createClock('real'),
     environment: { AWS_EMF_ENVIRONMENT: 'Local' },
     functionOutput: emfIntake(cw, (_fn, text) => void logs.push(text)),
   });

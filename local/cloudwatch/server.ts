@@ -14,6 +14,7 @@ import {
   readBody,
   serveEveryRequest,
 } from '../common/http-server.ts';
+import type { Clock } from '../common/clock.ts';
 import { parseEmfLine } from './emf.ts';
 import { CloudWatchError } from './errors.ts';
 import { CloudWatchService, type CloudWatchOptions } from './operations.ts';
@@ -36,7 +37,7 @@ export interface LocalCloudWatch {
 type Protocol = 'json' | 'cbor';
 
 export async function startLocalCloudWatch(
-  options: CloudWatchOptions & { log?: (line: string) => void },
+  options: CloudWatchOptions & { log?: (line: string) => void; clock?: Clock },
 ): Promise<LocalCloudWatch> {
   const service = new CloudWatchService(options);
   const emfErrors: string[] = [];
@@ -55,7 +56,7 @@ export async function startLocalCloudWatch(
       ),
     options.log,
   );
-  const endpoint = await listenOnLoopback(server);
+  const endpoint = await listenOnLoopback(server, options.clock);
   return {
     endpoint,
     service,

@@ -1,37 +1,53 @@
-// A clock for tests where only simulated time must pass: it runs on the time scale until a test holds
-// it; from then on every sleep that begins ends only when the test advances the clock past its end, so
-// what the test checks between two steps cannot depend on how fast the machine is.
-import type { TimeScale } from './time-scale.ts';
+// A clock for tests where only simulated time must pass: it runs on the clock it wraps until a test
+// holds it; from then on every sleep that begins ends only when the test advances the clock past its
+// end, so what the test checks between two steps cannot depend on how fast the machine is.
+import type { Clock, ClockMode } from './clock.ts';
 
 interface Sleeper {
   end: number;
   wake: () => void;
 }
 
-export class HandClock implements TimeScale {
+export class HandClock implements Clock {
   private held = false;
-  private now = 0;
+  private heldNow = 0;
   private readonly sleepers = new Set<Sleeper>();
 
-  constructor(private readonly scaled: TimeScale) {}
+  constructor(private readonly scaled: Clock) {}
 
-  get scale(): number {
-    return this.scaled.scale;
+  get mode(): ClockMode {
+    return this.scaled.mode;
   }
 
-  toRealMs(simulatedSeconds: number): number {
-    return this.scaled.toRealMs(simulatedSeconds);
+  get shared(): SharedArrayBuffer {
+    return this.scaled.shared;
   }
 
-  toSimulatedSeconds(realMs: number): number {
-    return this.scaled.toSimulatedSeconds(realMs);
+  get inFlight(): number {
+    return this.scaled.inFlight;
+  }
+
+  now(): number {
+    return this.scaled.now();
+  }
+
+  begin(): () => void {
+    return this.scaled.begin();
+  }
+
+  toReal(simulatedMs: number): number {
+    return this.scaled.toReal(simulatedMs);
+  }
+
+  track<T>(work: Promise<T>): Promise<T> {
+    return this.scaled.track(work);
   }
 
   sleep(simulatedSeconds: number, signal?: AbortSignal): Promise<void> {
     if (!this.held) return this.scaled.sleep(simulatedSeconds, signal);
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason as Error);
-      const sleeper: Sleeper = { end: this.now + simulatedSeconds, wake: resolve };
+      const sleeper: Sleeper = { end: this.heldNow + simulatedSeconds, wake: resolve };
       this.sleepers.add(sleeper);
       signal?.addEventListener(
         'abort',
@@ -44,21 +60,21 @@ export class HandClock implements TimeScale {
     });
   }
 
-  /** From now on, sleeps that begin wait for advance(); those already begun keep the time scale. */
+  /** From now on, sleeps that begin wait for advance(); those already begun keep the wrapped clock. */
   hold(): void {
     this.held = true;
   }
 
-  /** Back to the time scale for sleeps that begin from now on; held ones still wait for advance(). */
+  /** Back to the wrapped clock for sleeps that begin from now on; held ones still wait for advance(). */
   release(): void {
     this.held = false;
   }
 
   /** Moves held time on by `seconds`, ending every held sleep that ends by then. */
   advance(seconds: number): void {
-    this.now += seconds;
+    this.heldNow += seconds;
     for (const sleeper of [...this.sleepers]) {
-      if (sleeper.end > this.now) continue;
+      if (sleeper.end > this.heldNow) continue;
       this.sleepers.delete(sleeper);
       sleeper.wake();
     }
@@ -71,22 +87,32 @@ export class HandClock implements TimeScale {
 }
 
 /**
- * A time scale with a hold: while held, no sleep begins (each waits for the release, then sleeps its
- * full time on the scale), so a test sees a transient state (a deletion still running, an update) for
- * as long as it looks, however loaded the machine is.
+ * A clock with a hold: while held, no sleep begins (each waits for the release, then sleeps its
+ * full time on the wrapped clock), so a test sees a transient state (a deletion still running, an
+ * update) for as long as it looks, however loaded the machine is.
  */
-export function holdableClock(scaled: TimeScale): {
-  timeScale: TimeScale;
+export function holdableClock(scaled: Clock): {
+  clock: Clock;
   hold: () => () => void;
   release: () => void;
 } {
   let held: Promise<void> = Promise.resolve();
   let release = (): void => undefined;
   return {
-    timeScale: {
-      scale: scaled.scale,
-      toRealMs: (seconds) => scaled.toRealMs(seconds),
-      toSimulatedSeconds: (ms) => scaled.toSimulatedSeconds(ms),
+    clock: {
+      get mode() {
+        return scaled.mode;
+      },
+      get shared() {
+        return scaled.shared;
+      },
+      get inFlight() {
+        return scaled.inFlight;
+      },
+      now: () => scaled.now(),
+      toReal: (ms) => scaled.toReal(ms),
+      begin: () => scaled.begin(),
+      track: (work) => scaled.track(work),
       sleep: async (seconds, signal) => {
         await held;
         await scaled.sleep(seconds, signal);

@@ -10,13 +10,16 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
+import type { Clock } from './clock.ts';
 
 /**
  * Listens on a port of 127.0.0.1 the kernel picks; resolves with the server's base URL. Idle
  * keep-alive connections stay open longer than a client keeps them (as AWS's front ends do): with
  * Node's 5 s default, a client that reuses a socket just as the server drops it gets "socket hang up".
+ * With a clock, every request is work in flight on it until its answer is sent (trackRequests).
  */
-export function listenOnLoopback(server: Server): Promise<string> {
+export function listenOnLoopback(server: Server, clock?: Clock): Promise<string> {
+  if (clock) trackRequests(server, clock);
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   return new Promise((resolve, reject) => {
@@ -26,6 +29,16 @@ export function listenOnLoopback(server: Server): Promise<string> {
       if (typeof address === 'object' && address) resolve(`http://127.0.0.1:${address.port}`);
       else reject(new Error('the server has no TCP address'));
     });
+  });
+}
+
+/**
+ * Marks each request the server receives as work in flight on `clock`, from its arrival until its
+ * answer is sent or its client leaves: a skip clock never jumps while a local service is answering.
+ */
+export function trackRequests(server: Server, clock: Clock): void {
+  server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+    res.once('close', clock.begin());
   });
 }
 

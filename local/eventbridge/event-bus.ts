@@ -17,6 +17,7 @@ import {
   serveEveryRequest,
 } from '../common/http-server.ts';
 import { LOCAL_ACCOUNT_ID } from '../common/account.ts';
+import { createClock, type Clock } from '../common/clock.ts';
 
 /** EventBridge's limits on one PutEvents request. */
 const MAX_ENTRIES = 10;
@@ -40,8 +41,10 @@ export interface LocalEventBusOptions {
   account?: string;
   /** Deliveries tried per target before the event becomes a dead letter (EventBridge retries for up to 24 h). */
   maxAttempts?: number;
-  /** First retry delay in ms; doubled on each further retry. */
+  /** First retry delay in simulated ms; doubled on each further retry. */
   retryDelayMs?: number;
+  /** The clock of retry delays and event times; each delivery attempt is work in flight on it. */
+  clock?: Clock;
   log?: (line: string) => void;
 }
 
@@ -60,8 +63,10 @@ export class LocalEventBus {
   private server: Server | undefined;
   private readonly maxAttempts: number;
   private readonly retryDelayMs: number;
+  private readonly clock: Clock;
 
   constructor(private readonly options: LocalEventBusOptions) {
+    this.clock = options.clock ?? createClock('real');
     this.name = options.name ?? 'default';
     this.arn = `arn:aws:events:${options.region}:${options.account ?? LOCAL_ACCOUNT_ID}:event-bus/${this.name}`;
     this.maxAttempts = options.maxAttempts ?? 3;
@@ -112,7 +117,7 @@ export class LocalEventBus {
     for (let attempt = 1; ; attempt++) {
       try {
         // Each target gets its own copy, as each AWS target receives its own payload.
-        await handler(structuredClone(event));
+        await this.clock.track(Promise.resolve(handler(structuredClone(event))));
         this.log.push({ rule, target, eventId: event.id, attempts: attempt, ok: true });
         return;
       } catch (err) {
@@ -124,7 +129,7 @@ export class LocalEventBus {
           );
           return;
         }
-        await new Promise((resolve) => setTimeout(resolve, this.retryDelayMs * 2 ** (attempt - 1)));
+        await this.clock.sleep((this.retryDelayMs * 2 ** (attempt - 1)) / 1000);
       }
     }
   }
@@ -158,7 +163,7 @@ export class LocalEventBus {
       'detail-type': entry.detailType,
       source: entry.source,
       account: this.options.account ?? LOCAL_ACCOUNT_ID,
-      time: (entry.time ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      time: (entry.time ?? new Date(this.clock.now())).toISOString().replace(/\.\d{3}Z$/, 'Z'),
       region: this.options.region,
       resources: entry.resources ?? [],
       detail: entry.detail,
@@ -172,7 +177,7 @@ export class LocalEventBus {
       (res) => sendAwsJson(res, 500, { __type: 'InternalException', message: 'An internal error occurred.' }),
       (line) => this.options.log?.(`event bus: ${line}`),
     );
-    return listenOnLoopback(this.server);
+    return listenOnLoopback(this.server, this.clock);
   }
 
   async stop(): Promise<void> {

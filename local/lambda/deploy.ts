@@ -4,6 +4,7 @@
 import { availableParallelism } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { LOCAL_CREDENTIALS } from '../../shared/aws.ts';
+import type { Clock } from '../common/clock.ts';
 import { invalidParameter } from './errors.ts';
 import {
   checkFunctionName,
@@ -50,6 +51,7 @@ export interface DeployContext {
   /** Environment every function gets; its own settings win. */
   environment: Record<string, string> | undefined;
   maxConcurrency: number;
+  clock: Clock;
   functionOutput: ((functionName: string, text: string) => void) | undefined;
   log: ((line: string) => void) | undefined;
 }
@@ -90,6 +92,7 @@ export async function deployFunction(spec: DeploySpec, ctx: DeployContext): Prom
     { entry, exportName },
     environment,
     ctx.maxConcurrency,
+    ctx.clock,
     output && ((text: string) => output(spec.name, text)),
   );
   let durableExport: boolean;

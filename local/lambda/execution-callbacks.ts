@@ -4,11 +4,11 @@
 import { randomBytes } from 'node:crypto';
 import type { ErrorObject, Event as HistoryEvent, Operation, OperationUpdate } from '@aws-sdk/client-lambda';
 import type { ExecutionRecord } from './execution-record.ts';
-import type { ScaledTimers } from './scaled-timers.ts';
+import type { ClockTimers } from './clock-timers.ts';
 
 export interface CallbackContext {
   readonly record: ExecutionRecord;
-  readonly timers: ScaledTimers;
+  readonly timers: ClockTimers;
   isRunning(): boolean;
   /** Applies a change made outside the handler and wakes the handler. */
   externally(opId: string, change: (op: Operation) => void): void;
@@ -27,7 +27,7 @@ export class ExecutionCallbacks {
     const { record, timers } = this.ctx;
     if (u.Action === 'CANCEL') {
       this.close(op.Id!);
-      record.end(op, 'CANCELLED', new Date());
+      record.end(op, 'CANCELLED', record.now());
       return;
     }
     const callbackId = randomBytes(24).toString('base64');
@@ -61,7 +61,7 @@ export class ExecutionCallbacks {
       typeof error === 'string' ? { ErrorType: 'CallbackTimeout', ErrorMessage: error } : error;
     this.close(opId);
     this.ctx.externally(opId, (o) => {
-      record.end(o, status, new Date());
+      record.end(o, status, this.ctx.record.now());
       o.CallbackDetails = {
         ...o.CallbackDetails,
         ...(status === 'SUCCEEDED'

@@ -26,10 +26,13 @@ export class ExecutionRecord {
   /** Operations changed outside the handler and not yet delivered to the running invocation. */
   readonly undelivered = new Set<string>();
 
+  /** `now`: the local cloud's clock, which every timestamp of the execution reads. */
+  constructor(readonly now: () => Date = () => new Date()) {}
+
   /** Appends a history event, numbered and stamped; members left undefined are dropped. */
   record(event: HistoryEvent): void {
     const cleaned = Object.fromEntries(Object.entries(event).filter(([, v]) => v !== undefined));
-    this.events.push({ ...cleaned, EventId: this.events.length + 1, EventTimestamp: new Date() });
+    this.events.push({ ...cleaned, EventId: this.events.length + 1, EventTimestamp: this.now() });
   }
 
   /** The execution's terminal event: its result, or its error under `<EventType>Details`. */

@@ -4,7 +4,7 @@
 // loop that re-invokes the handler whenever something it waits for has happened.
 import { randomUUID } from 'node:crypto';
 import type { ErrorObject, Event as HistoryEvent, Operation, OperationUpdate } from '@aws-sdk/client-lambda';
-import type { TimeScale } from '../common/time-scale.ts';
+import type { Clock } from '../common/clock.ts';
 import { LIMITS, validateUpdates } from './checkpoint-validation.ts';
 import { invalidParameter } from './errors.ts';
 import { ExecutionCallbacks } from './execution-callbacks.ts';
@@ -12,7 +12,7 @@ import { ExecutionRecord, type ExecutionStatus } from './execution-record.ts';
 import { checkpointedEndOf, readInvocation, type CheckpointedEnd } from './invocation-output.ts';
 import { applyUpdate, type ChainedResult, type UpdateContext } from './operation-updates.ts';
 import type { InvocationOutcome, RunningInvocation } from './sandbox.ts';
-import { ScaledTimers } from './scaled-timers.ts';
+import { ClockTimers } from './clock-timers.ts';
 
 /** What an execution counts; the canonical counts come from its history (GetDurableExecutionHistory). */
 export interface ExecutionCounters {
@@ -30,7 +30,7 @@ export interface ExecutionCounters {
 
 /** What an execution needs from the service around it. */
 export interface ExecutionHost {
-  time: TimeScale;
+  time: Clock;
   /** Message of the stale-token error: Title Case lets SDK 2.4.0 retry the invocation (see README). */
   staleTokenMessage: string;
   /** Operations per invocation event; more go through GetDurableExecutionState paging. */
@@ -74,7 +74,7 @@ export class InvocationKilled extends Error {
 
 export class DurableExecution {
   readonly id: string;
-  readonly startTimestamp = new Date();
+  readonly startTimestamp: Date;
   endTimestamp: Date | undefined;
   status: ExecutionStatus = 'RUNNING';
   /** True when the handler's own output (or its EXECUTION checkpoint) ended the execution. */
@@ -93,8 +93,8 @@ export class DurableExecution {
   /** Resolves when the execution reaches a terminal status. */
   readonly done: Promise<void>;
 
-  private readonly record = new ExecutionRecord();
-  private readonly timers: ScaledTimers;
+  private readonly record: ExecutionRecord;
+  private readonly timers: ClockTimers;
   private readonly callbacks: ExecutionCallbacks;
   private readonly updates: UpdateContext;
   private token = '';
@@ -115,8 +115,10 @@ export class DurableExecution {
     private readonly host: ExecutionHost,
   ) {
     this.id = spec.id;
+    this.record = new ExecutionRecord(() => new Date(host.time.now()));
+    this.startTimestamp = this.record.now();
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
-    this.timers = new ScaledTimers(host.time);
+    this.timers = new ClockTimers(host.time);
     const externally = (opId: string, change: (op: Operation) => void) => this.externally(opId, change);
     this.callbacks = new ExecutionCallbacks({
       record: this.record,
@@ -267,7 +269,7 @@ export class DurableExecution {
   ): void {
     if (this.status !== 'RUNNING') return;
     this.status = status;
-    this.endTimestamp = new Date();
+    this.endTimestamp = this.record.now();
     this.result = end.result;
     this.error = end.error;
     this.timers.clear();
@@ -317,7 +319,7 @@ export class DurableExecution {
   }
 
   private async invokeOnce(): Promise<void> {
-    const startTimestamp = new Date();
+    const startTimestamp = this.record.now();
     this.counters.invocations++;
     this.progressed = false;
     if (this.record.ops.size > 1) this.counters.replays++;
@@ -333,7 +335,7 @@ export class DurableExecution {
       EventType: 'InvocationCompleted',
       InvocationCompletedDetails: {
         StartTimestamp: startTimestamp,
-        EndTimestamp: new Date(),
+        EndTimestamp: this.record.now(),
         RequestId: requestId,
         ...(invocationError ? { Error: { Payload: invocationError } } : {}),
       },

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countDurableHistory } from '../../metering/durable-history.ts';
 import { localClientConfig } from '../../shared/aws.ts';
 import { RecordingSink } from '../common/recording-sink.ts';
-import { timeScale } from '../common/time-scale.ts';
+import { createClock } from '../common/clock.ts';
 import { LocalLambda } from './service.ts';
 
 const sink = new RecordingSink();
@@ -25,7 +25,7 @@ let lambda: LocalLambda;
 let client: LambdaClient;
 
 beforeAll(async () => {
-  lambda = new LocalLambda({ region: 'us-east-1', timeScale: timeScale(1000), metrics: sink });
+  lambda = new LocalLambda({ region: 'us-east-1', clock: createClock('scale:1000'), metrics: sink });
   await lambda.listen();
   await Promise.all([
     lambda.deploy({ name: 'metered-plain', entry: fixture('plain') }),

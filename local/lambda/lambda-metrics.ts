@@ -19,7 +19,11 @@ const END_METRIC = {
 } as const;
 
 export class LambdaMetrics {
-  constructor(private readonly sink: MetricsSink | undefined) {}
+  constructor(
+    private readonly sink: MetricsSink | undefined,
+    /** The local cloud's clock (epoch ms): what the metrics are stamped with. */
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /**
    * Runs one invocation (`run` gets the onStart to pass to the sandbox) and publishes its metrics. An
@@ -39,7 +43,7 @@ export class LambdaMetrics {
     });
     // An invocation whose sandbox never became ready did not run: Lambda counts it an error of no duration.
     const durationMs = started === undefined ? 0 : performance.now() - started;
-    const at = Date.now();
+    const at = this.now();
     this.publish(functionName, qualifier, 'Invocations', 1, 'Count', at);
     this.publish(functionName, qualifier, 'Errors', isError(outcome) ? 1 : 0, 'Count', at);
     this.publish(functionName, qualifier, 'Duration', durationMs, 'Milliseconds', at);
@@ -62,7 +66,7 @@ export class LambdaMetrics {
   executionEnded(execution: DurableExecution): void {
     if (execution.status === 'RUNNING' || !this.sink) return;
     const { functionName, qualifier } = execution.spec;
-    const at = (execution.endTimestamp ?? new Date()).getTime();
+    const at = execution.endTimestamp?.getTime() ?? this.now();
     const counts = countDurableHistory(execution.history());
     this.publish(functionName, qualifier, END_METRIC[execution.status], 1, 'Count', at);
     this.publish(

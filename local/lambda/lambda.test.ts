@@ -31,13 +31,13 @@ import { localClientConfig } from '../../shared/aws.ts';
 import { countDurableHistory } from '../../metering/durable-history.ts';
 import { LocalEventBus } from '../eventbridge/event-bus.ts';
 import { HandClock } from '../common/hand-clock.ts';
-import { timeScale } from '../common/time-scale.ts';
+import { createClock } from '../common/clock.ts';
 import { LocalLambda } from './service.ts';
 
 // 1000 simulated seconds per real second: a 30-second wait takes 30 ms.
 const SCALE = 1000;
 // The service's clock: the time scale, or, while a test holds it, only as far as that test advances it.
-const clock = new HandClock(timeScale(SCALE));
+const clock = new HandClock(createClock(`scale:${SCALE}`));
 const fixture = (name: string): string => join(import.meta.dirname, 'fixtures', `${name}.ts`);
 
 let lambda: LocalLambda;
@@ -45,7 +45,7 @@ let client: LambdaClient;
 
 beforeAll(async () => {
   // A small event page makes every replay of the larger executions page through GetDurableExecutionState.
-  lambda = new LocalLambda({ region: 'us-east-1', timeScale: clock, eventPageSize: 4 });
+  lambda = new LocalLambda({ region: 'us-east-1', clock: clock, eventPageSize: 4 });
   await lambda.listen();
   await Promise.all([
     lambda.deploy({ name: 'every', entry: fixture('every-operation'), alias: 'live' }),

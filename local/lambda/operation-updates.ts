@@ -4,7 +4,7 @@
 import type { ErrorObject, Event as HistoryEvent, Operation, OperationUpdate } from '@aws-sdk/client-lambda';
 import type { ExecutionCallbacks } from './execution-callbacks.ts';
 import type { ExecutionRecord } from './execution-record.ts';
-import type { ScaledTimers } from './scaled-timers.ts';
+import type { ClockTimers } from './clock-timers.ts';
 
 export interface ChainedResult {
   result?: string;
@@ -14,7 +14,7 @@ export interface ChainedResult {
 
 export interface UpdateContext {
   readonly record: ExecutionRecord;
-  readonly timers: ScaledTimers;
+  readonly timers: ClockTimers;
   readonly callbacks: ExecutionCallbacks;
   /** Counts an operation the handler created. */
   operationCreated(): void;
@@ -25,7 +25,7 @@ export interface UpdateContext {
 
 /** Applies one validated update of any type but EXECUTION. */
 export function applyUpdate(u: OperationUpdate, ctx: UpdateContext): void {
-  const now = new Date();
+  const now = ctx.record.now();
   const id = u.Id!;
   const { record } = ctx;
   let op = record.ops.get(id);
@@ -161,7 +161,7 @@ function applyWait(
   });
   ctx.timers.arm(op.Id!, seconds, () =>
     ctx.externally(op.Id!, (o) => {
-      record.end(o, 'SUCCEEDED', new Date());
+      record.end(o, 'SUCCEEDED', ctx.record.now());
       record.record({ ...base, EventType: 'WaitSucceeded', WaitSucceededDetails: { Duration: seconds } });
     }),
   );
@@ -170,7 +170,7 @@ function applyWait(
 function applyChainedInvoke(op: Operation, u: OperationUpdate, base: HistoryEvent, ctx: UpdateContext): void {
   const { record } = ctx;
   if (u.Action === 'CANCEL') {
-    record.end(op, 'CANCELLED', new Date());
+    record.end(op, 'CANCELLED', ctx.record.now());
     return;
   }
   const functionName = u.ChainedInvokeOptions?.FunctionName ?? '';
@@ -186,7 +186,7 @@ function applyChainedInvoke(op: Operation, u: OperationUpdate, base: HistoryEven
     ctx.externally(op.Id!, (o) => {
       if (o.Status !== 'STARTED') return;
       const ok = outcome.error === undefined;
-      record.end(o, ok ? 'SUCCEEDED' : 'FAILED', new Date());
+      record.end(o, ok ? 'SUCCEEDED' : 'FAILED', ctx.record.now());
       o.ChainedInvokeDetails = ok ? { Result: outcome.result } : { Error: outcome.error };
       record.record(
         ok

@@ -1,6 +1,6 @@
 // Invoking a plain (not durable) function: synchronously, with an armed crash killing the sandbox
 // after the handler ran, or asynchronously with Lambda's two retries one and two minutes apart.
-import type { TimeScale } from '../common/time-scale.ts';
+import type { Clock } from '../common/clock.ts';
 import type { CrashInjection } from './crash-injection.ts';
 import type { ResolvedFunction } from './functions.ts';
 import { invocationContext } from './invocation-context.ts';
@@ -10,7 +10,7 @@ import type { InvocationOutcome } from './sandbox.ts';
 export class PlainInvocations {
   constructor(
     private readonly crashes: CrashInjection,
-    private readonly time: TimeScale,
+    private readonly time: Clock,
     private readonly log: ((line: string) => void) | undefined,
     private readonly metrics: LambdaMetrics,
   ) {}

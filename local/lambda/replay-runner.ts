@@ -1,6 +1,7 @@
 // Running replays (see replay.ts): the replays in progress by the execution they replay, so that a
 // checkpoint with a replay's token reaches the replay, and the warm sandbox pools per function that
 // run replays only (`sandbox: 'replay-pool'`).
+import type { Clock } from '../common/clock.ts';
 import type { DurableExecution } from './execution.ts';
 import type { DeployedFunction } from './functions.ts';
 import { invocationContext } from './invocation-context.ts';
@@ -11,6 +12,7 @@ export interface ReplaySettings {
   staleTokenMessage: string;
   eventPageSize: number;
   maxConcurrency: number;
+  clock: Clock;
 }
 
 export class ReplayRunner {
@@ -64,6 +66,7 @@ export class ReplayRunner {
         { entry: fn.entry, exportName: fn.exportName },
         fn.environment,
         this.settings.maxConcurrency,
+        this.settings.clock,
       );
       this.pools.set(fn.name, pool);
     }

@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { localClientConfig } from '../../shared/aws.ts';
-import { timeScale } from '../common/time-scale.ts';
+import { createClock } from '../common/clock.ts';
 import { LocalLambda } from './service.ts';
 
 const fixture = (name: string): string => join(import.meta.dirname, 'fixtures', `${name}.ts`);
@@ -24,7 +24,7 @@ let client: LambdaClient;
 
 beforeAll(async () => {
   // A small event page: the replay pages the recorded operations through GetDurableExecutionState.
-  lambda = new LocalLambda({ region: 'us-east-1', timeScale: timeScale(1000), eventPageSize: 4 });
+  lambda = new LocalLambda({ region: 'us-east-1', clock: createClock('scale:1000'), eventPageSize: 4 });
   await lambda.listen();
   await Promise.all([
     lambda.deploy({ name: 'every', entry: fixture('every-operation'), alias: 'live' }),

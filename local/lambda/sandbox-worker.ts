@@ -2,11 +2,27 @@
 // runs one invocation at a time with a Lambda-shaped context, as a Lambda execution environment does.
 import { parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
-import type { SandboxReply, SandboxRequest, SandboxSetup } from './sandbox.ts';
+import { simulatedNow } from '../common/clock.ts';
+import type { SandboxReply, SandboxRequest, WorkerSetup } from './sandbox.ts';
 
-const setup = workerData as SandboxSetup;
+const setup = workerData as WorkerSetup;
 const port = parentPort;
 if (!port) throw new Error('sandbox-worker.ts runs only as a worker thread');
+
+// The function's `Date` reads the local cloud's clock, so a handler (ours or a user's, unchanged)
+// compares leases and idle windows on the clock the services time and stamp with. The mapping is
+// shared memory the clock updates when it jumps; `realNow` stays real for the function's own timeout.
+const realNow = Date.now.bind(Date);
+const mapping = new Float64Array(setup.clock);
+const clockNow = (): number => simulatedNow(mapping, realNow());
+const RealDate = Date;
+globalThis.Date = new Proxy(RealDate, {
+  construct: (target, args: unknown[], newTarget: (...a: unknown[]) => unknown) =>
+    Reflect.construct(target, args.length === 0 ? [clockNow()] : args, newTarget) as object,
+  apply: () => new RealDate(clockNow()).toString(),
+  get: (target, property, receiver) =>
+    property === 'now' ? clockNow : (Reflect.get(target, property, receiver) as unknown),
+});
 
 type Handler = (event: unknown, context: unknown) => unknown;
 
@@ -34,7 +50,7 @@ try {
   const handler = await load();
   port.postMessage({ kind: 'ready', durable: isDurable(handler) } satisfies SandboxReply);
   port.on('message', (request: SandboxRequest) => {
-    const deadline = Date.now() + request.context.timeoutMs;
+    const deadline = realNow() + request.context.timeoutMs;
     const context = {
       awsRequestId: request.context.awsRequestId,
       functionName: request.context.functionName,
@@ -44,7 +60,7 @@ try {
       logGroupName: `/aws/lambda/${request.context.functionName}`,
       logStreamName: `local/${request.context.awsRequestId}`,
       callbackWaitsForEmptyEventLoop: true,
-      getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+      getRemainingTimeInMillis: () => Math.max(0, deadline - realNow()),
     };
     Promise.resolve()
       .then(() => handler(request.event, context))

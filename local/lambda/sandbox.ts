@@ -2,10 +2,16 @@
 // environment variables and module state, each running one invocation at a time, reused while warm,
 // as Lambda reuses its sandboxes. Killing one (a crash, a timeout) loses only the invocation it runs.
 import { Worker } from 'node:worker_threads';
+import type { Clock } from '../common/clock.ts';
 
 export interface SandboxSetup {
   entry: string;
   exportName: string;
+}
+
+/** What a worker is started with: its module, and the clock's shared mapping its `Date` reads. */
+export interface WorkerSetup extends SandboxSetup {
+  clock: SharedArrayBuffer;
 }
 
 export interface InvocationContext {
@@ -52,7 +58,7 @@ class Sandbox {
   dead = false;
 
   constructor(
-    setup: SandboxSetup,
+    setup: WorkerSetup,
     environment: Record<string, string>,
     private readonly onExit: () => void,
     output?: (text: string) => void,
@@ -118,13 +124,19 @@ export class FunctionSandboxes {
   /** Sandboxes started (cold starts), for the counters. */
   coldStarts = 0;
 
+  private readonly setup: WorkerSetup;
+
   constructor(
-    private readonly setup: SandboxSetup,
+    setup: SandboxSetup,
     private readonly environment: Record<string, string>,
     private readonly maxConcurrency: number,
+    /** Every invocation is work in flight on it, and each sandbox's `Date` reads it. */
+    private readonly clock: Clock,
     /** Where the function's console output goes (a function's log group, locally). */
     private readonly output?: (text: string) => void,
-  ) {}
+  ) {
+    this.setup = { ...setup, clock: clock.shared };
+  }
 
   /** Loads the module once in a fresh sandbox, kept warm; says whether its export is durable. */
   async probe(): Promise<boolean> {
@@ -140,7 +152,14 @@ export class FunctionSandboxes {
   }
 
   /** Runs one invocation in a warm or new sandbox; `onStart` receives a handle that can kill it. */
-  async invoke(
+  invoke(
+    request: SandboxRequest,
+    onStart?: (running: RunningInvocation) => void,
+  ): Promise<InvocationOutcome> {
+    return this.clock.track(this.invokePooled(request, onStart));
+  }
+
+  private async invokePooled(
     request: SandboxRequest,
     onStart?: (running: RunningInvocation) => void,
   ): Promise<InvocationOutcome> {
@@ -161,17 +180,15 @@ export class FunctionSandboxes {
    * Runs one invocation in a sandbox started for it alone and ended after it: a cold start with fresh
    * module state that no pooled invocation shares or counts (a replay's).
    */
-  async invokeIsolated(
+  invokeIsolated(
     request: SandboxRequest,
     onStart?: (running: RunningInvocation) => void,
   ): Promise<InvocationOutcome> {
     const sandbox = new Sandbox(this.setup, this.environment, () => this.all.delete(sandbox));
     this.all.add(sandbox);
-    try {
-      return await runIn(sandbox, request, onStart);
-    } finally {
-      sandbox.kill('the isolated invocation ended');
-    }
+    return this.clock.track(
+      runIn(sandbox, request, onStart).finally(() => sandbox.kill('the isolated invocation ended')),
+    );
   }
 
   private start(): Sandbox {
@@ -213,6 +230,7 @@ async function runIn(
     };
   }
   onStart?.({ kill: (reason) => sandbox.kill(reason) });
+  // The function's timeout is its real running time (Lambda bills and limits what the handler runs).
   const timer = setTimeout(
     () => sandbox.kill(`Task timed out after ${(request.context.timeoutMs / 1000).toFixed(2)} seconds`),
     request.context.timeoutMs,

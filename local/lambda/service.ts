@@ -5,7 +5,7 @@
 import type { ErrorObject } from '@aws-sdk/client-lambda';
 import { LOCAL_ACCOUNT_ID } from '../common/account.ts';
 import { closeServer, listenOnLoopback } from '../common/http-server.ts';
-import type { TimeScale } from '../common/time-scale.ts';
+import type { Clock } from '../common/clock.ts';
 import type { MetricsSink } from '../common/service-metrics.ts';
 import type { TargetHandler } from '../eventbridge/event-bus.ts';
 import { CallbackRegistry } from './callback-registry.ts';
@@ -33,7 +33,7 @@ export const AWS_STALE_TOKEN_MESSAGE = 'Invalid checkpoint token';
 export interface LocalLambdaOptions {
   region: string;
   account?: string;
-  timeScale: TimeScale;
+  clock: Clock;
   /** Environment every function gets (the other local services' endpoints); its own settings win. */
   environment?: Record<string, string>;
   staleTokenMessage?: string;
@@ -65,9 +65,9 @@ export class LocalLambda implements LambdaApiBackend {
 
   constructor(private readonly options: LocalLambdaOptions) {
     this.registry = new FunctionRegistry(options.region, options.account ?? LOCAL_ACCOUNT_ID);
-    const metrics = new LambdaMetrics(options.metrics);
+    const metrics = new LambdaMetrics(options.metrics, () => options.clock.now());
     this.host = {
-      time: options.timeScale,
+      time: options.clock,
       staleTokenMessage: options.staleTokenMessage ?? SDK_STALE_TOKEN_MESSAGE,
       eventPageSize: options.eventPageSize ?? 1000,
       runHandler: (execution, event, onStart) => {
@@ -87,11 +87,12 @@ export class LocalLambda implements LambdaApiBackend {
       releaseCallback: (id) => this.callbacks.release(id),
     };
     this.executions = new DurableExecutions(this.host, metrics);
-    this.plain = new PlainInvocations(this.crashes, options.timeScale, options.log, metrics);
+    this.plain = new PlainInvocations(this.crashes, options.clock, options.log, metrics);
     this.replays = new ReplayRunner({
       staleTokenMessage: this.host.staleTokenMessage,
       eventPageSize: this.host.eventPageSize,
       maxConcurrency: options.maxConcurrency ?? DEFAULT_SANDBOXES,
+      clock: options.clock,
     });
   }
 
@@ -105,7 +106,7 @@ export class LocalLambda implements LambdaApiBackend {
   }
 
   async listen(): Promise<string> {
-    this.url = await listenOnLoopback(this.server);
+    this.url = await listenOnLoopback(this.server, this.options.clock);
     return this.url;
   }
 
@@ -123,6 +124,7 @@ export class LocalLambda implements LambdaApiBackend {
       region: options.region,
       environment: options.environment,
       maxConcurrency: options.maxConcurrency ?? DEFAULT_SANDBOXES,
+      clock: options.clock,
       functionOutput: options.functionOutput,
       log: options.log,
     });

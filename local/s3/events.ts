@@ -17,7 +17,7 @@ export function encodeEventKey(key: string): string {
 /** The EventBridge event for a local S3 object event, or undefined for kinds the project ignores. */
 export function toEventBridgeEvent(
   event: S3ObjectEvent,
-  context: { region: string; account?: string },
+  context: { region: string; account?: string; now?: () => number },
 ): S3ObjectCreatedEvent | undefined {
   if (event.detailType !== 'Object Created' || event.reason === 'DeleteObject') return undefined;
   return {
@@ -26,7 +26,7 @@ export function toEventBridgeEvent(
     'detail-type': 'Object Created',
     source: 'aws.s3',
     account: context.account ?? LOCAL_ACCOUNT_ID,
-    time: new Date(event.time).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    time: new Date(context.now?.() ?? event.time).toISOString().replace(/\.\d{3}Z$/, 'Z'),
     region: context.region,
     resources: [`arn:aws:s3:::${event.bucket}`],
     detail: {

@@ -16,6 +16,8 @@ import type { Readable, Transform } from 'node:stream';
 import S3rver, { type KoaContext, type Middleware } from 's3rver';
 import S3Error from 's3rver/lib/models/error.js';
 import { AwsChunkedDecoder, isAwsChunked } from './aws-chunked.ts';
+import type { Clock } from '../common/clock.ts';
+import { trackRequests } from '../common/http-server.ts';
 import { claimFolder, removeOrphanedFolders } from '../common/process-lifetime.ts';
 import { BodyVerifier, expectationsOf, S3BodyError } from './integrity.ts';
 import { isListObjectsV2, rewriteListV2Request, rewriteListV2Response } from './list-objects-v2.ts';
@@ -43,6 +45,8 @@ export interface LocalS3Options {
   buckets: string[];
   /** 0 (the default) picks a free port. */
   port?: number;
+  /** Every request is work in flight on it (the object events it sends go out within the request). */
+  clock?: Clock;
 }
 
 export interface LocalS3 {
@@ -100,6 +104,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   });
 
   const address = await server.run();
+  if (options.clock && server.httpServer) trackRequests(server.httpServer, options.clock);
   return {
     endpoint: `http://127.0.0.1:${address.port}`,
     port: address.port,

@@ -23,7 +23,7 @@ export class ControlPlane {
     this.accountId = o.accountId ?? LOCAL_ACCOUNT_ID;
     const arn = (kind: string, name: string): string =>
       `arn:aws:sagemaker:${o.region}:${this.accountId}:${kind}/${name.toLowerCase()}`;
-    const records = new Records(arn);
+    const records = new Records(arn, () => new Date(o.timeScale.now()));
     const endpoints = new Endpoints({ ...o, account: this.accountId, arn, records });
     this.endpoints = endpoints;
     this.operations = {

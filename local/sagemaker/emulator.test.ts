@@ -22,7 +22,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SageMakerEndpointStateChangeEvent } from '../../shared/aws-events.ts';
 import { freePort } from '../common/ports.ts';
 import { holdableClock } from '../common/hand-clock.ts';
-import { timeScale, type TimeScale } from '../common/time-scale.ts';
+import { createClock, type Clock } from '../common/clock.ts';
 import { processContainer } from './containers.ts';
 import { startSageMakerEmulator, type SageMakerEmulator } from './emulator.ts';
 
@@ -34,8 +34,8 @@ const WAIT = { maxWaitTime: 30, minDelay: 0.05, maxDelay: 0.1 };
 
 // The emulator's clock, with a hold: while held, no simulated wait begins, so a test sees a transient
 // status (Updating, Deleting) for as long as it looks, however loaded the machine is.
-const held = holdableClock(timeScale(SCALE));
-const clock: TimeScale = held.timeScale;
+const held = holdableClock(createClock(`scale:${SCALE}`));
+const clock: Clock = held.clock;
 const hold = (): (() => void) => held.hold();
 const releaseHold = (): void => held.release();
 

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { SageMakerEndpointStateChangeEvent } from '../../shared/aws-events.ts';
 import type { MetricsSink } from '../common/service-metrics.ts';
-import { timeScale as makeTimeScale, type TimeScale } from '../common/time-scale.ts';
+import { createClock, type Clock } from '../common/clock.ts';
 import {
   BodyTooLarge,
   closeServer,
@@ -26,8 +26,8 @@ import { InferenceQueue } from './inference-queue.ts';
 export interface SageMakerEmulatorOptions {
   region: string;
   accountId?: string;
-  /** Simulated seconds per real second, or a TimeScale shared with the rest of the local cloud. */
-  timeScale?: number | TimeScale;
+  /** Simulated seconds per real second (a `scale:N` clock), or the clock of the rest of the local cloud. */
+  timeScale?: number | Clock;
   /** Simulated durations of create, update and delete; defaults are AWS-like (5 min, 4 min, 1 min). */
   timings?: Partial<Timings>;
   /** How endpoints get their container: a launcher, or the URL of a server already running. */
@@ -69,7 +69,9 @@ const MAX_CONTROL_BYTES = 1024 * 1024;
 
 export async function startSageMakerEmulator(options: SageMakerEmulatorOptions): Promise<SageMakerEmulator> {
   const scale =
-    typeof options.timeScale === 'object' ? options.timeScale : makeTimeScale(options.timeScale ?? 1);
+    typeof options.timeScale === 'object'
+      ? options.timeScale
+      : createClock({ kind: 'scale', factor: options.timeScale ?? 1 });
   const faults = new Faults();
   const log = options.log ?? (() => undefined);
   const container =
@@ -155,7 +157,7 @@ export async function startSageMakerEmulator(options: SageMakerEmulatorOptions):
     const call: ApiCall = {
       operation,
       ...(typeof input.EndpointName === 'string' ? { endpointName: input.EndpointName } : {}),
-      at: Date.now(),
+      at: scale.now(),
       outcome: 'ok',
     };
     calls.push(call);
@@ -176,7 +178,7 @@ export async function startSageMakerEmulator(options: SageMakerEmulatorOptions):
     body: Buffer,
     res: ServerResponse,
   ): Promise<void> {
-    const call: ApiCall = { operation: 'InvokeEndpoint', endpointName: name, at: Date.now(), outcome: 'ok' };
+    const call: ApiCall = { operation: 'InvokeEndpoint', endpointName: name, at: scale.now(), outcome: 'ok' };
     calls.push(call);
     const arrived = performance.now();
     // Once the request reaches a serving variant it is one of that variant's Invocations.
@@ -276,7 +278,7 @@ export async function startSageMakerEmulator(options: SageMakerEmulatorOptions):
     res.end(payload);
   }
 
-  const url = await listenOnLoopback(server);
+  const url = await listenOnLoopback(server, scale);
   return {
     endpoint: url,
     runtimeEndpoint: url,

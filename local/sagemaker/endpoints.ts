@@ -3,7 +3,7 @@
 // Transitions take their configured simulated durations on the shared time scale, and an endpoint is
 // InService only once its container passes the health check (health-check.ts).
 import type { SageMakerEndpointStateChangeEvent } from '../../shared/aws-events.ts';
-import type { TimeScale } from '../common/time-scale.ts';
+import type { Clock } from '../common/clock.ts';
 import type { ContainerLauncher, RunningContainer } from './containers.ts';
 import { INSUFFICIENT_CAPACITY_REASON, resourceLimitExceeded, validation } from './errors.ts';
 import type { Faults } from './faults.ts';
@@ -62,7 +62,7 @@ export interface EndpointsOptions {
   account: string;
   arn: ArnOf;
   records: Records;
-  timeScale: TimeScale;
+  timeScale: Clock;
   timings: Timings;
   container: ContainerLauncher;
   faults: Faults;
@@ -96,7 +96,7 @@ export class Endpoints {
     if (this.o.faults.take('resourceLimit')) {
       throw resourceLimitExceeded(config.variants[0]?.InstanceType ?? 'ml.g5.xlarge');
     }
-    const now = new Date();
+    const now = new Date(this.o.timeScale.now());
     const endpoint: Endpoint = {
       name,
       arn: this.o.arn('endpoint', name),
@@ -133,21 +133,24 @@ export class Endpoints {
     const variant = config.variants[0]!;
     const model = this.o.records.model(variant.ModelName);
     if (!model) return `Could not find model "${this.o.arn('model', variant.ModelName)}".`;
-    const started = await startHealthy(
-      this.o.container,
-      {
-        endpointName: endpoint.name,
-        variantName: variant.VariantName,
-        modelName: model.name,
-        image: model.image,
-        environment: model.environment,
-      },
-      {
-        timeScale: this.o.timeScale,
-        healthCheckTimeoutSeconds: this.o.timings.healthCheckTimeoutSeconds,
-        log: this.o.log,
-      },
-      signal,
+    // Starting the container is work in flight: the clock runs at 1x while the process comes up.
+    const started = await this.o.timeScale.track(
+      startHealthy(
+        this.o.container,
+        {
+          endpointName: endpoint.name,
+          variantName: variant.VariantName,
+          modelName: model.name,
+          image: model.image,
+          environment: model.environment,
+        },
+        {
+          timeScale: this.o.timeScale,
+          healthCheckTimeoutSeconds: this.o.timings.healthCheckTimeoutSeconds,
+          log: this.o.log,
+        },
+        signal,
+      ),
     );
     if ('reason' in started) return started.reason;
     const previous = endpoint.container;
@@ -294,7 +297,7 @@ export class Endpoints {
   private setStatus(endpoint: Endpoint, status: EndpointStatus): void {
     if (this.stopped) return;
     endpoint.status = status;
-    endpoint.lastModifiedTime = new Date();
+    endpoint.lastModifiedTime = new Date(this.o.timeScale.now());
     this.o.log(
       `SageMaker: ${endpoint.name} ${status}${endpoint.failureReason && status === 'Failed' ? `: ${endpoint.failureReason}` : ''}`,
     );
@@ -302,7 +305,13 @@ export class Endpoints {
   }
 
   private emit(endpoint: Endpoint): void {
-    this.o.publish(stateChangeEvent(endpoint, { region: this.o.region, account: this.o.account }));
+    this.o.publish(
+      stateChangeEvent(endpoint, {
+        region: this.o.region,
+        account: this.o.account,
+        at: new Date(this.o.timeScale.now()),
+      }),
+    );
   }
 
   /** Runs a background transition; an unexpected error fails the endpoint rather than vanishing. */

@@ -4,7 +4,7 @@
 // endpoints start at once on a small machine. So the simulated window opens only once the container
 // answers HTTP at all, and until then the process gets a real-time allowance. A process that exits,
 // or never listens, fails the start at once with its last output lines in the FailureReason.
-import type { TimeScale } from '../common/time-scale.ts';
+import type { Clock } from '../common/clock.ts';
 import type { ContainerLauncher, ContainerRequest, RunningContainer } from './containers.ts';
 import { HEALTH_CHECK_REASON } from './errors.ts';
 
@@ -15,7 +15,7 @@ const POLL_MS = 50;
 const MAX_REASON = 1024;
 
 export interface HealthCheckSettings {
-  timeScale: TimeScale;
+  timeScale: Clock;
   healthCheckTimeoutSeconds: number;
   startAllowanceMs?: number;
   log: (line: string) => void;
@@ -59,12 +59,14 @@ async function waitHealthy(
     if (container.exited?.()) return 'exited';
     const status = await ping(container.url);
     if (status === 200) return 'healthy';
+    // The start allowance guards the machinery (real time); SageMaker's timeout is on the clock.
     const now = Date.now();
+    const simulatedNow = settings.timeScale.now();
     if (status !== undefined && healthyBy === undefined) {
-      healthyBy = now + settings.timeScale.toRealMs(settings.healthCheckTimeoutSeconds);
+      healthyBy = simulatedNow + settings.healthCheckTimeoutSeconds * 1000;
     }
     if (healthyBy === undefined && now > startBy) return 'never listened';
-    if (healthyBy !== undefined && now > healthyBy) return 'unhealthy';
+    if (healthyBy !== undefined && simulatedNow > healthyBy) return 'unhealthy';
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
 }

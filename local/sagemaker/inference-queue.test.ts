@@ -3,13 +3,13 @@
 // when modelled time passes, so nothing here depends on the machine's speed.
 import { describe, expect, it } from 'vitest';
 import { HandClock } from '../common/hand-clock.ts';
-import { timeScale } from '../common/time-scale.ts';
+import { createClock } from '../common/clock.ts';
 import { InferenceQueue } from './inference-queue.ts';
 
 const settle = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 function held(): HandClock {
-  const clock = new HandClock(timeScale(1));
+  const clock = new HandClock(createClock('scale:1'));
   clock.hold();
   return clock;
 }

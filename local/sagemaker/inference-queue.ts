@@ -2,7 +2,7 @@
 // invocations at once, each for a modelled time, and the rest wait their turn in arrival order, as
 // requests queue in a model server's worker pool on AWS. One queue per endpoint; the modelled time
 // runs on the local cloud's clock, alongside the container's own work (the longer of the two).
-import type { TimeScale } from '../common/time-scale.ts';
+import type { Clock } from '../common/clock.ts';
 
 export interface ModelledInference {
   /** Simulated seconds one inference holds its slot (0: only the container's own time). */
@@ -21,7 +21,7 @@ export class InferenceQueue {
 
   constructor(
     private readonly model: ModelledInference,
-    private readonly clock: Pick<TimeScale, 'sleep'>,
+    private readonly clock: Pick<Clock, 'sleep'>,
   ) {
     const whole = Number.isInteger(model.concurrency) || model.concurrency === Infinity;
     if (!whole || model.concurrency < 1)

@@ -13,13 +13,13 @@ import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HandClock } from '../common/hand-clock.ts';
 import { freePort } from '../common/ports.ts';
-import { timeScale } from '../common/time-scale.ts';
+import { createClock } from '../common/clock.ts';
 import { startSageMakerEmulator, type SageMakerEmulator } from './emulator.ts';
 
 const REGION = 'eu-west-1';
 const FAKE = { accessKeyId: 'AKIAFAKE', secretAccessKey: 'fake' };
 // The endpoint's 60 s start takes 50 ms real before the clock is held.
-const clock = new HandClock(timeScale(1200));
+const clock = new HandClock(createClock('scale:1200'));
 const arrived: string[] = [];
 let container: Server;
 let containerUrl = '';

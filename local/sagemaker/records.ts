@@ -33,7 +33,11 @@ export class Records {
   private readonly models = new Map<string, Model>();
   private readonly configs = new Map<string, EndpointConfig>();
 
-  constructor(private readonly arn: ArnOf) {}
+  constructor(
+    private readonly arn: ArnOf,
+    /** The local cloud's clock: creation times read it. */
+    private readonly now: () => Date = () => new Date(),
+  ) {}
 
   model(name: string): Model | undefined {
     return this.models.get(name);
@@ -70,7 +74,7 @@ export class Records {
       image: definition.Image as string,
       ...(typeof definition.ModelDataUrl === 'string' ? { modelDataUrl: definition.ModelDataUrl } : {}),
       environment: optionalStringMap(definition, 'Environment', 'primaryContainer.environment'),
-      creationTime: new Date(),
+      creationTime: this.now(),
     };
     this.models.set(name, model);
     return { ModelArn: model.arn };
@@ -114,7 +118,7 @@ export class Records {
       name,
       arn: this.arn('endpoint-config', name),
       variants,
-      creationTime: new Date(),
+      creationTime: this.now(),
     };
     this.configs.set(name, config);
     return { EndpointConfigArn: config.arn };

@@ -17,7 +17,7 @@ import { localClientConfig } from '../../shared/aws.ts';
 import { HandClock } from '../common/hand-clock.ts';
 import { closeServer, listenOnLoopback, readBody } from '../common/http-server.ts';
 import { RecordingSink } from '../common/recording-sink.ts';
-import { timeScale } from '../common/time-scale.ts';
+import { createClock } from '../common/clock.ts';
 import { startSageMakerEmulator, type SageMakerEmulator } from './emulator.ts';
 
 const sink = new RecordingSink();
@@ -25,7 +25,7 @@ const published = sink.published;
 const ENDPOINT = { EndpointName: 'metered', VariantName: 'AllTraffic' };
 const of = (namespace: string, name: string): number[] => sink.values(namespace, name, ENDPOINT);
 
-const clock = new HandClock(timeScale(1000));
+const clock = new HandClock(createClock('scale:1000'));
 let model: Server;
 let emulator: SageMakerEmulator;
 let sm: SageMakerClient;

@@ -8,7 +8,7 @@
 // answering invocations, which is what a GPU serving one request at a time shows.
 import { readFileSync } from 'node:fs';
 import type { MetricsSink } from '../common/service-metrics.ts';
-import type { TimeScale } from '../common/time-scale.ts';
+import type { Clock } from '../common/clock.ts';
 import type { RunningContainer } from './containers.ts';
 
 export const SAGEMAKER_NAMESPACE = 'AWS/SageMaker';
@@ -33,7 +33,7 @@ export class SageMakerMetrics {
 
   constructor(
     private readonly sink: MetricsSink | undefined,
-    private readonly time: TimeScale,
+    private readonly time: Clock,
   ) {}
 
   /** One InvokeEndpoint that reached a serving variant: `status` is what the model (or SageMaker) answered. */
@@ -47,7 +47,7 @@ export class SageMakerMetrics {
     }
     if (!this.sink) return;
     const dims = { EndpointName: where.endpointName, VariantName: where.variantName };
-    const at = Date.now();
+    const at = this.time.now();
     const put = (name: string, value: number, unit: string): void =>
       this.sink!.publish(SAGEMAKER_NAMESPACE, name, dims, value, unit, at);
     put('Invocations', 1, 'Count');
@@ -101,7 +101,7 @@ export class SageMakerMetrics {
       instance.busyMs = 0;
       since = now;
       cpuBefore = cpuNow;
-      const at = Date.now();
+      const at = this.time.now();
       this.sink!.publish(INSTANCE_NAMESPACE, 'CPUUtilization', dims, cpu, 'Percent', at);
       this.sink!.publish(INSTANCE_NAMESPACE, 'GPUUtilization', dims, busy, 'Percent', at);
     }

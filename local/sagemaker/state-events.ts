@@ -15,7 +15,7 @@ export interface EndpointState {
 
 export function stateChangeEvent(
   endpoint: EndpointState,
-  where: { region: string; account: string },
+  where: { region: string; account: string; at?: Date },
 ): SageMakerEndpointStateChangeEvent {
   return {
     version: '0',
@@ -23,7 +23,7 @@ export function stateChangeEvent(
     'detail-type': 'SageMaker Endpoint State Change',
     source: 'aws.sagemaker',
     account: where.account,
-    time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    time: (where.at ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
     region: where.region,
     resources: [endpoint.arn],
     detail: {

@@ -19,7 +19,7 @@ let sfn: SFNClient;
 let target: StateMachineTarget | undefined;
 
 beforeAll(async () => {
-  cloud = await startLocalCloud({ bucket: 'sfn-test', tableName: 'sfn-test', timeScale: 1000 });
+  cloud = await startLocalCloud({ bucket: 'sfn-test', tableName: 'sfn-test', clock: 'scale:1000' });
   sfn = new SFNClient(cloud.clientConfig('stepfunctions'));
 });
 

@@ -145,37 +145,56 @@ function isInsidePayload(where: string): boolean {
 const isObject = isJsonObject;
 
 /**
- * The engine never times a Task out by itself (its default is 60 s); the service does, on the time
- * scale. 2,000,000 s keeps the engine's setTimeout under Node's 2^31 ms limit.
+ * The engine never times a Task out by itself (its default is 60 s); the service does, on the
+ * clock. 2,000,000 s keeps the engine's setTimeout under Node's 2^31 ms limit.
  */
 const ENGINE_NO_TIMEOUT_SECONDS = 2_000_000;
 
 /** The resource of the Task that stands in for a Wait state in the engine's copy. */
 export const LOCAL_WAIT_RESOURCE = 'arn:aws:states:::local:wait';
 
-/**
- * The copy of the definition the engine runs. The engine sleeps in real seconds and ignores
- * heartbeats, so: Retry intervals are divided by the time scale (backoff and MaxDelaySeconds scale
- * with them); every Wait becomes a Task served by the service's own timer; Task timeouts,
- * heartbeats and the execution timeout are removed and enforced by the service; and a retrier or
- * catcher on States.Timeout also matches the heartbeat timeout, as on AWS.
- */
 /** Hidden parameters that carry a Task's path-given timeout and heartbeat to the service. */
 export const HIDDEN_SECONDS: Record<string, string> = {
   TimeoutSecondsPath: '__local_TimeoutSecondsPath',
   HeartbeatSecondsPath: '__local_HeartbeatSecondsPath',
 };
 
-export function engineDefinition(text: string, scale: number): JsonObject {
+/** Where a Task retrier of the engine's copy keeps the definition's timing (the engine ignores them). */
+export const HIDDEN_RETRY = {
+  IntervalSeconds: '__local_IntervalSeconds',
+  BackoffRate: '__local_BackoffRate',
+  MaxDelaySeconds: '__local_MaxDelaySeconds',
+  JitterStrategy: '__local_JitterStrategy',
+} as const;
+
+/**
+ * The copy of the definition the engine runs. The engine sleeps on real timers and ignores
+ * heartbeats, so every AWS timer moves onto the service's clock: a Task's retries start at once in
+ * the engine (interval 0) and the service waits the retrier's interval before the retry's Task runs
+ * (its timing kept in hidden fields, history.ts retryDelaySeconds); every Wait becomes a Task served
+ * by the service's own timer; Task timeouts, heartbeats and the execution timeout are removed and
+ * enforced by the service; and a retrier or catcher on States.Timeout also matches the heartbeat
+ * timeout, as on AWS. A Map's or Parallel's own retriers stay on the engine's real timers, divided by
+ * `realPerSimulated` (the scale of a `scale:N` clock; they are not on a skip clock).
+ */
+export function engineDefinition(text: string, realPerSimulated = 1): JsonObject {
   const copy = JSON.parse(text) as JsonObject;
   delete copy.TimeoutSeconds;
   forEachState(copy, { kind: 'root' }, (name, state) => {
     if (Array.isArray(state.Retry)) {
       for (const retrier of state.Retry) {
         if (!isObject(retrier)) continue;
-        retrier.IntervalSeconds =
-          (typeof retrier.IntervalSeconds === 'number' ? retrier.IntervalSeconds : 1) / scale;
-        if (typeof retrier.MaxDelaySeconds === 'number') retrier.MaxDelaySeconds /= scale;
+        if (state.Type === 'Task') {
+          for (const [field, hidden] of Object.entries(HIDDEN_RETRY)) {
+            if (retrier[field] !== undefined) retrier[hidden] = retrier[field]!;
+          }
+          retrier.IntervalSeconds = 0;
+          delete retrier.MaxDelaySeconds;
+        } else {
+          retrier.IntervalSeconds =
+            (typeof retrier.IntervalSeconds === 'number' ? retrier.IntervalSeconds : 1) / realPerSimulated;
+          if (typeof retrier.MaxDelaySeconds === 'number') retrier.MaxDelaySeconds /= realPerSimulated;
+        }
       }
     }
     for (const handler of [...asArray(state.Retry), ...asArray(state.Catch)]) {

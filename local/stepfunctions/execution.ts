@@ -1,10 +1,11 @@
 // One execution of a state machine: the real ASL run by aws-local-stepfunctions, every Task served
-// by the one adapter, every timer on the time scale, and the history written as Step Functions
-// writes it. The service owns the bookkeeping (status, dates, the terminal history events); the
+// by the one adapter, every timer on the clock, and the history written as Step Functions
+// writes it. While it runs it counts as work in flight on the clock, except while all it does is
+// wait on the clock (a Wait, a retry's interval) or for a task token. The service owns the bookkeeping (status, dates, the terminal history events); the
 // engine owns the control flow (Choice, Map, Parallel, Retry, Catch, paths, intrinsics).
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
-import type { TimeScale } from '../common/time-scale.ts';
+import type { Clock } from '../common/clock.ts';
 import type { TaskAdapter } from './adapter.ts';
 import { engineDefinition, type Json, type ParsedDefinition, type StateInfo } from './definition.ts';
 import { isTimeout, timeoutError } from './engine-timeout.ts';
@@ -33,13 +34,13 @@ export interface ExecutionSettings {
   definition: ParsedDefinition;
   adapter: TaskAdapter;
   tokens: TaskTokens;
-  time: TimeScale;
+  time: Clock;
   log: (line: string) => void;
 }
 
 export class Execution {
   status: ExecutionStatus = 'RUNNING';
-  readonly startDate = new Date();
+  readonly startDate: Date;
   stopDate?: Date;
   output?: string;
   error?: string;
@@ -51,15 +52,23 @@ export class Execution {
   private closeDone!: () => void;
   private readonly controller = new AbortController();
   private abortEngine: () => void = () => undefined;
+  /** Handlers running (not waiting) and handlers waiting on the clock or a token. */
+  private readonly activity = { running: 0, waiting: 0, end: undefined as (() => void) | undefined };
 
   constructor(readonly settings: ExecutionSettings) {
-    this.history = new HistoryBuilder(settings.definition.states, () => this.includeData);
+    this.startDate = new Date(settings.time.now());
+    this.history = new HistoryBuilder(
+      settings.definition.states,
+      () => this.includeData,
+      () => settings.time.now(),
+    );
     this.done = new Promise((resolve) => (this.closeDone = resolve));
   }
 
   /** Starts the run; returns at once. */
   start(): void {
     const { settings } = this;
+    this.updateActivity();
     const input = JSON.parse(settings.input) as Json;
     this.history.write(
       'ExecutionStarted',
@@ -73,7 +82,10 @@ export class Execution {
       if (state.type === 'Wait') handlers[state.name] = (i) => this.runWait(state, i);
     }
     const machine = new StateMachine(
-      engineDefinition(settings.definition.text, settings.time.scale) as never,
+      engineDefinition(
+        settings.definition.text,
+        settings.time.mode.kind === 'scale' ? settings.time.mode.factor : 1,
+      ) as never,
       {
         validationOptions: { noValidate: true },
       },
@@ -165,7 +177,7 @@ export class Execution {
   ): void {
     if (this.status !== 'RUNNING') return;
     this.status = status;
-    this.stopDate = new Date();
+    this.stopDate = new Date(this.settings.time.now());
     if (details.output !== undefined) this.output = details.output;
     if (details.error !== undefined) this.error = details.error;
     if (details.cause !== undefined) this.cause = details.cause;
@@ -184,14 +196,59 @@ export class Execution {
     if (status === 'ABORTED') this.history.write('ExecutionAborted', errorDetails, 'root', { prev: 0 });
     this.controller.abort(new Error(`execution ${status}`));
     this.abortEngine();
+    this.updateActivity();
     this.settings.log(
       `execution ${this.settings.name} ${status}${details.error ? ` (${details.error})` : ''}`,
     );
     this.closeDone();
   }
 
-  /** A Wait state, on the time scale (the engine's copy has it as a Task served here). */
-  private async runWait(state: StateInfo, input: Json): Promise<Json> {
+  /**
+   * In flight while running, unless every handler is waiting (on the clock or for a token) and none
+   * runs: between states the engine works with no handler called, so that counts as in flight too.
+   */
+  private updateActivity(): void {
+    const a = this.activity;
+    const busy = this.status === 'RUNNING' && (a.running > 0 || a.waiting === 0);
+    if (busy && !a.end) a.end = this.settings.time.begin();
+    if (!busy && a.end) {
+      a.end();
+      a.end = undefined;
+    }
+  }
+
+  /** Runs one handler call as work in flight. */
+  private async handling<T>(work: () => Promise<T>): Promise<T> {
+    this.activity.running++;
+    this.updateActivity();
+    try {
+      return await work();
+    } finally {
+      this.activity.running--;
+      this.updateActivity();
+    }
+  }
+
+  /** Waits for `waiting` as a handler that does no work meanwhile (the clock may skip ahead). */
+  private async waitingFor<T>(waiting: Promise<T>): Promise<T> {
+    this.activity.running--;
+    this.activity.waiting++;
+    this.updateActivity();
+    try {
+      return await waiting;
+    } finally {
+      this.activity.waiting--;
+      this.activity.running++;
+      this.updateActivity();
+    }
+  }
+
+  /** A Wait state, on the clock (the engine's copy has it as a Task served here). */
+  private runWait(state: StateInfo, input: Json): Promise<Json> {
+    return this.handling(() => this.waitState(state, input));
+  }
+
+  private async waitState(state: StateInfo, input: Json): Promise<Json> {
     const def = state.definition;
     let seconds: number;
     if (typeof def.Seconds === 'number') seconds = def.Seconds;
@@ -213,20 +270,30 @@ export class Execution {
         throw statesRuntime(
           `The timestamp of state '${state.name}' is not a valid timestamp: ${JSON.stringify(text ?? null)}`,
         );
-      seconds = Math.max(0, (at - Date.now()) / 1000);
+      seconds = Math.max(0, (at - this.settings.time.now()) / 1000);
     }
-    await this.settings.time.sleep(seconds, this.controller.signal);
+    await this.waitingFor(this.settings.time.sleep(seconds, this.controller.signal));
     return input;
   }
 
   /** A Task state: the adapter's call, its token, timeout and heartbeat, and its history events. */
-  private async runTask(state: StateInfo, parameters: Json): Promise<Json> {
+  private runTask(state: StateInfo, parameters: Json): Promise<Json> {
+    return this.handling(() => this.taskState(state, parameters));
+  }
+
+  private async taskState(state: StateInfo, parameters: Json): Promise<Json> {
     if (this.status !== 'RUNNING') throw statesRuntime('the execution is closed');
-    await nextMacrotask(); // the engine's StateEntered reaches the history first
+    await nextMacrotask(); // the engine's StateEntered (or StateRetried) reaches the history first
     if (this.status !== 'RUNNING') throw statesRuntime('the execution is closed');
     const thread = this.history.takeTaskThread(state.name);
     // An iteration the engine starts after its Map failed: AWS never runs it, so neither do we.
     if (thread === GHOST_THREAD) throw statesRuntime('the Map iteration was aborted');
+    // A retry: the engine started it at once; its interval passes here, on the clock.
+    const retryDelay = this.history.takeRetryDelay(thread, state.name);
+    if (retryDelay > 0) {
+      await this.waitingFor(this.settings.time.sleep(retryDelay, this.controller.signal));
+      if (this.status !== 'RUNNING') throw statesRuntime('the execution is closed');
+    }
     const def = state.definition;
     const resourceArn = typeof def.Resource === 'string' ? def.Resource : '';
     const resource = parseTaskResource(resourceArn);
@@ -346,7 +413,8 @@ export class Execution {
         heartbeatLost,
       ]);
       this.history.write('TaskSubmitted', { ...names, ...this.history.data('output', submitted) }, thread);
-      return await Promise.race([outcome, heartbeatLost]);
+      // Until a SendTask* arrives (an open request, in flight) nothing here works: the clock may skip.
+      return await this.waitingFor(Promise.race([outcome, heartbeatLost]));
     } finally {
       heartbeatTimer?.abort();
     }
@@ -354,6 +422,6 @@ export class Execution {
 }
 
 /** Calls `fire` once `seconds` of simulated time have passed, unless `signal` aborts first. */
-function after(time: TimeScale, seconds: number, signal: AbortSignal, fire: () => void): void {
+function after(time: Clock, seconds: number, signal: AbortSignal, fire: () => void): void {
   time.sleep(seconds, signal).then(fire, () => undefined);
 }

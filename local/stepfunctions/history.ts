@@ -4,7 +4,7 @@
 // catches) plus the Task events the service writes itself (scheduled, started, submitted, succeeded,
 // failed, timed out), following the mapping in shared/research/sfn-wire.md section 6.
 import { JSONPath } from 'jsonpath-plus';
-import type { Json, StateInfo } from './definition.ts';
+import { HIDDEN_RETRY, type Json, type StateInfo } from './definition.ts';
 
 /** An event of aws-local-stepfunctions' log (the package does not export its type). */
 export interface EngineEvent {
@@ -12,6 +12,8 @@ export interface EngineEvent {
   index?: number;
   state?: { name: string; type: string; input: Json; output?: Json };
   parentState?: { name: string };
+  /** StateRetried: the retrier (the engine's copy) and the retry's number, 1 for the first. */
+  retry?: { retrier: Json; attempt: number };
 }
 
 export interface HistoryEvent {
@@ -47,10 +49,14 @@ export class HistoryBuilder {
   private readonly iterationEnd = new Map<string, number>();
   /** Map and Parallel failures not yet written: a retry may still follow. */
   private readonly failing = new Map<string, { type: string; thread: string; prev: number }>();
+  /** Task retries the engine started at once: the interval each must wait first, by `thread/state`. */
+  private readonly retryDelays = new Map<string, number>();
 
   constructor(
     private readonly states: Map<string, StateInfo>,
     private readonly includeData: () => boolean = () => true,
+    /** The local cloud's clock (epoch ms): every event's timestamp reads it. */
+    private readonly now: () => number = Date.now,
   ) {}
 
   /** Writes an event; `prev` overrides the thread's last event, `advance: false` leaves it as is. */
@@ -64,7 +70,7 @@ export class HistoryBuilder {
     const container = containerOf(thread);
     const previousEventId =
       options.prev ?? this.last.get(thread) ?? (container ? this.started.get(container) : undefined) ?? 0;
-    const event: HistoryEvent = { timestamp: Date.now() / 1000, type, id, previousEventId };
+    const event: HistoryEvent = { timestamp: this.now() / 1000, type, id, previousEventId };
     if (details) event[detailsKey(type)] = details;
     this.events.push(event);
     // Events that do not advance their thread (an iteration's or a Map's Succeeded, ...) never become
@@ -79,6 +85,14 @@ export class HistoryBuilder {
   /** The thread a Task handler call belongs to (handlers are called in the order states are entered). */
   takeTaskThread(stateName: string): string {
     return this.pendingTasks.get(stateName)?.shift() ?? this.threadOfState(stateName);
+  }
+
+  /** Simulated seconds a Task's retry waits before it starts (0 for a first attempt). */
+  takeRetryDelay(thread: string, stateName: string): number {
+    const key = `${thread}/${stateName}`;
+    const seconds = this.retryDelays.get(key) ?? 0;
+    this.retryDelays.delete(key);
+    return seconds;
   }
 
   /**
@@ -143,7 +157,12 @@ export class HistoryBuilder {
       case 'StateRetried':
       case 'StateCaught':
         if (!event.state) return;
-        return this.onStateEvent(event.type, event.state, this.threadOfState(event.state.name, event.index));
+        return this.onStateEvent(
+          event.type,
+          event.state,
+          this.threadOfState(event.state.name, event.index),
+          event.retry,
+        );
       case 'MapIterationStarted': {
         const map = event.parentState?.name ?? '';
         const thread = `${map}#${event.index}`;
@@ -170,7 +189,12 @@ export class HistoryBuilder {
     }
   }
 
-  private onStateEvent(kind: string, state: NonNullable<EngineEvent['state']>, thread: string): void {
+  private onStateEvent(
+    kind: string,
+    state: NonNullable<EngineEvent['state']>,
+    thread: string,
+    retry?: EngineEvent['retry'],
+  ): void {
     const name = state.name;
     const type = this.states.get(name)?.type ?? state.type;
     const key = `${thread}/${name}`;
@@ -182,6 +206,8 @@ export class HistoryBuilder {
         // A retry writes no event of its own (and no Map/ParallelStateFailed): the next attempt's
         // start chains to the failure.
         this.failing.delete(key);
+        if (type === 'Task' && retry)
+          this.retryDelays.set(key, retryDelaySeconds(retry.retrier, retry.attempt));
         return this.beginAttempt(type, name, thread, state.input);
       case 'StateFailed':
         // The engine reports the failure before deciding on a retry; AWS writes it only when none follows.
@@ -314,4 +340,21 @@ interface MapAttempt {
 function containerOf(thread: string): string | undefined {
   const hash = thread.lastIndexOf('#');
   return hash < 0 ? undefined : thread.slice(0, hash);
+}
+
+/**
+ * A Task retrier's wait before retry `attempt` (1 for the first), as Step Functions computes it:
+ * IntervalSeconds x BackoffRate^(attempt-1), at most MaxDelaySeconds, drawn from [0, that] with FULL
+ * jitter. The engine's copy carries the definition's values in hidden fields (definition.ts).
+ */
+export function retryDelaySeconds(retrier: Json, attempt: number): number {
+  const r = (
+    retrier !== null && typeof retrier === 'object' && !Array.isArray(retrier) ? retrier : {}
+  ) as Record<string, Json>;
+  const num = (key: string, fallback: number): number => (typeof r[key] === 'number' ? r[key] : fallback);
+  const interval = num(HIDDEN_RETRY.IntervalSeconds, 1);
+  const backoff = num(HIDDEN_RETRY.BackoffRate, 2);
+  const max = num(HIDDEN_RETRY.MaxDelaySeconds, Infinity);
+  const wait = Math.min(interval * backoff ** Math.max(0, attempt - 1), max);
+  return r[HIDDEN_RETRY.JitterStrategy] === 'FULL' ? Math.random() * wait : wait;
 }

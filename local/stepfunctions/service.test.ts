@@ -24,7 +24,7 @@ import { localClientConfig } from '../../shared/aws.ts';
 import { checkSfnHistory } from '../../metering/sfn-history-check.ts';
 import { countLambdaInvocations, countStateTransitions } from '../../metering/sfn-history.ts';
 import { HandClock } from '../common/hand-clock.ts';
-import { timeScale } from '../common/time-scale.ts';
+import { createClock } from '../common/clock.ts';
 import { closeServer, listenOnLoopback, readBody } from '../common/http-server.ts';
 import { startLocalStepFunctions, type LocalStepFunctions } from './service.ts';
 
@@ -57,11 +57,11 @@ async function startLambda(): Promise<string> {
 }
 
 // The service's clock: 1000x, or, while a test holds it, only as far as that test advances it.
-const clock = new HandClock(timeScale(1000));
+const clock = new HandClock(createClock('scale:1000'));
 
 beforeAll(async () => {
   const lambda = await startLambda();
-  sfn = await startLocalStepFunctions({ timeScale: clock, endpoints: { lambda } });
+  sfn = await startLocalStepFunctions({ clock: clock, endpoints: { lambda } });
   client = new SFNClient(localClientConfig(sfn.endpoint));
 });
 

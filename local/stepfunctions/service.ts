@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { DEFAULT_LOCAL_REGION } from '../../shared/aws.ts';
-import { REAL_TIME, type TimeScale } from '../common/time-scale.ts';
+import { createClock, type Clock } from '../common/clock.ts';
 import { LOCAL_ACCOUNT_ID } from '../common/account.ts';
 import { closeServer, listenOnLoopback, readBody, sendAwsJson } from '../common/http-server.ts';
 import type { MetricsSink } from '../common/service-metrics.ts';
@@ -26,8 +26,8 @@ import { TaskTokens } from './task-tokens.ts';
 
 export interface StepFunctionsOptions {
   region?: string;
-  /** The time scale of Wait states, Retry intervals, Task timeouts and heartbeats. */
-  timeScale?: TimeScale;
+  /** The clock of Wait states, Retry intervals, Task timeouts and heartbeats (default real time). */
+  clock?: Clock;
   /** The local cloud's endpoints the Task adapter calls; a Task for any other service fails loudly. */
   endpoints?: AdapterEndpoints;
   log?: (line: string) => void;
@@ -55,7 +55,7 @@ const EXECUTION_ARN = /^arn:aws:states:([a-z0-9-]+):(\d{12}):execution:([^:]+):(
 
 export class LocalStepFunctions {
   readonly region: string;
-  readonly time: TimeScale;
+  readonly time: Clock;
   readonly adapter: TaskAdapter;
   readonly tokens = new TaskTokens();
   private readonly machines = new Map<string, StateMachineRecord>();
@@ -66,7 +66,7 @@ export class LocalStepFunctions {
 
   constructor(options: StepFunctionsOptions = {}) {
     this.region = options.region ?? DEFAULT_LOCAL_REGION;
-    this.time = options.timeScale ?? REAL_TIME;
+    this.time = options.clock ?? createClock('real');
     this.log = options.log ?? (() => undefined);
     this.metrics = options.metrics;
     this.adapter = new TaskAdapter({ region: this.region, endpoints: options.endpoints ?? {} });
@@ -75,7 +75,7 @@ export class LocalStepFunctions {
   /** Serves the API on a free port of 127.0.0.1; resolves with the endpoint URL. */
   async listen(): Promise<string> {
     this.server = createServer((req, res) => void this.handle(req, res));
-    const endpoint = await listenOnLoopback(this.server);
+    const endpoint = await listenOnLoopback(this.server, this.time);
     // `aws-sdk:sfn:*` Tasks call this very service.
     this.adapter.setEndpoint('stepfunctions', endpoint);
     return endpoint;
@@ -146,7 +146,7 @@ export class LocalStepFunctions {
     StopExecution: (input) => {
       const execution = this.findExecution(input.executionArn);
       execution.stop(optionalString(input.error), optionalString(input.cause));
-      return { stopDate: seconds(execution.stopDate ?? new Date()) };
+      return { stopDate: seconds(execution.stopDate ?? new Date(this.time.now())) };
     },
     SendTaskSuccess: (input) => (this.tokens.success(requireToken(input), input.output), {}),
     SendTaskFailure: (input) => (this.tokens.failure(requireToken(input), input.error, input.cause), {}),
@@ -189,7 +189,7 @@ export class LocalStepFunctions {
           ? input.roleArn
           : `arn:aws:iam::${LOCAL_ACCOUNT_ID}:role/local-stepfunctions`,
       type: 'STANDARD',
-      creationDate: new Date(),
+      creationDate: new Date(this.time.now()),
       executions: new Map(),
     };
     this.machines.set(arn, record);

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countStateTransitions } from '../../metering/sfn-history.ts';
 import { localClientConfig } from '../../shared/aws.ts';
 import { RecordingSink } from '../common/recording-sink.ts';
-import { timeScale } from '../common/time-scale.ts';
+import { createClock } from '../common/clock.ts';
 import { startLocalStepFunctions, type LocalStepFunctions } from './service.ts';
 
 const sink = new RecordingSink();
@@ -26,7 +26,7 @@ let sfn: LocalStepFunctions & { endpoint: string };
 let client: SFNClient;
 
 beforeAll(async () => {
-  sfn = await startLocalStepFunctions({ timeScale: timeScale(1000), metrics: sink });
+  sfn = await startLocalStepFunctions({ clock: createClock('scale:1000'), metrics: sink });
   client = new SFNClient(localClientConfig(sfn.endpoint));
 });
 

@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:http';
 import { createTable, startLocalDynamoDB, type LocalDynamoDB } from '../../local/dynamodb/dynamodb-local.ts';
 import { closeServer, listenOnLoopback } from '../../local/common/http-server.ts';
 import type { Timings } from '../../local/sagemaker/control-plane.ts';
-import { timeScale } from '../../local/common/time-scale.ts';
+import { createClock } from '../../local/common/clock.ts';
 import { holdableClock } from '../../local/common/hand-clock.ts';
 import { startSageMakerEmulator, type SageMakerEmulator } from '../../local/sagemaker/emulator.ts';
 import type { SageMakerEndpointStateChangeEvent } from '../../shared/aws-events.ts';
@@ -61,12 +61,26 @@ export async function startHarness(timings: Partial<Timings> = {}, scale = 1000)
   });
   const containerUrl = await listenOnLoopback(server);
   const events: SageMakerEndpointStateChangeEvent[] = [];
-  const clock = holdableClock(timeScale(scale));
+  // Sleeps on the scale, timestamps in real time: the lifecycle tests pass their own `now` (real
+  // time, or a manual clock started at it) and compare it with SageMaker's times.
+  const scaled = createClock(`scale:${scale}`);
+  const clock = holdableClock({
+    mode: scaled.mode,
+    shared: scaled.shared,
+    get inFlight() {
+      return scaled.inFlight;
+    },
+    now: () => Date.now(),
+    toReal: (ms) => ms,
+    sleep: (seconds, signal) => scaled.sleep(seconds, signal),
+    begin: () => scaled.begin(),
+    track: (work) => scaled.track(work),
+  });
   const [ddb, emulator] = await Promise.all([
     startLocalDynamoDB(),
     startSageMakerEmulator({
       region: REGION,
-      timeScale: clock.timeScale,
+      timeScale: clock.clock,
       timings: { createSeconds: 300, deleteSeconds: 60, ...timings },
       container: containerUrl,
       publish: (e) => events.push(e),

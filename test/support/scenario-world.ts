@@ -29,9 +29,12 @@ import type { Job } from '../../shared/job-store.ts';
 import { inputImageKey, inputMaskKey, type Orchestrator } from '../../shared/keys.ts';
 import { checkSfnHistory } from '../../metering/sfn-history-check.ts';
 
-/** Simulated seconds at TIME_SCALE: short enough for tests, long enough for a loaded 2-core machine. */
+/** The scenarios' clock: 60 simulated seconds per real second, or the one SCENARIO_CLOCK names (`skip`). */
+// eslint-disable-next-line no-restricted-properties -- a test knob, not an app setting
+export const SCENARIO_CLOCK = process.env.SCENARIO_CLOCK ?? 'scale:60';
+
+/** Simulated seconds: short enough for tests, long enough for a loaded 2-core machine. */
 export const SCENARIO_SETTINGS = {
-  timeScale: 60,
   idleWindowSeconds: 60, // 1 s real
   maskWaitSeconds: 120, // 2 s real
   endpointWaitSeconds: 900,
@@ -96,6 +99,8 @@ export interface World {
 export interface WorldOptions {
   /** The app's simulated durations (left out: the app definition's defaults); default SCENARIO_SETTINGS. */
   settings?: Partial<Record<keyof typeof SCENARIO_SETTINGS, number>>;
+  /** The local cloud's clock (`skip`, `real`, `scale:N`); default SCENARIO_CLOCK. */
+  clock?: string;
   /** Simulated SageMaker durations (left out: the emulator's defaults, a 300 s start). */
   sagemakerTimings?: Partial<Timings>;
 }
@@ -113,7 +118,7 @@ export async function startWorld(
       for (const line of text.split('\n')) if (line) functionLogs.push(`${fn}: ${line}`);
       functionLogs.splice(0, Math.max(0, functionLogs.length - 300));
     },
-    ...(durations.timeScale === undefined ? {} : { timeScale: durations.timeScale }),
+    clock: options.clock ?? SCENARIO_CLOCK,
     // A 2-minute simulated start: 2 s real, room for the container process to come up.
     sagemakerTimings: options.sagemakerTimings ?? { createSeconds: 120, deleteSeconds: 30 },
   });
@@ -123,7 +128,6 @@ export async function startWorld(
         endpointName: endpointBase,
         waitMode,
         ...durations,
-        timeScale: cloud.timeScale,
       }),
     );
     const target = orchestrator === 'ldf' ? 'durable-orchestrator' : 'sfn-orchestrator';
@@ -139,6 +143,7 @@ export async function startWorld(
 
     const config = parseConfig({ ...configToEnvOf(definition, orchestrator), S3_FORCE_PATH_STYLE: 'true' });
     const deps = createDeps(config, {
+      now: () => cloud.time.now(),
       credentials: LOCAL_CREDENTIALS,
       endpoints: cloud.serviceEndpoints(),
     });

@@ -1,11 +1,10 @@
-// The timers of one durable execution, by key, on the time scale (its `sleep`, so a test can hold
-// the clock): at most one per key, all cancelled together when the execution ends or the service stops.
-import type { TimeScale } from '../common/time-scale.ts';
+// The timers of one durable execution, by key, on the clock (its `sleep`, so a test can hold it): at most one per key, all cancelled together when the execution ends or the service stops.
+import type { Clock } from '../common/clock.ts';
 
-export class ScaledTimers {
+export class ClockTimers {
   private readonly timers = new Map<string, AbortController>();
 
-  constructor(private readonly time: TimeScale) {}
+  constructor(private readonly time: Clock) {}
 
   /** Fires `fire` after `simulatedSeconds`, replacing the timer already armed under `key`. */
   arm(key: string, simulatedSeconds: number, fire: () => void): void {
