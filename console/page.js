@@ -16,18 +16,8 @@
     timer: undefined,
     refreshes: 0,
   };
-  const COLORS = [
-    '#1f77b4',
-    '#ff7f0e',
-    '#2ca02c',
-    '#d62728',
-    '#9467bd',
-    '#8c564b',
-    '#e377c2',
-    '#7f7f7f',
-    '#bcbd22',
-    '#17becf',
-  ];
+  // The report's palette (bench/report/html.ts CHART_COLORS), handed over in the page's config.
+  const COLORS = config.colors;
   const KIND_COLORS = {
     Task: '#1f77b4',
     Step: '#1f77b4',

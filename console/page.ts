@@ -2,7 +2,7 @@
 // page's own script, console/page.js, are inlined), with the dashboard's layout and the settings the
 // script needs embedded as JSON. The data comes from the console's JSON endpoints (server.ts).
 import { readFileSync } from 'node:fs';
-import { chartJsSource } from '../bench/report/html.ts';
+import { CHART_COLORS, chartJsSource } from '../bench/report/html.ts';
 import type { Widget } from '../dashboards/comparison.ts';
 
 /** What the page script reads at start (embedded as JSON in the page). */
@@ -89,7 +89,7 @@ export function consolePage(config: PageConfig): string {
 <label style="margin-left:12px"><input type="checkbox" id="show-instant"> show Choice and Pass states</label></div>
 </section>
 </main>
-<script type="application/json" id="console-config">${scriptJson(config)}</script>
+<script type="application/json" id="console-config">${scriptJson({ ...config, colors: CHART_COLORS })}</script>
 <script>${inlineScript(chartJsSource())}</script>
 <script>${inlineScript(readFileSync(new URL('./page.js', import.meta.url), 'utf8'))}</script>
 </body></html>

@@ -25,7 +25,8 @@ interface ChartSpec {
   options?: Record<string, unknown>;
 }
 
-const COLORS = [
+/** The series colours of every chart the project draws (the report's and the console's). */
+export const CHART_COLORS = [
   '#1f77b4',
   '#ff7f0e',
   '#2ca02c',
@@ -39,8 +40,8 @@ const COLORS = [
 ];
 const colored = (datasets: Dataset[]): Dataset[] =>
   datasets.map((d, i) => ({
-    backgroundColor: COLORS[i % COLORS.length],
-    borderColor: COLORS[i % COLORS.length],
+    backgroundColor: CHART_COLORS[i % CHART_COLORS.length],
+    borderColor: CHART_COLORS[i % CHART_COLORS.length],
     ...d,
   }));
 const axis = (x: string, y: string, extra: Record<string, unknown> = {}) => ({
