@@ -13,6 +13,7 @@ import {
 } from '../cost/flips.ts';
 import { priceOf, type PriceTable } from '../cost/prices.ts';
 import { num, pct, seconds, usd } from './format.ts';
+import { describeChecks, idleWindowChecks, startTimeChecks } from './flip-checks.ts';
 import type { OperationalView } from './operational.ts';
 import { ORCHESTRATOR_LABELS, type OrchestratorId, type Run } from './results.ts';
 import type { GroupSummary, ModeSummary } from './summary.ts';
@@ -29,21 +30,11 @@ export interface DecisionInput {
 /** Latency medians this close to the best count as a tie. */
 export const TIE_RATIO = 0.02;
 
-const nonGpu = (m: ModeSummary): number => m.cost.total - m.cost.byComponent.gpu;
+/** Free tiers are monthly allowances of an account: no local run can sit on either side of this one. */
+const VOLUME_CHECK =
+  'No run checks it: it is the measured per-job costs above, extrapolated with the free tiers, which are monthly allowances of an account.';
 
-/** Runs on each side of a value of some run parameter, in words. */
-function checkedBy(runs: Run[], value: (r: Run) => number | undefined, at: number, unit: string): string {
-  const ids = (keep: (v: number) => boolean) =>
-    runs
-      .filter((r) => {
-        const v = value(r);
-        return v !== undefined && keep(v);
-      })
-      .map((r) => `\`${r.id}\``);
-  const [below, above] = [ids((v) => v < at), ids((v) => v >= at)];
-  const side = (list: string[]) => (list.length ? list.join(', ') : 'not checked by a run');
-  return `Runs below ${num(at, 2)} ${unit}: ${side(below)}; at or above: ${side(above)}.`;
-}
+const nonGpu = (m: ModeSummary): number => m.cost.total - m.cost.byComponent.gpu;
 
 function latencyLines(groups: GroupSummary[]): string[] {
   const lines: string[] = [];
@@ -141,7 +132,6 @@ function flipLines(input: DecisionInput): string[] {
     modes.filter((m) => m.orchestrator === o).sort((a, b) => a.cost.total - b.cost.total)[0];
   const [sf, ldf] = [cheapest('sf'), cheapest('ldf')];
   const metrics = reference.monthly?.customMetrics ?? {};
-  const perHour = (r: Run) => r.scenario.parameters.arrivalsPerHour;
   if (sf && ldf) {
     const side = (m: ModeSummary) => ({
       name: m.label,
@@ -154,9 +144,9 @@ function flipLines(input: DecisionInput): string[] {
       flip
         ? `1. **Monthly volume** (free tiers subtracted, fixed custom metrics added): below ${num(Math.round(flip.at))} jobs a month ` +
             `(${num(rateAt(flip.at), 2)} arrivals an hour) **${flip.below}** costs less; above it **${flip.above}**. ` +
-            checkedBy(runs, perHour, rateAt(flip.at), 'arrivals/hour')
+            VOLUME_CHECK
         : `1. **Monthly volume** (free tiers subtracted): no flip between 1 and 100 million jobs a month; ` +
-            `the cheaper one stays cheaper at every volume. Not checked by a run (none needed).`,
+            `the cheaper one stays cheaper at every volume. ${VOLUME_CHECK}`,
     );
   }
   // 2. Arrival rate and idle window: keep the GPU up through a gap, or stop it and pay the next start.
@@ -185,7 +175,9 @@ function flipLines(input: DecisionInput): string[] {
       `${usd(now.gpuSeconds * perSecond * 1000)} of GPU per 1,000 jobs with ${pct(now.coldFraction)} of jobs cold; stopping at once bills ` +
       `${usd(zero.gpuSeconds * perSecond * 1000)} with every job cold.`;
   }
-  lines.push(`${idleText} ${checkedBy(runs, perHour, even.arrivalsPerHour, 'arrivals/hour')}`);
+  lines.push(
+    `${idleText} ${describeChecks(idleWindowChecks(runs, prices), [even.arrivalsPerHour], 'arrivals an hour')}`,
+  );
   // 3. Endpoint start time: which wait mode bills less for a cold job.
   const times = {
     deleteSeconds: p.endpointDeleteSeconds,
@@ -193,10 +185,6 @@ function flipLines(input: DecisionInput): string[] {
     pollMaxSeconds: p.pollMaxSeconds,
     eventFallbackSeconds: p.eventFallbackSeconds ?? p.pollMaxSeconds,
   };
-  const startOf = (r: Run) =>
-    r.waitModes.length === 2 && r.jobs.some((j) => j.shape === 'cold')
-      ? r.scenario.parameters.endpointStartSeconds
-      : undefined;
   for (const [i, o] of (['sf', 'ldf'] as const).entries()) {
     const flips = startTimeFlips(o, times, prices);
     const here = cheaperMode(o, { ...times, inServiceWaitSeconds: p.endpointStartSeconds }, prices);
@@ -204,15 +192,15 @@ function flipLines(input: DecisionInput): string[] {
     const head =
       `${3 + i}. **Endpoint start time, ${name}** (a cold job's minimum orchestration cost, poll ${num(p.pollSeconds)}..${num(p.pollMaxSeconds)} s, event fallback ${num(p.eventFallbackSeconds ?? p.pollMaxSeconds)} s): ` +
       `at the reference's ${seconds(p.endpointStartSeconds)} start **${here.mode}** bills less (poll ${usd(here.poll * 1000)}, event ${usd(here.event * 1000)} per 1,000 cold jobs).`;
-    if (flips.length === 0) {
-      lines.push(
-        `${head} No flip between 1 s and 1 h: ${here.mode} is cheaper at every start time. Not checked by a run (none needed).`,
-      );
-      continue;
-    }
+    const checked = describeChecks(
+      startTimeChecks(runs, o, prices),
+      flips.map((f) => f.at),
+      's start',
+    );
     lines.push(
-      `${head} The cheaper mode changes at ${flips.map((f) => `${seconds(f.at)} (${f.below} below, ${f.above} above)`).join(', ')}. ` +
-        flips.map((f) => checkedBy(runs, startOf, f.at, 's start')).join(' '),
+      flips.length === 0
+        ? `${head} No flip between 1 s and 1 h: ${here.mode} is cheaper at every start time. ${checked}`
+        : `${head} The cheaper mode changes at ${flips.map((f) => `${seconds(f.at)} (${f.below} below, ${f.above} above)`).join(', ')}. ${checked}`,
     );
   }
   lines.push(

@@ -82,7 +82,10 @@ describe('renderReport', () => {
     const share = mean(cheaper, (c) => c.byComponent.gpu) / mean(cheaper, (c) => c.total);
     expect(md).toContain(`**GPU time is ${(share * 100).toFixed(1)}% of the cost**`);
     expect(md).toContain('### Where the answer flips');
-    expect(md).toMatch(/Endpoint start time, durable function.*Runs below 16 s start: not checked by a run/);
+    // One run in both wait modes is no poll/event pair at one start time: the flips scenario is named.
+    expect(md).toMatch(
+      /Endpoint start time, durable function.*No run pair to check it: run `dvs bench --scenario flips`/,
+    );
   });
 
   it('calls medians within 2% a tie, not a win', () => {
@@ -110,7 +113,7 @@ describe('renderReport', () => {
     expect(md).toMatch(/\*\*Latency, warm jobs\*\*: \*\*Step Functions, poll, warm\*\* wins/);
   });
 
-  it('shows an idle-window sweep with its Pareto set, and which runs check each side of a flip', () => {
+  it('shows an idle-window sweep with its Pareto set, and checks the idle-window flip against it', () => {
     const sweep = [60, 1800].map((w) =>
       exampleRun(`idle-${w}`, { jobs: 3, idleWindowSeconds: w }, { waitModes: ['poll'] }),
     );
@@ -123,8 +126,9 @@ describe('renderReport', () => {
     expect(section).toMatch(/\*\*`idle-60`\*\*/); // the cheapest window is on the Pareto front
     // 300 s start + 60 s deletion: break-even at 10 arrivals an hour; busy is above it.
     expect(md).toMatch(
-      /Runs below 10 arrivals\/hour: `measured`, `idle-60`, `idle-1800`; at or above: `busy`\./,
+      /at 6 arrivals an hour the model picks 60 s window and the runs measure 60 s window \(agrees: .*runs `idle-60`, `measured`, `idle-1800`\)/,
     );
+    expect(md).toContain('Flip at 10 arrivals an hour: below agrees, at or above no run');
   });
 });
 
