@@ -417,7 +417,8 @@ function describeRef(ref: JobRef): string {
 
 const INTERNAL = new Set(['pk', 'sk', 'gsi1pk', 'gsi1sk', 'statusRank', TABLE_SPEC.ttlAttribute]);
 
-function toJob(item: Record<string, NativeAttributeValue> | undefined): Job {
+/** A job item as DynamoDB holds it → the Job (string sets as sorted arrays, the keys left out). */
+export function toJob(item: Record<string, NativeAttributeValue> | undefined): Job {
   if (item === undefined) throw new Error('DynamoDB returned no job item');
   const job: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(item)) {
