@@ -427,6 +427,7 @@ function prefixesApart(v: View): Violation[] {
       out.push({
         invariant: 'prefixes-apart',
         ...(o ? { orchestrator: o } : {}),
+        ...(o !== undefined && sk === `${o}#lease` ? { endpoint: pk.slice(`${o}#endpoint#`.length) } : {}),
         problem: `${where}: ${problems.join('; ')}`,
         fix: fix(o),
       });
