@@ -210,7 +210,7 @@ export class JobStore {
   }
 
   /**
-   * Moves the job forward to `status`, stamping the phase. Moving to the status it already has is a
+   * Moves the job forward to `status`, stamping the phase; an ending also drops the job's mask waiter. Moving to the status it already has is a
    * no-op that returns the stored job (a retried step is harmless); moving backwards, or out of an
    * ending, throws JobTransitionError, as does a job that was never admitted.
    */
@@ -246,7 +246,8 @@ export class JobStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: this.key(ref),
-          UpdateExpression: `SET ${sets.join(', ')}`,
+          // A job that ended waits for nothing: a mask waiter its wait left (a mask timeout) goes too.
+          UpdateExpression: `SET ${sets.join(', ')}${isEnding(status) ? ' REMOVE maskWaiter' : ''}`,
           ConditionExpression: 'attribute_exists(pk) AND statusRank < :rank',
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,

@@ -79,7 +79,8 @@ export function durableFacts(events: readonly DurableEvent[]): ExecutionFacts {
     const result = parsePayload(e.StepSucceededDetails?.Result?.Payload);
     const at = ms(e.EventTimestamp);
     if (e.Name === OP.start && result === 'created') creates.push(withDefined({ generation, at }));
-    if (e.Name === OP.beginStop && outcomeOf(result) === 'stopping' && at !== undefined) moments.stopBegan ??= at;
+    if (e.Name === OP.beginStop && outcomeOf(result) === 'stopping' && at !== undefined)
+      moments.stopBegan ??= at;
     generation = generationOf(result) ?? generation;
   }
   const released = lastSuccess(OP.release);
