@@ -158,7 +158,9 @@ const NOT_FOUND = /NotFound|DoesNotExist|InvalidArn|ValidationException|InvalidP
 async function readOne(target: Target, o: Orchestrator, arn: string): Promise<ExecutionRecord | undefined> {
   try {
     const facts = (await readFacts(target, o, [arn])).get(arn);
-    return facts ? record(o, { arn, status: facts.status }, facts) : undefined;
+    // A running execution is in its listing; one that is not and reads as running has no history at
+    // all (a name that is no execution, which a service may answer with an empty history).
+    return facts && facts.status !== 'RUNNING' ? record(o, { arn, status: facts.status }, facts) : undefined;
   } catch (err) {
     if (NOT_FOUND.test((err as Error).name ?? '')) return undefined;
     throw err;
