@@ -307,6 +307,28 @@ describe('dvs status', () => {
   });
 });
 
+describe('dvs check', () => {
+  it('passes --margin and --json checked, and the target', async () => {
+    const { calls } = await dvs(['check', '--margin', '30', '--json', '--endpoints', 'cloud.json']);
+    expect(calls.check).toEqual([
+      { target: { kind: 'local', endpoints: 'cloud.json' }, marginSeconds: 30, json: true },
+    ]);
+    const aws = await dvs(['check', '--target', 'aws', '--stack', 'Mine']);
+    expect(aws.calls.check).toEqual([
+      { target: { kind: 'aws', stack: 'Mine' }, marginSeconds: 60, json: false },
+    ]);
+    const bad = await dvs(['check', '--margin', '-1']);
+    expect(bad.code).toBe(EXIT.usage);
+    expect(bad.err).toContain("--margin: '-1' is not allowed; expected a number from 0 to 86400");
+    expect(bad.calls.check).toEqual([]);
+  });
+
+  it("exits with the action's code: 1 when an invariant is violated", async () => {
+    const { actions } = fakeActions(() => Promise.resolve(EXIT.failed));
+    expect(await runCli(['check', '--endpoints', 'cloud.json'], actions, recordingIo())).toBe(EXIT.failed);
+  });
+});
+
 describe('exit codes', () => {
   it("passes the action's code through, maps a CliError to its code and anything thrown to 1", async () => {
     expect((await dvs(['bench', '--scenario', 'cold'], () => Promise.resolve(EXIT.failed))).code).toBe(1);
@@ -387,6 +409,10 @@ describe('help', () => {
       ['<image>', '<mask>', '--mask-delay', 'default: "0"', '--user', 'default: "cli"', '--name', '--json'],
     ],
     ['status', ['--job', '--user', '--limit', 'default: "20"', '--json']],
+    [
+      'check',
+      ['--margin', 'default: "60"', '--json', 'jobs-end', 'nothing-left', 'prefixes-apart', 'Exits 0 when'],
+    ],
     ['report', ['[results.json]', '--out', '--prices', '--example']],
   ];
   it.each(commands)(
@@ -406,7 +432,7 @@ describe('help', () => {
   it('lists the commands at the top, and dashboard only when an action serves it', async () => {
     const { code, out } = await dvs(['--help']);
     expect(code).toBe(0);
-    for (const command of ['report', 'status', 'upload', 'bench', 'dashboard'])
+    for (const command of ['report', 'status', 'check', 'upload', 'bench', 'dashboard'])
       expect(out).toContain(command);
     const { actions } = fakeActions();
     const io = recordingIo();

@@ -11,7 +11,9 @@ import type { CliIo } from './io.ts';
 import { CliError, EXIT, EXIT_CODES_HELP, UsageError } from './exit.ts';
 import {
   BENCH_DEFAULTS,
+  CHECK_DEFAULTS,
   parseBenchOptions,
+  parseCheckOptions,
   parseDashboardOptions,
   parseStatusOptions,
   parseUploadOptions,
@@ -23,6 +25,7 @@ import {
   type RawOptions,
 } from './options.ts';
 import { createProgress } from './progress.ts';
+import { checkAction } from './check.ts';
 import { statusAction } from './status.ts';
 
 const TARGET_HELP = `Targets:
@@ -133,6 +136,40 @@ export function buildProgram(actions: Actions, io: CliIo, result: { code: number
     ),
   );
   status.action(run('status', () => (actions.status ?? statusAction)(parseStatusOptions(raw(status)), io)));
+
+  const check = addTargetOptions(
+    program
+      .command('check')
+      .description(
+        'check the invariants of both orchestrators: every job ended, nothing left running, held or crossed',
+      )
+      .option(
+        '--margin <seconds>',
+        'slack past the idle window before a serving endpoint counts as forgotten',
+        String(CHECK_DEFAULTS.marginSeconds),
+      )
+      .option('--json', 'one JSON object on stdout: {table, checked, invariants, violations: [...]}'),
+  ).addHelpText(
+    'after',
+    helpAfter(
+      `Reads the table (a full Scan), both orchestrators' executions and their histories, both endpoint items
+and what SageMaker says of each endpoint, then checks, for sf# and ldf# alike:
+  jobs-end                  every admitted job is in a final state once its execution ended
+  executions-agree          every ended execution and its job's status agree (SUCCEEDED: COMPLETED or
+                            REJECTED; FAILED, TIMED_OUT, stopped: FAILED); no ended execution without a job
+  idle-endpoint             no endpoint serving past the idle window + --margin, none SageMaker runs that
+                            its item says is Stopped
+  nothing-left              no lease or waiter left once its job's executions ended
+  one-start-per-generation  at most one CreateEndpoint per generation, none beyond the item's generation
+  no-stop-under-lease       no stop began while a job was using the endpoint
+  prefixes-apart            sf# and ldf# items never cross (keys, executions, artifacts, endpoints, waiters)
+Each violation is printed with its job, execution and endpoint, what is wrong and what to do. The idle
+window is the deployed one (the durable function's IDLE_WINDOW_SECONDS). Exits 0 when every invariant
+holds, 1 when any is violated.`,
+      'dvs check --endpoints cloud.json    # with `npm run up -- --json > cloud.json` running',
+    ),
+  );
+  check.action(run('check', () => (actions.check ?? checkAction)(parseCheckOptions(raw(check)), io)));
 
   const upload = addTargetOptions(
     program

@@ -85,6 +85,13 @@ export interface StatusOptions {
   json: boolean;
 }
 
+export interface CheckOptions {
+  target: TargetOptions;
+  /** Seconds past the idle window before a serving endpoint counts as forgotten. */
+  marginSeconds: number;
+  json: boolean;
+}
+
 export interface DashboardOptions {
   target: TargetOptions;
   /** The loopback port to serve on; absent: a free one. */
@@ -111,6 +118,7 @@ export const BENCH_DEFAULTS = {
 
 export const UPLOAD_DEFAULTS = { maskDelaySeconds: 0, userId: 'cli' } as const;
 export const STATUS_DEFAULTS = { limit: 20 } as const;
+export const CHECK_DEFAULTS = { marginSeconds: 60 } as const;
 export const WAIT_MODE_CHOICES = [...WAIT_MODES, 'both'] as const;
 export const TARGETS = ['local', 'aws'] as const;
 
@@ -408,6 +416,19 @@ export function parseStatusOptions(raw: RawOptions): StatusOptions {
       limitText === undefined
         ? STATUS_DEFAULTS.limit
         : parseNumber('--limit', limitText, { integer: true, min: 1, max: 10_000 }),
+    json: raw.values.json === true,
+  };
+}
+
+export function parseCheckOptions(raw: RawOptions): CheckOptions {
+  const target = parseTargetOptions(raw);
+  const margin = str(raw, 'margin');
+  return {
+    target,
+    marginSeconds:
+      margin === undefined
+        ? CHECK_DEFAULTS.marginSeconds
+        : parseNumber('--margin', margin, { min: 0, max: 86_400 }),
     json: raw.values.json === true,
   };
 }

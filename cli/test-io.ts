@@ -2,7 +2,13 @@
 // the options they were called with.
 import type { Actions } from './actions.ts';
 import type { CliIo } from './io.ts';
-import type { BenchOptions, DashboardOptions, StatusOptions, UploadOptions } from './options.ts';
+import type {
+  BenchOptions,
+  CheckOptions,
+  DashboardOptions,
+  StatusOptions,
+  UploadOptions,
+} from './options.ts';
 import { silentProgress } from './progress.ts';
 
 export interface RecordedIo extends CliIo {
@@ -30,6 +36,7 @@ export interface FakeCalls {
   upload: UploadOptions[];
   bench: BenchOptions[];
   status: StatusOptions[];
+  check: CheckOptions[];
   dashboard: DashboardOptions[];
 }
 
@@ -38,13 +45,14 @@ export function fakeActions(run: (io: CliIo) => Promise<number> = () => Promise.
   actions: Required<Actions>;
   calls: FakeCalls;
 } {
-  const calls: FakeCalls = { upload: [], bench: [], status: [], dashboard: [] };
+  const calls: FakeCalls = { upload: [], bench: [], status: [], check: [], dashboard: [] };
   return {
     calls,
     actions: {
       upload: (o, io) => (calls.upload.push(o), run(io)),
       bench: (o, io) => (calls.bench.push(o), run(io)),
       status: (o, io) => (calls.status.push(o), run(io)),
+      check: (o, io) => (calls.check.push(o), run(io)),
       dashboard: (o, io) => (calls.dashboard.push(o), run(io)),
     },
   };

@@ -182,6 +182,16 @@ describe('JobStore', () => {
     );
   });
 
+  it('drops a mask waiter its wait left behind when the job ends (a mask that never came)', async () => {
+    const input = upload('erin', 'cup');
+    const { job } = await store.admit({ orchestrator: 'ldf', ...input, executionId: 'x' });
+    const ref = { orchestrator: 'ldf' as const, userId: job.userId, jobId: job.jobId };
+    await store.setMaskWaiter(ref, { kind: 'durable-callback', token: 'c1' });
+    const failed = await store.advance(ref, 'FAILED', { reason: 'MaskTimeoutError: no mask' });
+    expect(failed.maskWaiter).toBeUndefined();
+    expect(await store.jobsWaitingForMask('ldf', 'erin', 'cup')).toEqual([]);
+  });
+
   it('gives a re-upload of the same key a new job, and keeps the orchestrators apart', async () => {
     const input = upload('bob', 'lamp');
     const first = await store.admit({ orchestrator: 'sf', ...input, executionId: 'x1' });

@@ -210,7 +210,7 @@ export class JobStore {
   }
 
   /**
-   * Moves the job forward to `status`, stamping the phase. Moving to the status it already has is a
+   * Moves the job forward to `status`, stamping the phase; an ending also drops the job's mask waiter. Moving to the status it already has is a
    * no-op that returns the stored job (a retried step is harmless); moving backwards, or out of an
    * ending, throws JobTransitionError, as does a job that was never admitted.
    */
@@ -246,7 +246,8 @@ export class JobStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: this.key(ref),
-          UpdateExpression: `SET ${sets.join(', ')}`,
+          // A job that ended waits for nothing: a mask waiter its wait left (a mask timeout) goes too.
+          UpdateExpression: `SET ${sets.join(', ')}${isEnding(status) ? ' REMOVE maskWaiter' : ''}`,
           ConditionExpression: 'attribute_exists(pk) AND statusRank < :rank',
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
@@ -417,7 +418,8 @@ function describeRef(ref: JobRef): string {
 
 const INTERNAL = new Set(['pk', 'sk', 'gsi1pk', 'gsi1sk', 'statusRank', TABLE_SPEC.ttlAttribute]);
 
-function toJob(item: Record<string, NativeAttributeValue> | undefined): Job {
+/** A job item as DynamoDB holds it → the Job (string sets as sorted arrays, the keys left out). */
+export function toJob(item: Record<string, NativeAttributeValue> | undefined): Job {
   if (item === undefined) throw new Error('DynamoDB returned no job item');
   const job: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(item)) {

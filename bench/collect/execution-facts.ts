@@ -12,6 +12,8 @@ import type { OrchestratorId } from '../report/results.ts';
 /** The moments after the job was recorded that only the execution knows (ms since the epoch). */
 export interface ExecutionMoments {
   released?: number;
+  /** Its idle stop moved the endpoint to Stopping (the begin-stop step that answered `stopping`). */
+  stopBegan?: number;
   notified?: number;
   stopped?: number;
 }
@@ -21,6 +23,12 @@ export interface ExecutionFacts {
   status: string;
   /** This execution called CreateEndpoint (a start or a take-over). */
   started: boolean;
+  /**
+   * Each start it made that SageMaker answered by creating the endpoint (outcome `created`; a retried
+   * start that found its own endpoint answers `joined`), with the generation it started when the
+   * history shows it: what the invariant checker compares with the endpoint item's generations.
+   */
+  creates: { generation?: number; at?: number }[];
   /** This execution's idle stop moved the endpoint to Stopping and deleted it. */
   stoppedEndpoint: boolean;
   moments: ExecutionMoments;
@@ -62,6 +70,19 @@ export function durableFacts(events: readonly DurableEvent[]): ExecutionFacts {
   }
   const stoppedAt = lastSuccess(OP.finishStop);
   const moments: ExecutionMoments = {};
+  // A start runs for the generation the step before it answered (acquire, or a wait that found a
+  // start to take over), so each start is paired with the latest generation a step result carried.
+  const creates: ExecutionFacts['creates'] = [];
+  let generation: number | undefined;
+  for (const e of events) {
+    if (e.EventType !== 'StepSucceeded') continue;
+    const result = parsePayload(e.StepSucceededDetails?.Result?.Payload);
+    const at = ms(e.EventTimestamp);
+    if (e.Name === OP.start && result === 'created') creates.push(withDefined({ generation, at }));
+    if (e.Name === OP.beginStop && outcomeOf(result) === 'stopping' && at !== undefined)
+      moments.stopBegan ??= at;
+    generation = generationOf(result) ?? generation;
+  }
   const released = lastSuccess(OP.release);
   const notified = lastSuccess(OP.notify);
   if (released !== undefined) moments.released = released;
@@ -71,6 +92,7 @@ export function durableFacts(events: readonly DurableEvent[]): ExecutionFacts {
     orchestrator: 'ldf',
     status: counts.status,
     started: starts(OP.start) > 0,
+    creates,
     stoppedEndpoint: stoppedAt !== undefined,
     moments,
     stateTransitions: 0,
@@ -105,6 +127,40 @@ const SFN_STATUS: Record<string, string> = {
   ExecutionTimedOut: 'TIMED_OUT',
 };
 
+/** The states that start the endpoint, and the step of the state's input that holds the generation. */
+const SFN_START_GENERATION: Record<string, string> = { StartEndpoint: 'acquire', TakeOverStart: 'ready' };
+
+/** `$.steps[step]` of a state's input or output (JSON text), if there is one. */
+function stepOf(json: string | undefined, step: string): unknown {
+  const state = parsePayload(json) as { steps?: Record<string, unknown> } | undefined;
+  return state?.steps?.[step];
+}
+
+/** A checkpointed payload or a state's JSON; undefined when absent or not JSON. */
+function parsePayload(json: string | undefined): unknown {
+  if (json === undefined) return undefined;
+  try {
+    return JSON.parse(json) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The generation a step answered: its own (`acquire`) or its found value's (a wait's final look). */
+function generationOf(result: unknown): number | undefined {
+  const r = result as { generation?: unknown; value?: { generation?: unknown } } | null | undefined;
+  const g = r?.generation ?? r?.value?.generation;
+  return typeof g === 'number' ? g : undefined;
+}
+
+function outcomeOf(result: unknown): unknown {
+  return (result as { outcome?: unknown } | null | undefined)?.outcome;
+}
+
+function withDefined<T extends Record<string, unknown>>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
 /** A Lambda attempt of a Task: a plain function ARN or `lambda:invoke` (counted as countLambdaInvocations does). */
 const isLambdaAttempt = (e: SfnEvent): boolean => countLambdaInvocations([e]) === 1;
 
@@ -118,15 +174,25 @@ export function sfnFacts(events: readonly SfnEvent[]): ExecutionFacts {
   let lambdaMs = 0;
   let lambdaStarted: number | undefined;
   let lambdaAttempt = false;
+  const creates: ExecutionFacts['creates'] = [];
+  let startGeneration: number | undefined;
   for (const e of events) {
     const type = e.type ?? '';
     const at = ms(e.timestamp);
     if (type.endsWith('StateEntered')) {
       state = e.stateEnteredEventDetails?.name ?? '';
       entered.set(state, (entered.get(state) ?? 0) + 1);
+      const from = SFN_START_GENERATION[state];
+      if (from) startGeneration = generationOf(stepOf(e.stateEnteredEventDetails?.input, from));
     } else if (type.endsWith('StateExited')) {
-      const moment = SFN_MOMENTS[e.stateExitedEventDetails?.name ?? ''];
+      const name = e.stateExitedEventDetails?.name ?? '';
+      const moment = SFN_MOMENTS[name];
       if (moment && at !== undefined) moments[moment] = at;
+      const output = e.stateExitedEventDetails?.output;
+      if (SFN_START_GENERATION[name] && outcomeOf(stepOf(output, 'start')) === 'created')
+        creates.push(withDefined({ generation: startGeneration, at }));
+      if (name === 'BeginStop' && outcomeOf(stepOf(output, 'stop')) === 'stopping' && at !== undefined)
+        moments.stopBegan ??= at;
     } else if (isLambdaAttempt(e)) {
       attempts.set(state, (attempts.get(state) ?? 0) + 1);
       lambdaAttempt = true;
@@ -144,6 +210,7 @@ export function sfnFacts(events: readonly SfnEvent[]): ExecutionFacts {
     orchestrator: 'sf',
     status,
     started: (entered.get('StartEndpoint') ?? 0) + (entered.get('TakeOverStart') ?? 0) > 0,
+    creates,
     stoppedEndpoint: moments.stopped !== undefined,
     moments,
     stateTransitions: countStateTransitions(events),

@@ -2,9 +2,12 @@
 // pass unchanged. Each scenario forces its path on purpose (faults armed, a holder lease, a late mask)
 // and asserts what a user relies on: the job item, the S3 artifacts, exactly one notification, exactly
 // the starts the scenario needs, and the lifecycle invariants (one start per generation, no stop under
-// a lease, no lease or waiter left, and the endpoint Stopped once its last user's idle stop ran).
+// a lease, no lease or waiter left, and the endpoint Stopped once its last user's idle stop ran), and
+// then the invariant checker's verdict over the whole table and every execution so far (check/).
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { checkInvariants } from '../../check/invariants.ts';
+import { readSnapshot } from '../../check/snapshot.ts';
 import type { WaitMode } from '../../shared/config.ts';
 import type { Job } from '../../shared/job-store.ts';
 import type { Orchestrator } from '../../shared/keys.ts';
@@ -221,6 +224,8 @@ async function checkScenario(
   // SageMaker has no endpoint left.
   expect(item.state, 'the endpoint after the idle stop').toBe('Stopped');
   expect(await world.sageMakerStatus(), 'the endpoint in SageMaker').toBe('missing');
+  // And the invariant checker (`dvs check`), reading everything through the AWS APIs, agrees.
+  expect(checkInvariants(await readSnapshot(world.target)), 'dvs check').toEqual([]);
 }
 
 async function checkArtifacts(world: World, job: Job, e: Expectation): Promise<void> {

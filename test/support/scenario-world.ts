@@ -11,6 +11,8 @@ import {
   SFNClient,
   type HistoryEvent,
 } from '@aws-sdk/client-sfn';
+import { localTarget } from '../../bench/collect/local-target.ts';
+import type { Target } from '../../bench/collect/target.ts';
 import { generateSample, samplePngs } from '../../container/src/samples.ts';
 import { FUNCTIONS, STATE_MACHINE, appDefinition } from '../../infra/app-definition.ts';
 import { startLocalCloud, type LocalCloud } from '../../local/cloud.ts';
@@ -52,6 +54,8 @@ export interface ExecutionSummary {
 export interface World {
   cloud: LocalCloud;
   app: DeployedApp;
+  /** The local cloud as a Target: what `dvs check` and the collectors read (bench/collect/target.ts). */
+  target: Target;
   orchestrator: Orchestrator;
   waitMode: WaitMode;
   endpointName: string;
@@ -210,6 +214,7 @@ export async function startWorld(
     return {
       cloud,
       app,
+      target: localTarget(cloud, app, endpointBase),
       orchestrator,
       waitMode,
       endpointName,

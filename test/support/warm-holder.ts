@@ -7,10 +7,15 @@ import type { World } from './scenario-world.ts';
 
 const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Holds a lease so the endpoint serves (warm) until released; the job under test only joins. */
+/**
+ * Holds a lease so the endpoint serves (warm) until released; the job under test only joins. The
+ * holder is a job like any other, so it ends like one: its release records it FAILED with the phases
+ * it reached (it never infers), and the invariant checker finds nothing left unended.
+ */
 export async function warmHolder(world: World): Promise<() => Promise<void>> {
   const a = world.activities;
-  const holder = { ...(await a.admit(holderEvent(world), `holder-${randomUUID()}`)).job };
+  const admission = await a.admit(holderEvent(world), `holder-${randomUUID()}`);
+  const holder = { ...admission.job };
   // The holder plays a workflow's part: retry what is retryable, start when it is the starter.
   const deadline = Date.now() + 60_000;
   const retrying = retryingUntil(deadline, 50);
@@ -19,13 +24,19 @@ export async function warmHolder(world: World): Promise<() => Promise<void>> {
   if (acquired.role === 'starter') await retrying(() => a.startEndpoint(holder, generation));
   for (;;) {
     const r = await retrying(() => a.checkEndpoint(holder, generation));
-    if (r.status === 'ready') break;
+    if (r.status === 'ready') {
+      const seen = { admission, acquire: acquired, ready: r };
+      const failure = { error: 'WarmHolderReleased', message: "a test's holder lease, released" };
+      return async () => {
+        await a.recordOutcome(holder, { status: 'FAILED', failure }, seen);
+        await a.releaseLease(holder);
+      };
+    }
     generation = r.generation;
     if (r.status === 'start') await retrying(() => a.startEndpoint(holder, generation));
     if (Date.now() > deadline) throw new Error('the endpoint did not come up for the warm holder');
     await pause(50);
   }
-  return () => a.releaseLease(holder);
 }
 
 /**
