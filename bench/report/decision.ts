@@ -175,9 +175,12 @@ function flipLines(input: DecisionInput): string[] {
       `${usd(now.gpuSeconds * perSecond * 1000)} of GPU per 1,000 jobs with ${pct(now.coldFraction)} of jobs cold; stopping at once bills ` +
       `${usd(zero.gpuSeconds * perSecond * 1000)} with every job cold.`;
   }
-  lines.push(
-    `${idleText} ${describeChecks(idleWindowChecks(runs, prices), [even.arrivalsPerHour], 'arrivals an hour')}`,
-  );
+  // The streams checked may model another start than the reference: each side is taken from their own.
+  const idleChecks = idleWindowChecks(runs, prices);
+  const idleFlips = idleChecks.length
+    ? [...new Set(idleChecks.map((c) => c.flipAt ?? even.arrivalsPerHour))]
+    : [even.arrivalsPerHour];
+  lines.push(`${idleText} ${describeChecks(idleChecks, idleFlips, 'arrivals an hour')}`);
   // 3. Endpoint start time: which wait mode bills less for a cold job.
   const times = {
     deleteSeconds: p.endpointDeleteSeconds,

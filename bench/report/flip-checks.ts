@@ -1,7 +1,7 @@
 // Each flip point checked against the runs: on either side of it, the side the model predicts cheaper
 // set against the side the measured units make cheaper. A run only lists evidence; a check says
 // whether the evidence agrees with the model, in numbers, or that no run pair reaches that side.
-import { cheaperMode, gpuSecondsPerJob } from '../cost/flips.ts';
+import { cheaperMode, gpuSecondsPerJob, idleWindowBreakEven } from '../cost/flips.ts';
 import { priceOf, type PriceTable } from '../cost/prices.ts';
 import { num, usd } from './format.ts';
 import type { JobResult, OrchestratorId, Run, WaitModeId } from './results.ts';
@@ -13,6 +13,8 @@ export interface FlipCheck {
   predicted: string;
   measured: string;
   agrees: boolean;
+  /** The flip this check sits beside, from the checked runs' own parameters (idle window: the break-even rate). */
+  flipAt?: number;
   /** The figures behind it, in words: model and measurement per side. */
   detail: string;
   runs: string[];
@@ -126,8 +128,13 @@ export function idleWindowChecks(runs: readonly Run[], table: PriceTable): FlipC
     const cheapest = (pick: (row: (typeof rows)[number]) => number) =>
       rows.reduce((best, row) => (pick(row) < pick(best) ? row : best));
     const [predicted, measured] = [cheapest((r) => r.model), cheapest((r) => r.measured)];
+    const p = rs[0]!.scenario.parameters;
     checks.push({
       at: rate,
+      flipAt: idleWindowBreakEven({
+        startSeconds: p.endpointStartSeconds,
+        deleteSeconds: p.endpointDeleteSeconds,
+      }).arrivalsPerHour,
       predicted: `${num(predicted.w)} s window`,
       measured: `${num(measured.w)} s window`,
       agrees: predicted.w === measured.w,
