@@ -59,35 +59,55 @@ export function volumeFlip<T extends string>(
   return diff(at / 2) < 0 ? { at, below: a.name, above: b.name } : { at, below: b.name, above: a.name };
 }
 
-/** GPU seconds billed per job, on average, for Poisson arrivals at `perHour` with an idle window. */
+/**
+ * GPU seconds billed per job, on average, for Poisson arrivals at `perHour` with an idle window, as a
+ * renewal process over endpoint lives. A life begins with a job on a stopped endpoint: the start (S),
+ * which every job arriving during it shares; then it stays up while each next job comes within the
+ * window (W) of the endpoint going idle; then the window runs out and the deletion (D) is billed.
+ * Jobs per life: 1 + λS (joined the start) + e^(λW) − 1 (came within a window); GPU per life:
+ * S + D + W + the gaps shorter than W, which sums to S + D + (e^(λW) − 1)/λ. The first flips run
+ * measured why the start must be shared: at 30 an hour and a 300 s start, 26 cold jobs shared 6
+ * starts, which a model charging each cold job its own start overstated threefold.
+ */
 export function gpuSecondsPerJob(
   perHour: number,
   idleWindowSeconds: number,
   times: { startSeconds: number; deleteSeconds: number; inferenceSeconds: number },
-): { gpuSeconds: number; coldFraction: number } {
+): { gpuSeconds: number; coldFraction: number; startWaitSeconds: number } {
+  const { startSeconds: S, deleteSeconds: D, inferenceSeconds } = times;
   const rate = perHour / 3600;
-  const cold = Math.exp(-rate * idleWindowSeconds);
-  // Each gap after a job: idle up to the window, and past it a stop and the next job's start.
-  const idle = rate > 0 ? (1 - cold) / rate : idleWindowSeconds;
+  if (rate <= 0)
+    return { gpuSeconds: inferenceSeconds + S + D + idleWindowSeconds, coldFraction: 1, startWaitSeconds: S };
+  const kept = Math.exp(rate * idleWindowSeconds); // 1 + the jobs expected within a window of each other
+  // A window so long that no gap outlasts it: the endpoint never stops, and each job bills its gap.
+  if (!Number.isFinite(kept))
+    return { gpuSeconds: inferenceSeconds + 1 / rate, coldFraction: 0, startWaitSeconds: 0 };
+  const jobs = rate * S + kept;
+  const gpu = S + D + (kept - 1) / rate;
   return {
-    gpuSeconds: times.inferenceSeconds + idle + cold * (times.startSeconds + times.deleteSeconds),
-    coldFraction: cold,
+    gpuSeconds: inferenceSeconds + gpu / jobs,
+    coldFraction: (1 + rate * S) / jobs,
+    // The job that starts the endpoint waits S; those joining it wait S/2 on average.
+    startWaitSeconds: (S + (rate * S * S) / 2) / jobs,
   };
 }
 
 /**
- * The idle window's break-even. Keeping the endpoint up through a gap costs the gap; stopping it costs
- * the deletion and the next start (billed while they run) plus the start's latency. So a gap shorter
- * than start + delete is cheaper kept (the break-even idle window), and for Poisson arrivals the GPU
- * cost per job falls with a longer window exactly when arrivals come faster than one per
- * (start + delete) seconds: the break-even arrival rate.
+ * The idle window's break-even, from `gpuSecondsPerJob`: its derivative in e^(λW) has the sign of
+ * 1/λ − D, so a longer window lowers the GPU cost per job exactly when jobs arrive faster than one per
+ * deletion time (the break-even rate, 3600/D an hour), whatever the start time (the jobs that arrive
+ * during a start share it). Below that rate stopping at once bills the least GPU, at a start's wait
+ * for the jobs that find it stopped; above it, keeping the endpoint up does. `gapSeconds` is what one
+ * stop and restart bills: a single gap shorter than it is cheaper kept when no one else shares the start.
  */
 export function idleWindowBreakEven(times: { startSeconds: number; deleteSeconds: number }): {
-  windowSeconds: number;
+  gapSeconds: number;
   arrivalsPerHour: number;
 } {
-  const penalty = times.startSeconds + times.deleteSeconds;
-  return { windowSeconds: penalty, arrivalsPerHour: 3600 / penalty };
+  return {
+    gapSeconds: times.startSeconds + times.deleteSeconds,
+    arrivalsPerHour: 3600 / times.deleteSeconds,
+  };
 }
 
 /** Orchestration cost of the flow's minimum for one cold job (the starter, endpoint kept). */

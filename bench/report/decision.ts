@@ -156,11 +156,11 @@ function flipLines(input: DecisionInput): string[] {
   });
   const perSecond = priceOf(prices, `sagemaker.instanceHour.${p.instanceType}`).usd / 3600;
   let idleText =
-    `2. **Idle window and arrival rate**: keeping the endpoint up through a gap between jobs bills the gap; stopping it bills the ` +
-    `deletion and the next start, ${seconds(even.windowSeconds)} (${usd(even.windowSeconds * perSecond)} of GPU), and makes the next job ` +
-    `${seconds(p.endpointStartSeconds)} slower. So gaps shorter than ${seconds(even.windowSeconds)} are cheaper kept: an idle window of ` +
-    `${seconds(even.windowSeconds)} is the cost break-even. For random arrivals a longer window lowers the GPU cost per job exactly when ` +
-    `jobs arrive faster than ${num(even.arrivalsPerHour, 2)} an hour; below that rate a shorter window costs less and each cold job waits the start.`;
+    `2. **Idle window and arrival rate**: one stop and restart bills the deletion and the next start, ${seconds(even.gapSeconds)} ` +
+    `(${usd(even.gapSeconds * perSecond)} of GPU), and makes the jobs that find the endpoint stopped wait up to ${seconds(p.endpointStartSeconds)}; ` +
+    `but every job that arrives during a start shares it. Over random arrivals (the endpoint's lives as a renewal process, \`bench/cost/flips.ts\`) ` +
+    `a longer idle window lowers the GPU cost per job exactly when jobs arrive faster than one per deletion time, ` +
+    `${num(even.arrivalsPerHour, 2)} an hour, whatever the start time; below that rate stopping at once bills the least GPU, and a window buys only latency.`;
   if (p.arrivalsPerHour !== undefined) {
     const model = (w: number) =>
       gpuSecondsPerJob(p.arrivalsPerHour!, w, {
@@ -172,7 +172,7 @@ function flipLines(input: DecisionInput): string[] {
     const zero = model(0);
     idleText +=
       ` At the reference run's ${num(p.arrivalsPerHour, 2)} arrivals an hour and ${seconds(p.idleWindowSeconds)} window, the model bills ` +
-      `${usd(now.gpuSeconds * perSecond * 1000)} of GPU per 1,000 jobs with ${pct(now.coldFraction)} of jobs cold; stopping at once bills ` +
+      `${usd(now.gpuSeconds * perSecond * 1000)} of GPU per 1,000 jobs with ${pct(now.coldFraction)} of jobs waiting a start; stopping at once bills ` +
       `${usd(zero.gpuSeconds * perSecond * 1000)} with every job cold.`;
   }
   // The streams checked may model another start than the reference: each side is taken from their own.

@@ -76,9 +76,9 @@ describe('idleWindowChecks', () => {
     );
 
   it('picks the cheaper window per arrival rate from the model and from the GPU seconds billed', () => {
-    const runs = [3, 30].flatMap((rate) => [stream(rate, 60), stream(rate, 1800)]);
+    const runs = [3, 120].flatMap((rate) => [stream(rate, 60), stream(rate, 1800)]);
     const checks = idleWindowChecks(runs, prices);
-    expect(checks.map((c) => c.at)).toEqual([3, 30]);
+    expect(checks.map((c) => c.at)).toEqual([3, 120]);
     for (const c of checks) {
       const p = runs[0]!.scenario.parameters;
       const model = (w: number) =>
@@ -95,9 +95,10 @@ describe('idleWindowChecks', () => {
       expect(c.measured).toBe(measured(60) < measured(1800) ? '60 s window' : '1,800 s window');
       expect(c.agrees).toBe(c.predicted === c.measured);
     }
-    // Below the break-even rate (10 an hour for a 300 s start and 60 s deletion) the short window wins.
+    // Below the break-even rate (60 an hour: one job per 60 s deletion) the short window wins; above it the long one.
     expect(checks[0]!.predicted).toBe('60 s window');
     expect(checks[1]!.predicted).toBe('1,800 s window');
+    expect(checks.map((c) => c.flipAt)).toEqual([60, 60]);
   });
 
   it('leaves out a rate with a single window', () => {

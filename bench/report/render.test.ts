@@ -124,11 +124,11 @@ describe('renderReport', () => {
     expect(section).toContain('`idle-1800`');
     expect(section).not.toContain('`busy`');
     expect(section).toMatch(/\*\*`idle-60`\*\*/); // the cheapest window is on the Pareto front
-    // 300 s start + 60 s deletion: break-even at 10 arrivals an hour; busy is above it.
+    // A 60 s deletion: break-even at 60 arrivals an hour; the sweep's 6 an hour is below it.
     expect(md).toMatch(
       /at 6 arrivals an hour the model picks 60 s window and the runs measure 60 s window \(agrees: .*runs `idle-60`, `measured`, `idle-1800`\)/,
     );
-    expect(md).toContain('Flip at 10 arrivals an hour: below agrees, at or above no run');
+    expect(md).toContain('Flip at 60 arrivals an hour: below agrees, at or above no run');
   });
 });
 

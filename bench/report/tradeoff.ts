@@ -83,7 +83,7 @@ export function modelCurve(
     return {
       idleWindowSeconds: w,
       gpuPerThousand: g.gpuSeconds * perSecond * 1000,
-      latencySeconds: p.inferenceSeconds + g.coldFraction * p.endpointStartSeconds,
+      latencySeconds: p.inferenceSeconds + g.startWaitSeconds,
       coldFraction: g.coldFraction,
     };
   });
