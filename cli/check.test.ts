@@ -19,6 +19,7 @@ import type { Violation } from '../check/invariants.ts';
 import { defaultActions } from './actions.ts';
 import { EXIT } from './exit.ts';
 import { runCli } from './main.ts';
+import { SERVICE_FIELDS } from './targets.ts';
 import { recordingIo } from './test-io.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'dvs-check-test-'));
@@ -150,18 +151,7 @@ describe('dvs check on a local cloud', () => {
       gone,
       JSON.stringify({
         ...cloud.describe(),
-        ...Object.fromEntries(
-          [
-            'dynamodb',
-            's3',
-            'eventbridge',
-            'sagemaker',
-            'sagemakerRuntime',
-            'lambda',
-            'stepfunctions',
-            'cloudwatch',
-          ].map((s) => [s, dead]),
-        ),
+        ...Object.fromEntries(SERVICE_FIELDS.map((s) => [s, dead])),
       }),
     );
     const io = recordingIo();

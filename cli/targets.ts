@@ -24,7 +24,7 @@ const START_ONE = 'start one with `npm run up -- --json > cloud.json` and pass -
 const DEPLOY = 'deploy it with `npx cdk deploy` (see the top README, Deployment)';
 
 /** The description's service endpoints, by the names Target.clientConfig takes. */
-const SERVICE_FIELDS: readonly TargetService[] = [
+export const SERVICE_FIELDS: readonly TargetService[] = [
   'dynamodb',
   's3',
   'eventbridge',
