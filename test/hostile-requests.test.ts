@@ -430,6 +430,25 @@ describe('EventBridge: malformed or cut-off PutEvents', () => {
     expect(typeOf(res.body)).toBe(type);
   });
 
+  // A member of the wrong JSON type refuses the whole request, the well-formed entry beside it too.
+  it.each([
+    ['Time as a string', { Time: '2026-12-03T10:00:00Z' }, 'STRING_VALUE cannot be converted to Date'],
+    ['Source as a number', { Source: 7 }, 'NUMBER_VALUE cannot be converted to String'],
+    ['Detail as an object', { Detail: { a: 1 } }, 'START_OBJECT cannot be converted to String'],
+    ['DetailType as true', { DetailType: true }, 'VALUE_TRUE cannot be converted to String'],
+    ['Resources as a string', { Resources: 'arn:x' }, 'STRING_VALUE cannot be converted to a list of String'],
+    ['a Resource as a number', { Resources: ['arn:x', 3] }, 'NUMBER_VALUE cannot be converted to String'],
+  ])('refuses an entry with %s as a SerializationException', async (_what, member, message) => {
+    const good = { Source: 'probe', DetailType: 'Probe', Detail: '{}' };
+    const res = await awsJson(
+      cloud.eventbridge,
+      'AWSEvents.PutEvents',
+      JSON.stringify({ Entries: [good, { ...good, ...member }] }),
+    );
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.body)).toEqual({ __type: 'SerializationException', message });
+  });
+
   it('takes at most 10 entries, as EventBridge does', async () => {
     const entry = { Source: 'probe', DetailType: 'Probe', Detail: '{}' };
     const eleven = await awsJson(

@@ -209,6 +209,8 @@ export class LocalEventBus {
     if (target === 'AWSEvents.PutEvents') {
       const problem = entriesProblem(input.Entries);
       if (problem) return send(400, { __type: 'ValidationException', message: problem });
+      const mistyped = mistypedMember(input.Entries as Record<string, unknown>[]);
+      if (mistyped) return send(400, { __type: 'SerializationException', message: mistyped });
       return send(200, this.putEvents(input.Entries as Record<string, unknown>[]));
     }
     if (target === 'AWSEvents.TestEventPattern') {
@@ -265,6 +267,40 @@ export class LocalEventBus {
     });
     return { FailedEntryCount: failed, Entries: results };
   }
+}
+
+/** The JSON token names AWS's deserializer uses in its messages. */
+function tokenOf(value: unknown): string {
+  if (value === null) return 'VALUE_NULL';
+  if (Array.isArray(value)) return 'START_ARRAY';
+  if (typeof value === 'object') return 'START_OBJECT';
+  if (typeof value === 'boolean') return value ? 'VALUE_TRUE' : 'VALUE_FALSE';
+  return typeof value === 'number' ? 'NUMBER_VALUE' : 'STRING_VALUE';
+}
+
+/**
+ * An entry member of the wrong JSON type. AWS's JSON deserializer refuses the whole request before
+ * any entry is put (400 SerializationException, e.g. "STRING_VALUE cannot be converted to Date" for
+ * a string Time, as async-aws/aws#1395 recorded); a null member counts as absent.
+ */
+function mistypedMember(entries: Record<string, unknown>[]): string | undefined {
+  const strings = ['Source', 'DetailType', 'Detail', 'EventBusName', 'TraceHeader'];
+  for (const entry of entries) {
+    for (const field of strings) {
+      const v = entry[field];
+      if (v !== undefined && v !== null && typeof v !== 'string')
+        return `${tokenOf(v)} cannot be converted to String`;
+    }
+    if (entry.Time !== undefined && entry.Time !== null && typeof entry.Time !== 'number')
+      return `${tokenOf(entry.Time)} cannot be converted to Date`;
+    const resources = entry.Resources;
+    if (resources !== undefined && resources !== null) {
+      if (!Array.isArray(resources)) return `${tokenOf(resources)} cannot be converted to a list of String`;
+      const bad: unknown = (resources as unknown[]).find((r) => typeof r !== 'string');
+      if (bad !== undefined) return `${tokenOf(bad)} cannot be converted to String`;
+    }
+  }
+  return undefined;
 }
 
 /** Why PutEvents' Entries is not what EventBridge accepts (1 to 10 objects), or undefined. */
