@@ -99,21 +99,23 @@ export function localStateMachineArn(region: string): string {
  * milliseconds (they read the cloud's clock); on `scale:N` its time runs N times real time. From
  * outside, `now` and `sleep` are real time scaled (a skip clock's jumps cannot be seen from here).
  */
-function scaleClock(factor: number): Pick<Target, 'clock' | 'now' | 'simulatedSeconds' | 'sleep'> {
+function scaleClock(factor: number): Pick<Target, 'clock' | 'now' | 'simulatedSeconds' | 'sleep' | 'busy'> {
   return {
     clock: { kind: 'scale', factor },
     now: () => Date.now(),
     simulatedSeconds: (ms) => ms / 1000,
     sleep: (seconds, signal) =>
       sleepFor((seconds * 1000) / factor, undefined, signal === undefined ? {} : { signal }),
+    busy: (work) => work(),
   };
 }
 
-const realClock: Pick<Target, 'clock' | 'now' | 'simulatedSeconds' | 'sleep'> = {
+const realClock: Pick<Target, 'clock' | 'now' | 'simulatedSeconds' | 'sleep' | 'busy'> = {
   clock: { kind: 'real' },
   now: () => Date.now(),
   simulatedSeconds: (ms) => ms / 1000,
   sleep: (seconds, signal) => sleepFor(seconds * 1000, undefined, signal === undefined ? {} : { signal }),
+  busy: (work) => work(),
 };
 
 /** A running local cloud, from its description; closing it leaves the cloud running (it is not ours). */

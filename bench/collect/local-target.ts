@@ -27,6 +27,7 @@ export function localTarget(
     now: () => cloud.time.now(),
     simulatedSeconds: (ms) => ms / 1000,
     sleep: (seconds, signal) => cloud.time.sleep(seconds, signal),
+    busy: (work) => cloud.time.track(work()),
     clientConfig: (service) => cloud.clientConfig(service),
     close: () => Promise.resolve(),
   };

@@ -41,6 +41,12 @@ export interface Target {
    * it is a timer on that clock (the clock may jump to it), never a real sleep.
    */
   sleep(seconds: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * Runs the client's own work (an upload's requests and what lies between them) as work in flight
+   * on the target's clock: a skip clock must not jump while a client is between two requests of one
+   * upload. Elsewhere it only runs `work`.
+   */
+  busy<T>(work: () => Promise<T>): Promise<T>;
   /** Settings for an AWS SDK v3 client of one service. */
   clientConfig(service: TargetService): ClientConfig;
   /** Releases what the target opened (the local cloud it started, if any). */

@@ -48,14 +48,20 @@ export async function uploadPair(
   maskDelaySeconds: number,
   signal?: AbortSignal,
 ): Promise<Upload> {
+  const put = (key: string, body: Uint8Array): Promise<unknown> =>
+    s3.send(new PutObjectCommand({ Bucket: target.bucket, Key: key, Body: body }));
   const uploadedAt = target.now();
-  await s3.send(
-    new PutObjectCommand({ Bucket: target.bucket, Key: inputImageKey(user, name), Body: pngs.image }),
-  );
-  if (maskDelaySeconds > 0) await target.sleep(maskDelaySeconds, signal);
-  await s3.send(
-    new PutObjectCommand({ Bucket: target.bucket, Key: inputMaskKey(user, name), Body: pngs.mask }),
-  );
+  // With no delay, the pair is one piece of client work: a skip clock must not jump between the two.
+  if (maskDelaySeconds <= 0) {
+    await target.busy(async () => {
+      await put(inputImageKey(user, name), pngs.image);
+      await put(inputMaskKey(user, name), pngs.mask);
+    });
+    return { name, uploadedAt };
+  }
+  await target.busy(() => put(inputImageKey(user, name), pngs.image));
+  await target.sleep(maskDelaySeconds, signal);
+  await target.busy(() => put(inputMaskKey(user, name), pngs.mask));
   return { name, uploadedAt };
 }
 

@@ -4,7 +4,7 @@
 // epoch seconds, in query strings ISO-8601.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { ErrorObject, OperationUpdate } from '@aws-sdk/client-lambda';
-import { readBody, sendAwsJson } from '../common/http-server.ts';
+import { awaitAside, readBody, sendAwsJson } from '../common/http-server.ts';
 import { invalidParameter, LambdaError, serviceError } from './errors.ts';
 import { InvocationKilled, type DurableExecution } from './execution.ts';
 import type { DeployedFunction, FunctionRegistry } from './functions.ts';
@@ -18,6 +18,8 @@ export interface InvokeRequest {
   payload?: string;
   invocationType?: InvocationType;
   durableExecutionName?: string;
+  /** How a synchronous durable Invoke awaits its execution's end (off the clock over HTTP). */
+  awaitEnd?: <T>(end: Promise<T>) => Promise<T>;
 }
 
 export interface InvokeResult {
@@ -198,6 +200,7 @@ const invoke: Route = async (lambda, [fn], query, body, req, res) => {
     payload: body.toString('utf8'),
     invocationType: (header('x-amz-invocation-type') ?? 'RequestResponse') as InvocationType,
     ...(durableExecutionName !== undefined ? { durableExecutionName } : {}),
+    awaitEnd: (end) => awaitAside(res, end),
   });
   res.writeHead(result.statusCode, {
     'content-type': 'application/json',

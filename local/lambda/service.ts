@@ -155,7 +155,7 @@ export class LocalLambda implements LambdaApiBackend {
       const executedVersion = resolved.version;
       if (type === 'Event')
         return { statusCode: 202, payload: '', executedVersion, durableExecutionArn: execution.arn };
-      await execution.done;
+      await (request.awaitEnd ? request.awaitEnd(execution.done) : execution.done);
       return { ...syncResult(execution), executedVersion, durableExecutionArn: execution.arn };
     }
     if (request.durableExecutionName !== undefined) {
