@@ -34,6 +34,49 @@ export interface Clock {
   readonly shared: SharedArrayBuffer;
 }
 
+/**
+ * One piece of work in flight that can step aside while it only waits for other work the clock sees
+ * on its own (a request waiting for its answer from a tracked local server, a modelled inference's
+ * timer), and come back. Nested asides count: it is back once every one has come back.
+ */
+export class WorkMark {
+  private endCurrent: (() => void) | undefined;
+  private asides = 0;
+  private ended = false;
+
+  constructor(private readonly clock: Pick<Clock, 'begin'>) {
+    this.endCurrent = clock.begin();
+  }
+
+  aside(): void {
+    if (this.ended || this.asides++ > 0) return;
+    this.endCurrent?.();
+    this.endCurrent = undefined;
+  }
+
+  back(): void {
+    if (this.ended || this.asides === 0 || --this.asides > 0) return;
+    this.endCurrent = this.clock.begin();
+  }
+
+  /** Awaits `waiting` aside. */
+  async awaitAside<T>(waiting: Promise<T>): Promise<T> {
+    this.aside();
+    try {
+      return await waiting;
+    } finally {
+      this.back();
+    }
+  }
+
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.endCurrent?.();
+    this.endCurrent = undefined;
+  }
+}
+
 /** How long the cloud must stay idle before a skip clock jumps: short, but longer than a hop between parts. */
 export const DEFAULT_SETTLE_MS = 20;
 

@@ -10,7 +10,7 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
-import type { Clock } from './clock.ts';
+import { WorkMark, type Clock } from './clock.ts';
 
 /**
  * Listens on a port of 127.0.0.1 the kernel picks; resolves with the server's base URL. Idle
@@ -38,31 +38,45 @@ export function listenOnLoopback(server: Server, clock?: Clock): Promise<string>
  */
 export function trackRequests(server: Server, clock: Clock): void {
   server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
-    const mark = { clock, end: clock.begin(), closed: false };
+    const mark = new WorkMark(clock);
     marks.set(res, mark);
-    res.once('close', () => {
-      mark.closed = true;
-      mark.end();
-    });
+    res.once('close', () => mark.end());
+  });
+  const note = (): void => {
+    const address = server.address();
+    if (typeof address === 'object' && address) trackedPorts.add(address.port);
+  };
+  if (server.listening) note();
+  else server.once('listening', note);
+  server.once('close', () => {
+    const address = server.address();
+    if (typeof address === 'object' && address) trackedPorts.delete(address.port);
   });
 }
 
-const marks = new WeakMap<ServerResponse, { clock: Clock; end: () => void; closed: boolean }>();
+const marks = new WeakMap<ServerResponse, WorkMark>();
+/** Loopback ports of the servers whose requests are work in flight (DynamoDB Local's is not one). */
+const trackedPorts = new Set<number>();
+
+/** The ports whose servers track their requests on a clock: a caller waiting on one may step aside. */
+export function trackedServerPorts(): number[] {
+  return [...trackedPorts];
+}
+
+/** Whether `url` is a loopback server that tracks its requests on the clock. */
+export function isTrackedUrl(url: string): boolean {
+  const parsed = URL.parse(url);
+  return parsed !== null && trackedPorts.has(Number(parsed.port));
+}
 
 /**
  * Awaits `work` with the request not counted as work in flight: for a request that only waits for
- * other work the clock sees on its own (a synchronous Invoke of a durable function waits for its
- * execution, whose invocations are tracked, and whose waits are timers a skip clock may jump to).
+ * other work the clock sees on its own (a synchronous Invoke waits for its invocation or execution,
+ * which is tracked; a modelled inference waits for a timer a skip clock may jump to).
  */
-export async function awaitAside<T>(res: ServerResponse, work: Promise<T>): Promise<T> {
+export function awaitAside<T>(res: ServerResponse, work: Promise<T>): Promise<T> {
   const mark = marks.get(res);
-  if (mark === undefined || mark.closed) return work;
-  mark.end();
-  try {
-    return await work;
-  } finally {
-    if (!mark.closed) mark.end = mark.clock.begin();
-  }
+  return mark === undefined ? work : mark.awaitAside(work);
 }
 
 /** Closes the server, dropping open connections so keep-alive clients cannot hold it open. */

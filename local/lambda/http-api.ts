@@ -18,7 +18,7 @@ export interface InvokeRequest {
   payload?: string;
   invocationType?: InvocationType;
   durableExecutionName?: string;
-  /** How a synchronous durable Invoke awaits its execution's end (off the clock over HTTP). */
+  /** How a synchronous Invoke awaits its invocation's or execution's end (aside, over HTTP: both are tracked). */
   awaitEnd?: <T>(end: Promise<T>) => Promise<T>;
 }
 

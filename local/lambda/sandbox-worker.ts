@@ -1,5 +1,7 @@
 // Runs inside a sandbox's worker thread: loads the function's module once (a cold start), then
 // runs one invocation at a time with a Lambda-shaped context, as a Lambda execution environment does.
+import diagnostics from 'node:diagnostics_channel';
+import type { ClientRequest } from 'node:http';
 import { parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { simulatedNow } from '../common/clock.ts';
@@ -22,6 +24,42 @@ globalThis.Date = new Proxy(RealDate, {
   apply: () => new RealDate(clockNow()).toString(),
   get: (target, property, receiver) =>
     property === 'now' ? clockNow : (Reflect.get(target, property, receiver) as unknown),
+});
+
+// An invocation that only waits for answers from local servers which track their own requests is
+// not work in flight itself: it steps aside, so a skip clock may jump while that server waits on a
+// timer (a modelled inference). A request to any other server (DynamoDB Local) keeps it in flight.
+const trackedPorts = new Set(setup.trackedPorts);
+const open = { tracked: 0, untracked: 0 };
+let aside = false;
+const noteAside = (): void => {
+  const now = open.tracked > 0 && open.untracked === 0;
+  if (now === aside) return;
+  aside = now;
+  port.postMessage({ kind: 'aside', aside } satisfies SandboxReply);
+};
+diagnostics.subscribe('http.client.request.start', (message) => {
+  const request = (message as { request: ClientRequest }).request;
+  const host = request.getHeader('host');
+  const tracked = typeof host === 'string' && trackedPorts.has(Number(host.split(':').pop()));
+  const which = tracked ? 'tracked' : 'untracked';
+  open[which]++;
+  noteAside();
+  let done = false;
+  const finish = (): void => {
+    if (done) return;
+    done = true;
+    open[which]--;
+    noteAside();
+  };
+  // The answer's headers are back (the handler works again), or the request failed or closed. A
+  // 'response' listener is not added: it would oblige the caller to read every answer.
+  finishing.set(request, finish);
+  request.once('close', finish);
+});
+const finishing = new WeakMap<ClientRequest, () => void>();
+diagnostics.subscribe('http.client.response.finish', (message) => {
+  finishing.get((message as { request: ClientRequest }).request)?.();
 });
 
 type Handler = (event: unknown, context: unknown) => unknown;

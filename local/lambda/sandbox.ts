@@ -2,16 +2,21 @@
 // environment variables and module state, each running one invocation at a time, reused while warm,
 // as Lambda reuses its sandboxes. Killing one (a crash, a timeout) loses only the invocation it runs.
 import { Worker } from 'node:worker_threads';
-import type { Clock } from '../common/clock.ts';
+import { WorkMark, type Clock } from '../common/clock.ts';
+import { trackedServerPorts } from '../common/http-server.ts';
 
 export interface SandboxSetup {
   entry: string;
   exportName: string;
 }
 
-/** What a worker is started with: its module, and the clock's shared mapping its `Date` reads. */
+/**
+ * What a worker is started with: its module, the clock's shared mapping its `Date` reads, and the
+ * ports of the local servers that track their requests (an invocation waiting on one steps aside).
+ */
 export interface WorkerSetup extends SandboxSetup {
   clock: SharedArrayBuffer;
+  trackedPorts: number[];
 }
 
 export interface InvocationContext {
@@ -35,7 +40,9 @@ export type SandboxReply =
   | { kind: 'ready'; durable: boolean }
   | { kind: 'init-error'; error: FunctionErrorObject }
   | { kind: 'result'; ok: true; payload: string }
-  | { kind: 'result'; ok: false; error: FunctionErrorObject };
+  | { kind: 'result'; ok: false; error: FunctionErrorObject }
+  /** The handler only waits on tracked local servers (aside), or does work again. */
+  | { kind: 'aside'; aside: boolean };
 
 /** What one invocation gave: the JSON of the handler's return value, or its error. */
 export type InvocationOutcome = { ok: true; payload: string } | { ok: false; error: FunctionErrorObject };
@@ -54,6 +61,7 @@ class Sandbox {
   readonly worker: Worker;
   readonly ready: Promise<boolean>;
   private settle: ((outcome: InvocationOutcome) => void) | undefined;
+  private mark: WorkMark | undefined;
   private rejectReady: ((err: Error) => void) | undefined;
   dead = false;
 
@@ -77,7 +85,10 @@ class Sandbox {
     this.ready = new Promise((resolve, reject) => {
       this.rejectReady = reject;
       this.worker.on('message', (reply: SandboxReply) => {
-        if (reply.kind === 'ready') resolve(reply.durable);
+        if (reply.kind === 'aside') {
+          if (reply.aside) this.mark?.aside();
+          else this.mark?.back();
+        } else if (reply.kind === 'ready') resolve(reply.durable);
         else if (reply.kind === 'init-error')
           this.kill(`${reply.error.errorType}: ${reply.error.errorMessage}`);
         else {
@@ -92,10 +103,14 @@ class Sandbox {
     this.ready.catch(() => undefined);
   }
 
-  run(request: SandboxRequest): Promise<InvocationOutcome> {
-    return new Promise((resolve) => {
+  /** Runs one invocation; `mark` (its work in flight) steps aside while the worker says it only waits. */
+  run(request: SandboxRequest, mark: WorkMark): Promise<InvocationOutcome> {
+    this.mark = mark;
+    return new Promise<InvocationOutcome>((resolve) => {
       this.settle = resolve;
       this.worker.postMessage(request);
+    }).finally(() => {
+      if (this.mark === mark) this.mark = undefined;
     });
   }
 
@@ -124,7 +139,7 @@ export class FunctionSandboxes {
   /** Sandboxes started (cold starts), for the counters. */
   coldStarts = 0;
 
-  private readonly setup: WorkerSetup;
+  private readonly setup: Omit<WorkerSetup, 'trackedPorts'>;
 
   constructor(
     setup: SandboxSetup,
@@ -156,11 +171,13 @@ export class FunctionSandboxes {
     request: SandboxRequest,
     onStart?: (running: RunningInvocation) => void,
   ): Promise<InvocationOutcome> {
-    return this.clock.track(this.invokePooled(request, onStart));
+    const mark = new WorkMark(this.clock);
+    return this.invokePooled(request, mark, onStart).finally(() => mark.end());
   }
 
   private async invokePooled(
     request: SandboxRequest,
+    mark: WorkMark,
     onStart?: (running: RunningInvocation) => void,
   ): Promise<InvocationOutcome> {
     if (this.busy >= this.maxConcurrency) await new Promise<void>((resolve) => this.queue.push(resolve));
@@ -168,7 +185,7 @@ export class FunctionSandboxes {
     let sandbox: Sandbox | undefined;
     try {
       sandbox = this.idle.pop() ?? this.start();
-      return await runIn(sandbox, request, onStart);
+      return await runIn(sandbox, request, mark, onStart);
     } finally {
       if (sandbox && !sandbox.dead) this.idle.push(sandbox);
       this.busy--;
@@ -184,17 +201,24 @@ export class FunctionSandboxes {
     request: SandboxRequest,
     onStart?: (running: RunningInvocation) => void,
   ): Promise<InvocationOutcome> {
-    const sandbox = new Sandbox(this.setup, this.environment, () => this.all.delete(sandbox));
+    const sandbox = new Sandbox(this.workerSetup(), this.environment, () => this.all.delete(sandbox));
     this.all.add(sandbox);
-    return this.clock.track(
-      runIn(sandbox, request, onStart).finally(() => sandbox.kill('the isolated invocation ended')),
-    );
+    const mark = new WorkMark(this.clock);
+    return runIn(sandbox, request, mark, onStart).finally(() => {
+      mark.end();
+      sandbox.kill('the isolated invocation ended');
+    });
+  }
+
+  /** Read when a sandbox starts: the servers started since the function was deployed count too. */
+  private workerSetup(): WorkerSetup {
+    return { ...this.setup, trackedPorts: trackedServerPorts() };
   }
 
   private start(): Sandbox {
     this.coldStarts++;
     const sandbox = new Sandbox(
-      this.setup,
+      this.workerSetup(),
       this.environment,
       () => {
         this.all.delete(sandbox);
@@ -219,6 +243,7 @@ export class FunctionSandboxes {
 async function runIn(
   sandbox: Sandbox,
   request: SandboxRequest,
+  mark: WorkMark,
   onStart: ((running: RunningInvocation) => void) | undefined,
 ): Promise<InvocationOutcome> {
   try {
@@ -236,7 +261,7 @@ async function runIn(
     request.context.timeoutMs,
   );
   try {
-    return await sandbox.run(request);
+    return await sandbox.run(request, mark);
   } finally {
     clearTimeout(timer);
   }

@@ -167,7 +167,8 @@ export class LocalLambda implements LambdaApiBackend {
       this.track(this.plain.runAsync(resolved, event));
       return { statusCode: 202, payload: '', executedVersion: resolved.version };
     }
-    const outcome = await this.plain.run(resolved, event);
+    const run = this.plain.run(resolved, event);
+    const outcome = await (request.awaitEnd ? request.awaitEnd(run) : run);
     return outcome.ok
       ? { statusCode: 200, payload: outcome.payload, executedVersion: resolved.version }
       : {

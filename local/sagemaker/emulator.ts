@@ -10,6 +10,7 @@ import { createClock, type Clock } from '../common/clock.ts';
 import {
   BodyTooLarge,
   closeServer,
+  awaitAside,
   listenOnLoopback,
   parseJsonObject,
   readBody,
@@ -180,7 +181,8 @@ export async function startSageMakerEmulator(options: SageMakerEmulatorOptions):
   ): Promise<void> {
     const call: ApiCall = { operation: 'InvokeEndpoint', endpointName: name, at: scale.now(), outcome: 'ok' };
     calls.push(call);
-    const arrived = performance.now();
+    // Latencies on the clock: a modelled inference's skipped time is model time too.
+    const arrived = scale.now();
     // Once the request reaches a serving variant it is one of that variant's Invocations.
     const served: { variant?: string; container?: RunningContainer; modelMs?: number } = {};
     const measure = (status: number): void => {
@@ -189,7 +191,7 @@ export async function startSageMakerEmulator(options: SageMakerEmulatorOptions):
         { endpointName: name, variantName: served.variant },
         {
           status,
-          totalMs: performance.now() - arrived,
+          totalMs: scale.now() - arrived,
           ...(served.container ? { container: served.container } : {}),
           ...(served.modelMs !== undefined ? { modelMs: served.modelMs } : {}),
         },
@@ -223,20 +225,24 @@ export async function startSageMakerEmulator(options: SageMakerEmulatorOptions):
     let upstream: Response;
     let payload: Buffer;
     // The model's time starts when a slot takes the request, not when it joined the queue.
-    let modelStart = performance.now();
+    let modelStart = scale.now();
     try {
       // The model server's slots: a queued request waits its turn, then holds a slot for the
       // modelled inference time (or the container's own, if longer).
-      [upstream, payload] = await queue.serve(name, async () => {
-        modelStart = performance.now();
-        const answer = await fetch(`${route.container.url}/invocations`, {
-          method: 'POST',
-          headers,
-          body,
-          signal: AbortSignal.timeout(invocationTimeoutMs),
-        });
-        return [answer, Buffer.from(await answer.arrayBuffer())] as const;
-      });
+      [upstream, payload] = await queue.serve(
+        name,
+        async () => {
+          modelStart = scale.now();
+          const answer = await fetch(`${route.container.url}/invocations`, {
+            method: 'POST',
+            headers,
+            body,
+            signal: AbortSignal.timeout(invocationTimeoutMs),
+          });
+          return [answer, Buffer.from(await answer.arrayBuffer())] as const;
+        },
+        (waiting) => awaitAside(res, waiting),
+      );
     } catch (err) {
       const timedOut = err instanceof Error && err.name === 'TimeoutError';
       const message = timedOut
@@ -249,7 +255,7 @@ export async function startSageMakerEmulator(options: SageMakerEmulatorOptions):
         }),
       );
     }
-    served.modelMs = performance.now() - modelStart;
+    served.modelMs = scale.now() - modelStart;
     if (!upstream.ok) {
       const kind = upstream.status < 500 ? 'client' : 'server';
       const text = payload.toString('utf8');

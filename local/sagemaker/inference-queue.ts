@@ -42,16 +42,21 @@ export class InferenceQueue {
    * Runs `work` (the container's call) once a slot of `endpoint` is free, holding the slot for the
    * modelled time or the work's own, whichever is longer. Returns the work's result.
    */
-  async serve<T>(endpoint: string, work: () => Promise<T>): Promise<T> {
+  async serve<T>(
+    endpoint: string,
+    work: () => Promise<T>,
+    /** How the request waits for its turn and for the modelled time past its work: aside on the clock. */
+    awaitAside: <W>(waiting: Promise<W>) => Promise<W> = (waiting) => waiting,
+  ): Promise<T> {
     const lane = this.lanes.get(endpoint) ?? { busy: 0, waiting: [] };
     this.lanes.set(endpoint, lane);
-    if (lane.busy >= this.model.concurrency) await new Promise<void>((r) => lane.waiting.push(r));
+    if (lane.busy >= this.model.concurrency)
+      await awaitAside(new Promise<void>((r) => lane.waiting.push(r)));
     else lane.busy++;
     try {
-      const [result] = await Promise.all([
-        work(),
-        this.model.seconds > 0 ? this.clock.sleep(this.model.seconds) : undefined,
-      ]);
+      const modelled = this.model.seconds > 0 ? this.clock.sleep(this.model.seconds) : undefined;
+      const result = await work();
+      if (modelled) await awaitAside(modelled);
       return result;
     } finally {
       // The slot passes straight to the next in line, so a later arrival can never overtake it.

@@ -5,6 +5,7 @@
 // itself, would send it to real AWS Lambda).
 import { randomUUID } from 'node:crypto';
 import { LOCAL_CREDENTIALS } from '../../shared/aws.ts';
+import { isTrackedUrl } from '../common/http-server.ts';
 import type { Json, JsonObject } from './definition.ts';
 import { statesRuntime, TaskError } from './errors.ts';
 import type { TaskResource } from './resource.ts';
@@ -161,6 +162,22 @@ export class TaskAdapter {
       signal,
     );
     return resource.service === 'dynamodb' ? withSdkMetadata(output) : output;
+  }
+
+  /**
+   * Whether the resource's service is a local server that tracks its requests on the clock: then a
+   * Task waiting for its answer does no work itself (DynamoDB Local's requests are not tracked).
+   */
+  answersTracked(resource: TaskResource): boolean {
+    const serviceName =
+      resource.kind === 'lambda-function'
+        ? 'lambda'
+        : resource.sdk
+          ? resource.service
+          : OPTIMIZED[resource.service]?.service;
+    const service = serviceName === undefined ? undefined : SERVICES[serviceName];
+    const endpoint = service && this.options.endpoints[service.endpoint];
+    return endpoint !== undefined && isTrackedUrl(endpoint);
   }
 
   /** Adds a service endpoint once it is known (the Step Functions service's own, the local Lambda). */

@@ -391,7 +391,12 @@ export class Execution {
         `No local adapter for the Task resource '${resourceArn}': the local Step Functions service never calls real AWS`,
       );
     }
-    if (token === undefined) return this.settings.adapter.call(resource, parameters, signal);
+    if (token === undefined) {
+      const call = this.settings.adapter.call(resource, parameters, signal);
+      // Waiting on a server that tracks its own work (the Lambda, SageMaker): the clock may skip
+      // while that server waits on a timer (a modelled inference).
+      return this.settings.adapter.answersTracked(resource) ? this.waitingFor(call) : call;
+    }
     // .waitForTaskToken: the call only hands the token over; SendTask* completes the Task.
     let heartbeatTimer: AbortController | undefined;
     let rejectHeartbeat: (error: Error) => void = () => undefined;
