@@ -37,10 +37,18 @@ export function listenOnLoopback(server: Server, clock?: Clock): Promise<string>
  * answer is sent or its client leaves: a skip clock never jumps while a local service is answering.
  */
 export function trackRequests(server: Server, clock: Clock): void {
-  server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const mark = new WorkMark(clock);
     marks.set(res, mark);
-    res.once('close', () => mark.end());
+    // The caller waits while this request is answered: this request is the work in flight now. It
+    // comes back before the request ends, so the clock never sees a gap between the two.
+    const header = req.headers[CALLER_HEADER];
+    const caller = typeof header === 'string' ? callers.get(header) : undefined;
+    caller?.aside();
+    res.once('close', () => {
+      caller?.back();
+      mark.end();
+    });
   });
   const note = (): void => {
     const address = server.address();
@@ -55,18 +63,34 @@ export function trackRequests(server: Server, clock: Clock): void {
 }
 
 const marks = new WeakMap<ServerResponse, WorkMark>();
+
+/**
+ * The header a caller's requests to a tracked local server carry (a sandbox's invocation, a Step
+ * Functions Task): while the server answers, the caller is set aside, so only the server's own work
+ * is in flight, and a server that waits on a timer (a modelled inference) lets a skip clock jump.
+ */
+export const CALLER_HEADER = 'x-local-caller';
+
+/** Work that can be set aside while a server answers it (WorkMark is one). */
+export interface Caller {
+  aside(): void;
+  back(): void;
+}
+
+const callers = new Map<string, Caller>();
+
+/** Registers a caller; its requests carry the id in CALLER_HEADER until it is unregistered. */
+export function registerCaller(caller: Caller): { id: string; unregister(): void } {
+  const id = randomUUID();
+  callers.set(id, caller);
+  return { id, unregister: () => void callers.delete(id) };
+}
 /** Loopback ports of the servers whose requests are work in flight (DynamoDB Local's is not one). */
 const trackedPorts = new Set<number>();
 
 /** The ports whose servers track their requests on a clock: a caller waiting on one may step aside. */
 export function trackedServerPorts(): number[] {
   return [...trackedPorts];
-}
-
-/** Whether `url` is a loopback server that tracks its requests on the clock. */
-export function isTrackedUrl(url: string): boolean {
-  const parsed = URL.parse(url);
-  return parsed !== null && trackedPorts.has(Number(parsed.port));
 }
 
 /**

@@ -5,6 +5,7 @@ import type { ClientRequest } from 'node:http';
 import { parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { simulatedNow } from '../common/clock.ts';
+import { CALLER_HEADER } from '../common/http-server.ts';
 import type { SandboxReply, SandboxRequest, WorkerSetup } from './sandbox.ts';
 
 const setup = workerData as WorkerSetup;
@@ -26,40 +27,17 @@ globalThis.Date = new Proxy(RealDate, {
     property === 'now' ? clockNow : (Reflect.get(target, property, receiver) as unknown),
 });
 
-// An invocation that only waits for answers from local servers which track their own requests is
-// not work in flight itself: it steps aside, so a skip clock may jump while that server waits on a
-// timer (a modelled inference). A request to any other server (DynamoDB Local) keeps it in flight.
+// Each request to a local server that tracks its requests carries the invocation's caller id, so
+// that server sets the invocation aside while it answers (local/common/http-server.ts): an invocation
+// waiting on a modelled inference is not work in flight. Requests elsewhere (DynamoDB Local) carry
+// nothing, and the invocation stays in flight while they run.
 const trackedPorts = new Set(setup.trackedPorts);
-const open = { tracked: 0, untracked: 0 };
-let aside = false;
-const noteAside = (): void => {
-  const now = open.tracked > 0 && open.untracked === 0;
-  if (now === aside) return;
-  aside = now;
-  port.postMessage({ kind: 'aside', aside } satisfies SandboxReply);
-};
-diagnostics.subscribe('http.client.request.start', (message) => {
+let callerId: string | undefined;
+diagnostics.subscribe('http.client.request.created', (message) => {
   const request = (message as { request: ClientRequest }).request;
   const host = request.getHeader('host');
-  const tracked = typeof host === 'string' && trackedPorts.has(Number(host.split(':').pop()));
-  const which = tracked ? 'tracked' : 'untracked';
-  open[which]++;
-  noteAside();
-  let done = false;
-  const finish = (): void => {
-    if (done) return;
-    done = true;
-    open[which]--;
-    noteAside();
-  };
-  // The answer's headers are back (the handler works again), or the request failed or closed. A
-  // 'response' listener is not added: it would oblige the caller to read every answer.
-  finishing.set(request, finish);
-  request.once('close', finish);
-});
-const finishing = new WeakMap<ClientRequest, () => void>();
-diagnostics.subscribe('http.client.response.finish', (message) => {
-  finishing.get((message as { request: ClientRequest }).request)?.();
+  if (callerId === undefined || typeof host !== 'string') return;
+  if (trackedPorts.has(Number(host.split(':').pop()))) request.setHeader(CALLER_HEADER, callerId);
 });
 
 type Handler = (event: unknown, context: unknown) => unknown;
@@ -88,6 +66,7 @@ try {
   const handler = await load();
   port.postMessage({ kind: 'ready', durable: isDurable(handler) } satisfies SandboxReply);
   port.on('message', (request: SandboxRequest) => {
+    callerId = request.callerId;
     const deadline = realNow() + request.context.timeoutMs;
     const context = {
       awsRequestId: request.context.awsRequestId,

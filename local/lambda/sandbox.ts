@@ -3,7 +3,7 @@
 // as Lambda reuses its sandboxes. Killing one (a crash, a timeout) loses only the invocation it runs.
 import { Worker } from 'node:worker_threads';
 import { WorkMark, type Clock } from '../common/clock.ts';
-import { trackedServerPorts } from '../common/http-server.ts';
+import { registerCaller, trackedServerPorts } from '../common/http-server.ts';
 
 export interface SandboxSetup {
   entry: string;
@@ -12,7 +12,7 @@ export interface SandboxSetup {
 
 /**
  * What a worker is started with: its module, the clock's shared mapping its `Date` reads, and the
- * ports of the local servers that track their requests (an invocation waiting on one steps aside).
+ * ports of the local servers that track their requests (its requests to those carry its caller id).
  */
 export interface WorkerSetup extends SandboxSetup {
   clock: SharedArrayBuffer;
@@ -28,7 +28,8 @@ export interface InvocationContext {
   timeoutMs: number;
 }
 
-export type SandboxRequest = { event: unknown; context: InvocationContext };
+/** One invocation: its event, its context, and the caller id its requests to tracked servers carry. */
+export type SandboxRequest = { event: unknown; context: InvocationContext; callerId?: string };
 
 export interface FunctionErrorObject {
   errorType: string;
@@ -40,9 +41,7 @@ export type SandboxReply =
   | { kind: 'ready'; durable: boolean }
   | { kind: 'init-error'; error: FunctionErrorObject }
   | { kind: 'result'; ok: true; payload: string }
-  | { kind: 'result'; ok: false; error: FunctionErrorObject }
-  /** The handler only waits on tracked local servers (aside), or does work again. */
-  | { kind: 'aside'; aside: boolean };
+  | { kind: 'result'; ok: false; error: FunctionErrorObject };
 
 /** What one invocation gave: the JSON of the handler's return value, or its error. */
 export type InvocationOutcome = { ok: true; payload: string } | { ok: false; error: FunctionErrorObject };
@@ -61,7 +60,6 @@ class Sandbox {
   readonly worker: Worker;
   readonly ready: Promise<boolean>;
   private settle: ((outcome: InvocationOutcome) => void) | undefined;
-  private mark: WorkMark | undefined;
   private rejectReady: ((err: Error) => void) | undefined;
   dead = false;
 
@@ -85,10 +83,7 @@ class Sandbox {
     this.ready = new Promise((resolve, reject) => {
       this.rejectReady = reject;
       this.worker.on('message', (reply: SandboxReply) => {
-        if (reply.kind === 'aside') {
-          if (reply.aside) this.mark?.aside();
-          else this.mark?.back();
-        } else if (reply.kind === 'ready') resolve(reply.durable);
+        if (reply.kind === 'ready') resolve(reply.durable);
         else if (reply.kind === 'init-error')
           this.kill(`${reply.error.errorType}: ${reply.error.errorMessage}`);
         else {
@@ -103,15 +98,16 @@ class Sandbox {
     this.ready.catch(() => undefined);
   }
 
-  /** Runs one invocation; `mark` (its work in flight) steps aside while the worker says it only waits. */
+  /**
+   * Runs one invocation; `mark` (its work in flight) is set aside while a tracked local server answers
+   * one of its requests (they carry its caller id).
+   */
   run(request: SandboxRequest, mark: WorkMark): Promise<InvocationOutcome> {
-    this.mark = mark;
+    const caller = registerCaller(mark);
     return new Promise<InvocationOutcome>((resolve) => {
       this.settle = resolve;
-      this.worker.postMessage(request);
-    }).finally(() => {
-      if (this.mark === mark) this.mark = undefined;
-    });
+      this.worker.postMessage({ ...request, callerId: caller.id } satisfies SandboxRequest);
+    }).finally(() => caller.unregister());
   }
 
   /** Terminates the worker: its invocation (if any) ends with `reason`. */

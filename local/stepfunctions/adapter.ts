@@ -5,7 +5,8 @@
 // itself, would send it to real AWS Lambda).
 import { randomUUID } from 'node:crypto';
 import { LOCAL_CREDENTIALS } from '../../shared/aws.ts';
-import { isTrackedUrl } from '../common/http-server.ts';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { CALLER_HEADER } from '../common/http-server.ts';
 import type { Json, JsonObject } from './definition.ts';
 import { statesRuntime, TaskError } from './errors.ts';
 import type { TaskResource } from './resource.ts';
@@ -100,6 +101,22 @@ export const SDK_SERVICES = Object.keys(SERVICES);
 interface SdkClient {
   send(command: unknown, options?: { abortSignal?: AbortSignal }): Promise<Record<string, unknown>>;
   destroy(): void;
+  middlewareStack: {
+    add(
+      middleware: (next: (args: { request: unknown }) => Promise<unknown>) => (args: {
+        request: unknown;
+      }) => Promise<unknown>,
+      options: { step: 'build'; name: string },
+    ): void;
+  };
+}
+
+/** The caller id of the Task whose call runs now: its requests carry it (local/common/http-server.ts). */
+const taskCaller = new AsyncLocalStorage<string>();
+
+/** Runs a Task's call with its requests carrying `callerId`, so a tracked server sets the Task aside. */
+export function asCaller<T>(callerId: string, call: () => Promise<T>): Promise<T> {
+  return taskCaller.run(callerId, call);
 }
 
 export interface TaskAdapterOptions {
@@ -162,22 +179,6 @@ export class TaskAdapter {
       signal,
     );
     return resource.service === 'dynamodb' ? withSdkMetadata(output) : output;
-  }
-
-  /**
-   * Whether the resource's service is a local server that tracks its requests on the clock: then a
-   * Task waiting for its answer does no work itself (DynamoDB Local's requests are not tracked).
-   */
-  answersTracked(resource: TaskResource): boolean {
-    const serviceName =
-      resource.kind === 'lambda-function'
-        ? 'lambda'
-        : resource.sdk
-          ? resource.service
-          : OPTIMIZED[resource.service]?.service;
-    const service = serviceName === undefined ? undefined : SERVICES[serviceName];
-    const endpoint = service && this.options.endpoints[service.endpoint];
-    return endpoint !== undefined && isTrackedUrl(endpoint);
   }
 
   /** Adds a service endpoint once it is known (the Step Functions service's own, the local Lambda). */
@@ -300,6 +301,15 @@ export class TaskAdapter {
           forcePathStyle: true,
           maxAttempts: 1,
         });
+        client.middlewareStack.add(
+          (next) => (args) => {
+            const id = taskCaller.getStore();
+            const request = args.request as { headers?: Record<string, string> };
+            if (id !== undefined && request.headers) request.headers[CALLER_HEADER] = id;
+            return next(args);
+          },
+          { step: 'build', name: 'localCallerHeader' },
+        );
         return { client, module };
       });
       this.clients.set(name, entry);

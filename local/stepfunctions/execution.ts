@@ -6,7 +6,8 @@
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import type { Clock } from '../common/clock.ts';
-import type { TaskAdapter } from './adapter.ts';
+import { asCaller, type TaskAdapter } from './adapter.ts';
+import { registerCaller } from '../common/http-server.ts';
 import { engineDefinition, type Json, type ParsedDefinition, type StateInfo } from './definition.ts';
 import { isTimeout, timeoutError } from './engine-timeout.ts';
 import { statesRuntime } from './errors.ts';
@@ -243,6 +244,39 @@ export class Execution {
     }
   }
 
+  /**
+   * Runs a Task's call as a caller: while a tracked local server (the Lambda, SageMaker) answers one
+   * of its requests, the Task does no work (the server's request is the work in flight), so the clock
+   * may skip while that server waits on a timer (a modelled inference). DynamoDB Local is untracked:
+   * the Task stays in flight while it answers.
+   */
+  private async asCaller<T>(call: () => Promise<T>): Promise<T> {
+    const a = this.activity;
+    let asides = 0;
+    let over = false;
+    const shift = (toWaiting: boolean): void => {
+      a.running += toWaiting ? -1 : 1;
+      a.waiting += toWaiting ? 1 : -1;
+      this.updateActivity();
+    };
+    const caller = registerCaller({
+      aside: () => {
+        if (!over && asides++ === 0) shift(true);
+      },
+      back: () => {
+        if (!over && asides > 0 && --asides === 0) shift(false);
+      },
+    });
+    try {
+      return await asCaller(caller.id, call);
+    } finally {
+      // A call cut off (a timeout, a stop) may leave a server still answering: it no longer counts.
+      over = true;
+      caller.unregister();
+      if (asides > 0) shift(false);
+    }
+  }
+
   /** A Wait state, on the clock (the engine's copy has it as a Task served here). */
   private runWait(state: StateInfo, input: Json): Promise<Json> {
     return this.handling(() => this.waitState(state, input));
@@ -391,12 +425,7 @@ export class Execution {
         `No local adapter for the Task resource '${resourceArn}': the local Step Functions service never calls real AWS`,
       );
     }
-    if (token === undefined) {
-      const call = this.settings.adapter.call(resource, parameters, signal);
-      // Waiting on a server that tracks its own work (the Lambda, SageMaker): the clock may skip
-      // while that server waits on a timer (a modelled inference).
-      return this.settings.adapter.answersTracked(resource) ? this.waitingFor(call) : call;
-    }
+    if (token === undefined) return this.asCaller(() => this.settings.adapter.call(resource, parameters, signal));
     // .waitForTaskToken: the call only hands the token over; SendTask* completes the Task.
     let heartbeatTimer: AbortController | undefined;
     let rejectHeartbeat: (error: Error) => void = () => undefined;
