@@ -3,6 +3,7 @@
 // from its one definition), the jobs of a user read from the table, waiting for them with progress
 // on stderr, and simulated time.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { DEFAULT_CLOCK } from '../local/cloud.ts';
 import { requireNode22 } from '../local/cli/preflight.ts';
 import { jobStoreOf } from '../shared/deps.ts';
 import { WAIT_MODES, type WaitMode } from '../shared/config.ts';
@@ -11,8 +12,8 @@ import type { Job } from '../shared/job-store.ts';
 import type { Orchestrator } from '../shared/keys.ts';
 import { startWorld, type World } from '../test/support/scenario-world.ts';
 
-/** The benchmarks' default clock (`--clock`): 60 simulated seconds per real second. */
-export const BENCH_CLOCK = 'scale:60';
+/** The benchmarks' default clock (`--clock`): the local cloud's, skip. */
+export const BENCH_CLOCK = DEFAULT_CLOCK;
 
 /** The `--clock` option every benchmark of the app takes. */
 export const CLOCK_OPTION = { clock: { default: BENCH_CLOCK } };

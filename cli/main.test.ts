@@ -41,7 +41,7 @@ describe('dvs bench', () => {
         inferenceSeconds: 30,
         endpointConcurrency: 1,
         idleWindowSeconds: 600,
-        clock: 'scale:60',
+        clock: 'skip',
         json: false,
       },
     ]);
@@ -88,7 +88,7 @@ describe('dvs bench', () => {
       inferenceSeconds: 2.5,
       endpointConcurrency: 1,
       idleWindowSeconds: 600,
-      clock: 'scale:60',
+      clock: 'skip',
       outDir: 'reports/x',
       json: true,
     });

@@ -100,8 +100,14 @@ export interface LocalCloud extends LocalCloudDescription {
 
 export const DEFAULT_TABLE_NAME = 'durable-vs-sfn';
 export const DEFAULT_BUCKET = 'uploads';
-/** Today's default: 60 simulated seconds per real second (a 5-minute endpoint start takes 5 s). */
-export const DEFAULT_CLOCK = 'scale:60';
+/**
+ * The default clock, what `npm start`, `dvs bench` and every benchmark run on: real speed while
+ * anything works, a jump to the next timer when the cloud is idle, so latencies are the real cost of
+ * the local work plus the modelled AWS times. `npm run up` picks WATCH_CLOCK instead.
+ */
+export const DEFAULT_CLOCK = 'skip';
+/** The clock `npm run up` starts by default: a steady pace a person with the AWS CLI can follow. */
+export const WATCH_CLOCK = 'scale:60';
 
 export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
   const region = options.region ?? DEFAULT_LOCAL_REGION;

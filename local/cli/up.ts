@@ -1,6 +1,6 @@
 // `npm run up`: bring the local cloud up and keep it up until interrupted.
 import { parseArgs } from 'node:util';
-import { DEFAULT_CLOCK, startLocalCloud, type LocalCloud } from '../cloud.ts';
+import { startLocalCloud, WATCH_CLOCK, type LocalCloud } from '../cloud.ts';
 import { parseClockMode, type ClockMode } from '../common/clock.ts';
 import { parseFunctionFlag } from '../lambda/function-flag.ts';
 import type { DeployedRef, DeploySpec } from '../lambda/deploy.ts';
@@ -39,11 +39,12 @@ Options:
                         "region", "tableName", "bucket", "eventBusName", "clock", "timeScale", "functions",
                         "app": {"waitMode", "functions", "stateMachineArn", "durableOrchestrator", "dashboard"}});
                         progress goes to stderr
-  --clock CLOCK         the clock of every AWS timer and timestamp (default ${DEFAULT_CLOCK}):
+  --clock CLOCK         the clock of every AWS timer and timestamp (default ${WATCH_CLOCK}):
                         scale:N   N simulated seconds per real second (scale:60: a 5-minute endpoint
                                   start takes 5 s), a steady pace to watch
                         skip      real speed while anything works, and when the whole cloud is idle a
-                                  jump to the next due timer (a 5-minute start costs no wall time)
+                                  jump to the next due timer (a 5-minute start costs no wall time;
+                                  what npm start and the benchmarks use)
                         real      AWS's own pace
   --wait-mode MODE      how the orchestrators wait for the mask and the endpoint: poll (default:
                         look again with capped backoff) or event (woken by the mask's upload and by
@@ -84,9 +85,9 @@ async function main(): Promise<void> {
     return;
   }
   const json = values.json ?? false;
-  let clock: ClockMode | undefined;
+  let clock: ClockMode;
   try {
-    clock = values.clock === undefined ? undefined : parseClockMode(values.clock);
+    clock = parseClockMode(values.clock ?? WATCH_CLOCK);
   } catch (err) {
     console.error(`--${(err as Error).message}`);
     process.exit(2);
@@ -121,7 +122,7 @@ async function main(): Promise<void> {
       log: (line) => say(`  ${line}`),
       // The functions' logs are progress too: with --json they must not mix into stdout's one object.
       ...(json ? { functionOutput: (_fn: string, text: string) => void process.stderr.write(text) } : {}),
-      ...(clock === undefined ? {} : { clock }),
+      clock,
       ...(containerUrl === undefined ? {} : { container: containerUrl }),
     });
   } catch (err) {

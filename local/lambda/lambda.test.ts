@@ -118,7 +118,25 @@ async function callbackIdOf(arn: string): Promise<string> {
 
 describe('durable executions', () => {
   it('runs every SDK operation, replaying across invocations, and records it in the history', async () => {
-    const response = await invoke('every:live', { target: 'plain-a', items: [1, 2, 3] }, 'every-1');
+    // Each timer (the retry, the waits, the poll intervals) ends only once the invocation that set it
+    // has suspended, so the invocations counted below do not depend on the machine's speed (a short
+    // wait that ends before its invocation suspends is waited out inside that invocation).
+    clock.hold();
+    let response: Awaited<ReturnType<typeof invoke>>;
+    try {
+      const pending = invoke('every:live', { target: 'plain-a', items: [1, 2, 3] }, 'every-1');
+      let done = false;
+      void pending.finally(() => (done = true)).catch(() => undefined);
+      while (!done) {
+        const e = lambda.listExecutions().find((x) => x.spec.name === 'every-1');
+        const ended = e?.history().filter((h) => h.EventType === 'InvocationCompleted').length;
+        if (e && e.counters.invocations === ended) clock.advance(60);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      response = await pending;
+    } finally {
+      clock.release();
+    }
     expect(response.StatusCode).toBe(200);
     expect(response.FunctionError).toBeUndefined();
     expect(response.ExecutedVersion).toBe('1');

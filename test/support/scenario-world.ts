@@ -15,7 +15,7 @@ import { localTarget } from '../../bench/collect/local-target.ts';
 import type { Target } from '../../bench/collect/target.ts';
 import { generateSample, samplePngs } from '../../container/src/samples.ts';
 import { FUNCTIONS, STATE_MACHINE, appDefinition } from '../../infra/app-definition.ts';
-import { startLocalCloud, type LocalCloud } from '../../local/cloud.ts';
+import { DEFAULT_CLOCK, startLocalCloud, type LocalCloud } from '../../local/cloud.ts';
 import { deployApp, localAppSettings, type DeployedApp } from '../../local/deploy-app.ts';
 import type { BusEvent } from '../../local/eventbridge/event-bus.ts';
 import { DescribeEndpointCommand } from '@aws-sdk/client-sagemaker';
@@ -31,14 +31,14 @@ import type { Job } from '../../shared/job-store.ts';
 import { inputImageKey, inputMaskKey, type Orchestrator } from '../../shared/keys.ts';
 import { checkSfnHistory } from '../../metering/sfn-history-check.ts';
 
-/** The scenarios' clock: 60 simulated seconds per real second, or the one SCENARIO_CLOCK names (`skip`). */
+/** The scenarios' clock: the product's default (skip), or the one SCENARIO_CLOCK names (`scale:60`). */
 // eslint-disable-next-line no-restricted-properties -- a test knob, not an app setting
-export const SCENARIO_CLOCK = process.env.SCENARIO_CLOCK ?? 'scale:60';
+export const SCENARIO_CLOCK = process.env.SCENARIO_CLOCK ?? DEFAULT_CLOCK;
 
 /** Simulated seconds: short enough for tests, long enough for a loaded 2-core machine. */
 export const SCENARIO_SETTINGS = {
-  idleWindowSeconds: 60, // 1 s real
-  maskWaitSeconds: 120, // 2 s real
+  idleWindowSeconds: 60, // 1 s real on scale:60, a jump on skip
+  maskWaitSeconds: 120, // 2 s real on scale:60
   endpointWaitSeconds: 900,
   pollSeconds: 3,
   pollMaxSeconds: 12,
