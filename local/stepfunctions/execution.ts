@@ -425,7 +425,8 @@ export class Execution {
         `No local adapter for the Task resource '${resourceArn}': the local Step Functions service never calls real AWS`,
       );
     }
-    if (token === undefined) return this.asCaller(() => this.settings.adapter.call(resource, parameters, signal));
+    if (token === undefined)
+      return this.asCaller(() => this.settings.adapter.call(resource, parameters, signal));
     // .waitForTaskToken: the call only hands the token over; SendTask* completes the Task.
     let heartbeatTimer: AbortController | undefined;
     let rejectHeartbeat: (error: Error) => void = () => undefined;
