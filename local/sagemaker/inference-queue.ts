@@ -50,8 +50,7 @@ export class InferenceQueue {
   ): Promise<T> {
     const lane = this.lanes.get(endpoint) ?? { busy: 0, waiting: [] };
     this.lanes.set(endpoint, lane);
-    if (lane.busy >= this.model.concurrency)
-      await awaitAside(new Promise<void>((r) => lane.waiting.push(r)));
+    if (lane.busy >= this.model.concurrency) await awaitAside(new Promise<void>((r) => lane.waiting.push(r)));
     else lane.busy++;
     try {
       const modelled = this.model.seconds > 0 ? this.clock.sleep(this.model.seconds) : undefined;

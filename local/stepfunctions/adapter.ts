@@ -103,9 +103,9 @@ interface SdkClient {
   destroy(): void;
   middlewareStack: {
     add(
-      middleware: (next: (args: { request: unknown }) => Promise<unknown>) => (args: {
-        request: unknown;
-      }) => Promise<unknown>,
+      middleware: (
+        next: (args: { request: unknown }) => Promise<unknown>,
+      ) => (args: { request: unknown }) => Promise<unknown>,
       options: { step: 'build'; name: string },
     ): void;
   };
