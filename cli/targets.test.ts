@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTIONS, STATE_MACHINE } from '../infra/app-definition.ts';
 import { STACK_OUTPUTS } from '../infra/outputs.ts';
 import { closeServer, listenOnLoopback, readBody } from '../local/common/http-server.ts';
-import { createClock } from '../local/common/clock.ts';
+import { createClock, skipped } from '../local/common/clock.ts';
+import { startClockServer } from '../local/common/clock-server.ts';
 import { startLocalStepFunctions } from '../local/stepfunctions/service.ts';
 import { LOCAL_CREDENTIALS, localClientConfig } from '../shared/aws.ts';
 import { InputFileError, TargetUnreachableError, UsageError } from './exit.ts';
@@ -208,6 +209,36 @@ const NO_STACK_XML = `<ErrorResponse xmlns="http://cloudformation.amazonaws.com/
   <RequestId>c1d2e3f4-0000-4000-8000-example</RequestId>
 </ErrorResponse>
 `;
+
+describe("a running local cloud's skip clock, from outside its process (its clock endpoint)", () => {
+  it('sleeps on the cloud clock (an idle hour is jumped over), reads its time, and holds it while working', async () => {
+    const clock = createClock('skip');
+    const server = await startClockServer(clock);
+    try {
+      const skip = { ...description, clock: 'skip', timeScale: 1, clockEndpoint: server.endpoint };
+      const file = path.join(dir, 'skip.json');
+      writeFileSync(file, JSON.stringify(skip));
+      const target = await resolveTarget({ kind: 'local', endpoints: file });
+      expect(target.clock).toEqual({ kind: 'skip' });
+      const before = target.now();
+      await target.sleep(3600);
+      // The hour passed on the cloud's clock, jumped over, and this side's time follows it.
+      expect(skipped(clock).skippedMs).toBeGreaterThanOrEqual(3_590_000);
+      expect(target.now() - before).toBeGreaterThanOrEqual(3_600_000);
+      expect(Math.abs(target.now() - clock.now())).toBeLessThan(1000);
+      // While the client works, the cloud sees work in flight and cannot jump.
+      const seen = await target.busy(() => Promise.resolve(clock.inFlight));
+      expect(seen).toBe(1);
+      await expect.poll(() => clock.inFlight).toBe(0);
+      const stop = new AbortController();
+      const sleeping = target.sleep(1_000_000, stop.signal);
+      stop.abort();
+      await expect(sleeping).rejects.toThrow();
+    } finally {
+      await server.stop();
+    }
+  });
+});
 
 describe('a deployed stack (--target aws)', () => {
   const requests: { method: string; url: string; body: URLSearchParams; authorization: string }[] = [];

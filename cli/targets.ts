@@ -118,8 +118,63 @@ const realClock: Pick<Target, 'clock' | 'now' | 'simulatedSeconds' | 'sleep' | '
   busy: (work) => work(),
 };
 
-/** A running local cloud, from its description; closing it leaves the cloud running (it is not ours). */
-export function targetFromDescription(description: LocalCloudDescription): Target {
+/**
+ * A running local cloud's skip clock, through its clock endpoint (local/common/clock-server.ts): its
+ * jumps cannot be seen from here, so `now` is real time plus what it had skipped at the last answer
+ * (each sleep and each piece of work refreshes it), `sleep` is a timer on the cloud's clock, and
+ * `busy` holds a request open so the clock cannot jump while this client works.
+ */
+function endpointClock(
+  url: string,
+  skippedAtStart: number,
+): Pick<Target, 'clock' | 'now' | 'simulatedSeconds' | 'sleep' | 'busy'> {
+  let offset = skippedAtStart;
+  const heard = (now: unknown): void => {
+    if (typeof now === 'number') offset = now - Date.now();
+  };
+  return {
+    clock: { kind: 'skip' },
+    now: () => Date.now() + offset,
+    simulatedSeconds: (ms) => ms / 1000,
+    sleep: async (seconds, signal) => {
+      const res = await fetch(`${url}/sleep?seconds=${seconds}`, signal === undefined ? {} : { signal });
+      heard(((await res.json()) as { now?: unknown }).now);
+    },
+    busy: async (work) => {
+      const held = new AbortController();
+      const res = await fetch(`${url}/busy`, { signal: held.signal });
+      const reader = res.body!.getReader();
+      const first = await reader.read();
+      heard((JSON.parse(Buffer.from(first.value ?? []).toString('utf8') || '{}') as { now?: unknown }).now);
+      try {
+        return await work();
+      } finally {
+        held.abort();
+        await reader.cancel().catch(() => undefined);
+      }
+    },
+  };
+}
+
+/** The clock offset of a running local cloud (simulated minus real ms), read from its clock endpoint. */
+export async function readClockOffset(description: LocalCloudDescription): Promise<number> {
+  if (description.clockEndpoint === undefined) return 0;
+  try {
+    const res = await fetch(description.clockEndpoint);
+    const { now } = (await res.json()) as { now?: unknown };
+    return typeof now === 'number' ? now - Date.now() : 0;
+  } catch (err) {
+    throw new TargetUnreachableError(
+      `the local cloud's clock at ${description.clockEndpoint} did not answer (${(err as Error).message}): ${START_ONE}`,
+    );
+  }
+}
+
+/**
+ * A running local cloud, from its description; closing it leaves the cloud running (it is not ours).
+ * `clockOffset`: simulated minus real ms of a skip clock now (readClockOffset).
+ */
+export function targetFromDescription(description: LocalCloudDescription, clockOffset = 0): Target {
   return {
     kind: 'local',
     region: description.region,
@@ -132,7 +187,9 @@ export function targetFromDescription(description: LocalCloudDescription): Targe
       sf: endpointNameFor({ endpointName: DEFAULT_ENDPOINT_NAME }, 'sf'),
       ldf: endpointNameFor({ endpointName: DEFAULT_ENDPOINT_NAME }, 'ldf'),
     },
-    ...scaleClock(description.timeScale),
+    ...(description.clock === 'skip' && description.clockEndpoint !== undefined
+      ? endpointClock(description.clockEndpoint, clockOffset)
+      : scaleClock(description.timeScale)),
     clientConfig: (service) => localClientConfig(description[service], description.region),
     close: () => Promise.resolve(),
   };
@@ -218,8 +275,10 @@ export interface ResolveHooks {
 /** The Target the options name. */
 export async function resolveTarget(options: TargetOptions, hooks: ResolveHooks = {}): Promise<Target> {
   if (options.kind === 'aws') return awsTarget(options, hooks.cloudFormation);
-  if (options.endpoints !== undefined)
-    return targetFromDescription(readEndpoints(options.endpoints, hooks.readStdin));
+  if (options.endpoints !== undefined) {
+    const description = readEndpoints(options.endpoints, hooks.readStdin);
+    return targetFromDescription(description, await readClockOffset(description));
+  }
   if (hooks.startLocal === undefined)
     throw new UsageError(`this command reads a running local cloud: ${START_ONE}, or use --target aws`);
   return hooks.startLocal();

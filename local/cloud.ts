@@ -1,5 +1,6 @@
 // The local cloud: every AWS stand-in the project needs, on free loopback ports, started together
 // and stopped together. `npm run up` and the tests both start it through startLocalCloud().
+import { startClockServer } from './common/clock-server.ts';
 import { DEFAULT_LOCAL_REGION, localClientConfig, type ClientConfig } from '../shared/aws.ts';
 import type { ServiceName } from '../shared/deps.ts';
 import { createTable, startLocalDynamoDB, type LocalDynamoDB } from './dynamodb/dynamodb-local.ts';
@@ -64,6 +65,11 @@ export interface LocalCloudDescription {
   clock: string;
   /** Simulated seconds per real second: N on `scale:N`, 1 otherwise (skip runs at 1x while busy). */
   timeScale: number;
+  /**
+   * The clock for clients outside the process (local/common/clock-server.ts): `GET /` reads it,
+   * `/sleep?seconds=S` waits on it, `/busy` marks the client's work in flight while open.
+   */
+  clockEndpoint?: string;
 }
 
 export interface LocalCloud extends LocalCloudDescription {
@@ -222,6 +228,10 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     functionEnvironment.AWS_ENDPOINT_URL_SFN = stepFunctions.endpoint;
     log(`Step Functions  ${stepFunctions.endpoint}`);
 
+    const clockServer = await startClockServer(clock);
+    stops.push(() => clockServer.stop());
+    log(`Clock           ${clockServer.endpoint}  (${formatClockMode(clock.mode)})`);
+
     const description: LocalCloudDescription = {
       region,
       tableName,
@@ -237,6 +247,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       cloudwatch: cloudWatch.endpoint,
       clock: formatClockMode(clock.mode),
       timeScale: clock.mode.kind === 'scale' ? clock.mode.factor : 1,
+      clockEndpoint: clockServer.endpoint,
     };
     return {
       ...description,

@@ -36,7 +36,8 @@ It accepts any AWS access key and secret. Point a client at the printed endpoint
 Options:
   --json                once everything is ready, print one JSON object on stdout ({"dynamodb", "s3",
                         "eventbridge", "sagemaker", "sagemakerRuntime", "lambda", "stepfunctions",
-                        "region", "tableName", "bucket", "eventBusName", "clock", "timeScale", "functions",
+                        "region", "tableName", "bucket", "eventBusName", "clock", "timeScale", "clockEndpoint",
+                        "functions",
                         "app": {"waitMode", "functions", "stateMachineArn", "durableOrchestrator", "dashboard"}});
                         progress goes to stderr
   --clock CLOCK         the clock of every AWS timer and timestamp (default ${WATCH_CLOCK}):
