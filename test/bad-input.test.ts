@@ -334,8 +334,27 @@ for (const [orchestrator, waitMode] of RUNS) {
       });
       // A warm endpoint: the jobs join it at once instead of polling through a cold start, which
       // keeps the suite quick; the endpoint lifecycle's cold paths are the contract's.
-      const releaseHolder = await warmHolder(world);
-      await checkOutcomes(world, await runBadInputs(world, s3), releaseHolder);
+      const holder = await warmHolder(world);
+      // The batch may outlast a lease's TTL on a loaded machine: the holder renews, as a long job does.
+      let holding = true;
+      const renewing = (async () => {
+        while (holding) {
+          await holder.renew();
+          await pause(1000);
+        }
+      })();
+      const stopRenewing = async (): Promise<void> => {
+        holding = false;
+        await renewing;
+      };
+      try {
+        await checkOutcomes(world, await runBadInputs(world, s3), async () => {
+          await stopRenewing();
+          await holder();
+        });
+      } finally {
+        await stopRenewing().catch(() => undefined);
+      }
     }, 120_000);
   });
 }
