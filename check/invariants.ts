@@ -7,7 +7,7 @@ import { isEnding, type JobStatus } from '../shared/job-model.ts';
 import { toJob, type Job } from '../shared/job-store.ts';
 import type { Orchestrator } from '../shared/keys.ts';
 import { TABLE_SPEC } from '../shared/table-spec.ts';
-import { keyPrefix, orchestratorOfKey } from '../shared/table-keys.ts';
+import { keyPrefix, orchestratorOfKey, tableKey } from '../shared/table-keys.ts';
 import { keyText, type EndpointRecord, type ExecutionRecord, type Snapshot } from './snapshot.ts';
 
 /** Each invariant by its id, with what it holds. */
@@ -266,7 +266,7 @@ function nothingLeft(v: View): Violation[] {
       job: jobRef(job),
       ...(executionsOf(job)[0] ? { execution: executionsOf(job)[0]! } : {}),
       problem: `job still has a mask waiter (${job.maskWaiter.kind}) though every execution of the job has ended`,
-      fix: `the wait ended without claiming its waiter; remove maskWaiter from the job item (pk ${keyPrefix(job.orchestrator)}user#${job.userId}, sk ${keyPrefix(job.orchestrator)}job#${job.jobId})`,
+      fix: `the wait ended without claiming its waiter; remove maskWaiter from the job item (pk ${tableKey(job.orchestrator, 'user', job.userId)}, sk ${tableKey(job.orchestrator, 'job', job.jobId)})`,
     });
   }
   return out;

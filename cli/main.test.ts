@@ -271,7 +271,7 @@ describe('dvs upload', () => {
     expect(folder.code).toBe(EXIT.badInput);
     const user = await dvs(['upload', image, mask, '--user', '../root']);
     expect(user.code).toBe(EXIT.usage);
-    expect(user.err).toContain("--user: user id '../root' must be 1-128 characters");
+    expect(user.err).toContain("--user: user id '../root' contains '/'");
     const delay = await dvs(['upload', image, mask, '--mask-delay', 'soon']);
     expect(delay.code).toBe(EXIT.usage);
     expect(delay.err).toContain("--mask-delay: 'soon' is not allowed; expected a number from 0");

@@ -156,7 +156,7 @@ describe('the console server', () => {
     await s3.send(
       new PutObjectCommand({
         Bucket: target.bucket,
-        Key: 'users/u1/input/-chair_image.png',
+        Key: 'users/u1/input/_image.png',
         Body: 'not read',
       }),
     );
@@ -179,7 +179,7 @@ describe('the console server', () => {
       const side = t.sides[o];
       expect(side.job).toMatchObject({
         status: 'REJECTED',
-        reason: expect.stringMatching(/must be 1-128 characters/) as unknown,
+        reason: expect.stringMatching(/name is empty/) as unknown,
       });
       expect(side.executions).toHaveLength(1);
       const e = side.executions[0]!;

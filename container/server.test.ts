@@ -67,6 +67,7 @@ beforeAll(async () => {
     MODEL_DIR: modelDir,
     MODEL_LOAD_SECONDS: String(MODEL_LOAD_SECONDS),
     MAX_IMAGE_PIXELS: String(300 * 300),
+    MAX_IMAGE_BYTES: String(200_000),
   }));
   const disc = samplePngs(generateSample('disc', 128));
   await upload('users/u1/input/disc_image.png', disc.image);
@@ -162,6 +163,8 @@ describe('the inference server', () => {
       );
       const big = samplePngs(generateSample('disc', 512));
       await upload('users/u1/input/big_image.png', big.image);
+      // Over the byte limit: refused from S3's Content-Length, before the bytes are decoded.
+      await upload('users/u1/input/heavy_image.png', Buffer.concat([big.image, Buffer.alloc(200_000)]));
     });
 
     it.each([
@@ -198,6 +201,12 @@ describe('the inference server', () => {
         { ...base, image_s3_key: 'users/u1/input/big_image.png' },
         'TooLarge',
         'the limit is 90000',
+      ],
+      [
+        'an image over the byte limit',
+        { ...base, image_s3_key: 'users/u1/input/heavy_image.png' },
+        'TooLarge',
+        `image s3://${BUCKET}/users/u1/input/heavy_image.png is 258062 bytes; the limit is 200000`,
       ],
       ['bad parameters', { ...base, parameters: { stride: 'x' } }, 'InvalidField', 'parameters.stride'],
     ])('%s', async (_what, body, code, message) => {

@@ -120,7 +120,13 @@ export function createActivities(deps: Deps, orchestrator: Orchestrator): Activi
         versionId: upload.versionId,
       };
       if (reason !== undefined || !parsed?.ok) {
-        const known = parsed?.ok ? { userId: parsed.value.userId, name: parsed.value.name } : {};
+        // A key in a user's input folder is that user's rejected job (listed with their jobs); an
+        // artifact needs the name too, so only a key that parsed whole gets an _error.json.
+        const known = parsed?.ok
+          ? { userId: parsed.value.userId, name: parsed.value.name }
+          : parsed?.userId !== undefined
+            ? { userId: parsed.userId }
+            : {};
         const { job } = await jobs.reject({
           orchestrator,
           upload: uploadRef,

@@ -13,8 +13,16 @@ export const IMAGE_SUFFIX = '_image.png';
 export const MASK_SUFFIX = '_mask.png';
 /** S3's own limit on a key, in UTF-8 bytes. */
 export const MAX_KEY_BYTES = 1024;
-/** A user id or upload name: letters, digits, '.', '_' and '-', starting with a letter or digit. */
-const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+/**
+ * An input key's longest derived key (`output/ldf/{name}_error.json` for `input/{name}_image.png`) is
+ * this many bytes longer, so an input key may be at most MAX_KEY_BYTES - this: every result still fits.
+ */
+const DERIVED_KEY_GROWTH = 'output/ldf/_error.json'.length - 'input/_image.png'.length;
+/** C0 and C1 control characters and DEL: S3 stores them, but no person's file name holds one. */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/u;
+/** Half of a surrogate pair with no other half: not a character, and not encodable as UTF-8. */
+const LONE_SURROGATE = /[\ud800-\udfff]/u;
 
 export type InputKind = 'image' | 'mask';
 
@@ -22,17 +30,30 @@ export interface InputKey {
   userId: string;
   name: string;
   kind: InputKind;
-  /** The key as stored in S3 (decoded). */
+  /** The key as stored in S3. */
   key: string;
 }
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; reason: string };
+/** Why a key is not an input key; `userId` when the key is in a user's input folder (the job is theirs). */
+export type InputKeyResult = { ok: true; value: InputKey } | { ok: false; reason: string; userId?: string };
 
+/**
+ * A user id or upload name may be any UTF-8 text S3 takes in a key segment (spaces, '+', '%',
+ * non-ASCII letters), except what would make the key mean something else or no one's file name: an
+ * empty or relative ('.', '..') segment, a '/', a control character, text that is not valid Unicode. Ids,
+ * execution names and table keys never carry it raw: they hash it (job-model.ts) or encode it
+ * (table-keys.ts), so no name needs refusing for their sake.
+ */
 function checkSegment(what: string, value: string): string | undefined {
   if (value === '') return `${what} is empty`;
   if (value === '.' || value === '..') return `${what} '${value}' is a relative path segment`;
-  if (!SEGMENT.test(value)) {
-    return `${what} '${value}' must be 1-128 characters of letters, digits, '.', '_' or '-', starting with a letter or digit`;
+  if (value.includes('/')) return `${what} '${value}' contains '/', which would split the key into folders`;
+  if (LONE_SURROGATE.test(value)) return `${what} ${JSON.stringify(value)} is not valid Unicode text`;
+  const control = CONTROL.exec(value);
+  if (control) {
+    const code = control[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+    return `${what} ${JSON.stringify(value)} contains the control character U+${code}; rename the file without it`;
   }
   return undefined;
 }
@@ -69,33 +90,37 @@ export function errorKey(orchestrator: Orchestrator, userId: string, name: strin
 }
 
 /**
- * Decodes a key as S3 event notifications deliver it (URL-encoded, '+' for space), exactly once.
- * A key that is not valid percent-encoding is returned as a rejection, not thrown.
+ * The key an S3 `Object Created` event delivered through EventBridge names, as stored: EventBridge's
+ * `detail.object.key` is not URL-encoded, unlike the `Records[].s3.object.key` of S3's classic
+ * notifications (local/s3/README.md, "Event keys", has the sources). So there is nothing to decode,
+ * and decoding anyway would corrupt a name holding '+' or '%'; this is the one place that says so.
  */
 export function decodeEventKey(raw: string): ParseResult<string> {
-  try {
-    return { ok: true, value: decodeURIComponent(raw.replace(/\+/g, '%20')) };
-  } catch {
-    return { ok: false, reason: `key '${raw}' is not valid URL encoding` };
-  }
+  return { ok: true, value: raw };
 }
 
 /**
- * Parses an input key (already decoded) into user, name and kind, or says exactly why it is not one.
- * Accepted: `users/{userId}/input/{name}_image.png` and `users/{userId}/input/{name}_mask.png`.
+ * Parses an input key (as stored) into user, name and kind, or says exactly why it is not one.
+ * Accepted: `users/{userId}/input/{name}_image.png` and `users/{userId}/input/{name}_mask.png`, where
+ * user id and name are any text `checkSegment` allows, and every key derived from it fits in S3.
  */
-export function parseInputKey(key: string): ParseResult<InputKey> {
-  if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) {
-    return { ok: false, reason: `key is longer than ${MAX_KEY_BYTES} bytes` };
+export function parseInputKey(key: string): InputKeyResult {
+  const bytes = Buffer.byteLength(key, 'utf8');
+  if (bytes > MAX_KEY_BYTES) {
+    return { ok: false, reason: `key is ${bytes} bytes, longer than S3's ${MAX_KEY_BYTES}-byte limit` };
   }
   const parts = key.split('/');
   if (parts[0] !== 'users' || parts.length < 2) {
-    return { ok: false, reason: `key '${key}' does not start with 'users/'` };
+    return { ok: false, reason: `key ${JSON.stringify(key)} does not start with 'users/'` };
   }
   if (parts.length !== 4 || parts[2] !== 'input') {
+    const relative = parts.find((p) => p === '.' || p === '..');
     return {
       ok: false,
-      reason: `key '${key}' is not of the form users/{userId}/input/{name}${IMAGE_SUFFIX}`,
+      reason:
+        relative !== undefined
+          ? `key ${JSON.stringify(key)} holds the relative path segment '${relative}'`
+          : `key ${JSON.stringify(key)} is not of the form users/{userId}/input/{name}${IMAGE_SUFFIX}`,
     };
   }
   const [, userId = '', , file = ''] = parts;
@@ -110,15 +135,26 @@ export function parseInputKey(key: string): ParseResult<InputKey> {
     kind = 'mask';
     name = file.slice(0, -MASK_SUFFIX.length);
   } else {
-    return { ok: false, reason: `key '${key}' must end with '${IMAGE_SUFFIX}' or '${MASK_SUFFIX}'` };
+    return {
+      ok: false,
+      reason: `key ${JSON.stringify(key)} must end with '${IMAGE_SUFFIX}' or '${MASK_SUFFIX}'`,
+      userId,
+    };
   }
   const nameProblem = checkSegment('name', name);
-  if (nameProblem) return { ok: false, reason: nameProblem };
+  if (nameProblem) return { ok: false, reason: nameProblem, userId };
+  if (bytes > MAX_KEY_BYTES - DERIVED_KEY_GROWTH) {
+    return {
+      ok: false,
+      userId,
+      reason: `key is ${bytes} bytes: its result keys (users/{userId}/output/{sf|ldf}/{name}_error.json) would pass S3's ${MAX_KEY_BYTES}-byte limit; use a key of at most ${MAX_KEY_BYTES - DERIVED_KEY_GROWTH} bytes`,
+    };
+  }
   return { ok: true, value: { userId, name, kind, key } };
 }
 
-/** Parses a key straight from an S3/EventBridge event: decoded once, then checked. */
-export function parseEventKey(raw: string): ParseResult<InputKey> {
+/** Parses a key straight from an S3/EventBridge event (decodeEventKey), then checks it. */
+export function parseEventKey(raw: string): InputKeyResult {
   const decoded = decodeEventKey(raw);
   return decoded.ok ? parseInputKey(decoded.value) : decoded;
 }

@@ -68,7 +68,13 @@ describe('reconstruct', () => {
       new BadRequest('SizeMismatch', 'image is 64x64 but mask is 32x32; they must match'),
     );
     const empty: Image = { width: 64, height: 64, rgba: new Uint8Array(64 * 64 * 4) };
-    expect(() => reconstruct(a.image, empty, DEFAULT_PARAMETERS)).toThrow(/EmptyMask|nothing to reconstruct/);
+    expect(() => reconstruct(a.image, empty, DEFAULT_PARAMETERS)).toThrow(/mask is all black/);
+    // A mask saved as 0s and 1s (a boolean array written as 8-bit) is all but black: say so.
+    const ones: Image = { width: 64, height: 64, rgba: new Uint8Array(64 * 64 * 4).fill(1) };
+    for (let j = 3; j < ones.rgba.length; j += 4) ones.rgba[j] = 255;
+    expect(() => reconstruct(a.image, ones, DEFAULT_PARAMETERS)).toThrow(
+      /brightest is 1\).*saved as 0 and 255/,
+    );
   });
 
   it('validates parameters', () => {

@@ -68,15 +68,26 @@ export function parseParameters(raw: unknown, defaults = DEFAULT_PARAMETERS): Re
   return p;
 }
 
+/** A mask pixel's level, 0-255: its luminance, weighted by its alpha. */
+function maskLevel(px: Uint8Array, j: number): number {
+  const luminance = 0.299 * px[j]! + 0.587 * px[j + 1]! + 0.114 * px[j + 2]!;
+  return (luminance * px[j + 3]!) / 255;
+}
+
 /** Binary mask (1 = object) from an RGBA image. */
 export function binaryMask(mask: Image, threshold: number): Uint8Array {
   const out = new Uint8Array(mask.width * mask.height);
-  const px = mask.rgba;
-  for (let i = 0, j = 0; i < out.length; i++, j += 4) {
-    const luminance = 0.299 * px[j]! + 0.587 * px[j + 1]! + 0.114 * px[j + 2]!;
-    out[i] = (luminance * px[j + 3]!) / 255 >= threshold ? 1 : 0;
-  }
+  for (let i = 0, j = 0; i < out.length; i++, j += 4) out[i] = maskLevel(mask.rgba, j) >= threshold ? 1 : 0;
   return out;
+}
+
+/** Why a mask selects nothing, in words its author can act on (a 0/1 mask looks black at 8 bits). */
+function emptyMaskReason(mask: Image, threshold: number): string {
+  let brightest = 0;
+  for (let j = 0; j < mask.rgba.length; j += 4) brightest = Math.max(brightest, maskLevel(mask.rgba, j));
+  return brightest === 0
+    ? `mask is all black: no pixel at or above threshold ${threshold}, nothing to reconstruct; paint the object white (255)`
+    : `mask has no pixel at or above threshold ${threshold} (its brightest is ${Math.round(brightest)}): nothing to reconstruct; a mask of 0s and 1s must be saved as 0 and 255`;
 }
 
 const INF = 1e20;
@@ -156,12 +167,7 @@ export function reconstruct(image: Image, mask: Image, params: ReconstructionPar
   const bin = binaryMask(mask, params.threshold);
   let maskPixels = 0;
   for (const b of bin) maskPixels += b;
-  if (maskPixels === 0) {
-    throw new BadRequest(
-      'EmptyMask',
-      `mask has no pixel at or above threshold ${params.threshold}: nothing to reconstruct`,
-    );
-  }
+  if (maskPixels === 0) throw new BadRequest('EmptyMask', emptyMaskReason(mask, params.threshold));
   const dist = distanceTransform(bin, width, height);
   let radius = 0;
   for (let i = 0; i < dist.length; i++) if (bin[i] === 1 && dist[i]! > radius) radius = dist[i]!;

@@ -1,18 +1,12 @@
 // S3 object events in the shape EventBridge delivers them (Amazon S3 User Guide, "EventBridge event
-// message structure"). The key is URL-encoded as in S3's other event notifications (space as '+');
-// consumers decode it once (shared/keys.ts decodeEventKey), which is right whichever way AWS spells it.
+// message structure"). The key is the key as stored, not URL-encoded: that encoding belongs to S3's
+// classic notifications (`Records[].s3.object.key`, space as '+'), not to EventBridge's
+// `detail.object.key` (README.md, "Event keys", has the sources). Consumers read it as it is
+// (shared/keys.ts decodeEventKey), so a name holding '+', '%' or a space reaches them unchanged.
 import { randomUUID } from 'node:crypto';
 import type { S3ObjectCreatedEvent } from '../../shared/aws-events.ts';
 import { LOCAL_ACCOUNT_ID } from '../common/account.ts';
 import type { S3ObjectEvent } from './service.ts';
-
-/** URL-encodes a key as S3 event notifications do: every segment encoded, '/' kept, space as '+'. */
-export function encodeEventKey(key: string): string {
-  return key
-    .split('/')
-    .map((segment) => encodeURIComponent(segment).replace(/%20/g, '+'))
-    .join('/');
-}
 
 /** The EventBridge event for a local S3 object event, or undefined for kinds the project ignores. */
 export function toEventBridgeEvent(
@@ -33,7 +27,7 @@ export function toEventBridgeEvent(
       version: '0',
       bucket: { name: event.bucket },
       object: {
-        key: encodeEventKey(event.key),
+        key: event.key,
         ...(event.size === undefined ? {} : { size: event.size }),
         ...(event.etag === undefined ? {} : { etag: event.etag.replace(/"/g, '') }),
         sequencer: event.sequencer,

@@ -40,7 +40,7 @@ interface Expectation {
 const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Waits until the job is parked on its mask: event mode registers a waiter on the job item. */
-async function waitingForMask(world: World, user: string, name: string): Promise<void> {
+export async function waitingForMask(world: World, user: string, name: string): Promise<void> {
   for (let i = 0; i < 400; i++) {
     const job = await world.job(user, name);
     if (job && (world.waitMode === 'poll' || job.maskWaiter !== undefined)) return;

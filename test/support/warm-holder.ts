@@ -7,12 +7,19 @@ import type { World } from './scenario-world.ts';
 
 const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Ends the holder (its ending recorded, its lease released); `renew` keeps its lease live meanwhile. */
+export interface WarmHolder {
+  (): Promise<void>;
+  /** Renews the holder's lease, as a long job does: held past LEASE_TTL_SECONDS, a lease expires. */
+  renew(): Promise<void>;
+}
+
 /**
  * Holds a lease so the endpoint serves (warm) until released; the job under test only joins. The
  * holder is a job like any other, so it ends like one: its release records it FAILED with the phases
  * it reached (it never infers), and the invariant checker finds nothing left unended.
  */
-export async function warmHolder(world: World): Promise<() => Promise<void>> {
+export async function warmHolder(world: World): Promise<WarmHolder> {
   const a = world.activities;
   const admission = await a.admit(holderEvent(world), `holder-${randomUUID()}`);
   const holder = { ...admission.job };
@@ -27,10 +34,11 @@ export async function warmHolder(world: World): Promise<() => Promise<void>> {
     if (r.status === 'ready') {
       const seen = { admission, acquire: acquired, ready: r };
       const failure = { error: 'WarmHolderReleased', message: "a test's holder lease, released" };
-      return async () => {
+      const release = async (): Promise<void> => {
         await a.recordOutcome(holder, { status: 'FAILED', failure }, seen);
         await a.releaseLease(holder);
       };
+      return Object.assign(release, { renew: () => a.renewLease(holder) });
     }
     generation = r.generation;
     if (r.status === 'start') await retrying(() => a.startEndpoint(holder, generation));
