@@ -382,6 +382,8 @@ export function ratePeriodSeconds(expression: string): number {
       `schedule expression '${expression}' is not a rate EventBridge accepts: use rate(1 minute), rate(N minutes), rate(N hours) or rate(N days) (cron schedules are not served locally)`,
     );
   }
-  const seconds = { minute: 60, hour: 3600, day: 86_400 }[unit.replace(/s$/, '') as 'minute' | 'hour' | 'day'];
+  const seconds = { minute: 60, hour: 3600, day: 86_400 }[
+    unit.replace(/s$/, '') as 'minute' | 'hour' | 'day'
+  ];
   return value * seconds;
 }
