@@ -231,6 +231,17 @@ export class EndpointLifecycle {
   }
 
   /**
+   * The job's execution ended outside its workflow (stopped, timed out): its lease and its waiter go,
+   * each only if still there (so whoever sees the ending first releases it, once), and the idle window
+   * starts from now. The stop itself is left to the guarded stop of whoever comes next.
+   */
+  async abandon(jobId: string): Promise<void> {
+    await this.store.release(this.name, jobId, this.now());
+    const waiter = (await this.store.get(this.name)).waiters[jobId];
+    if (waiter) await this.store.removeWaiter(this.name, jobId, waiter.token, this.now());
+  }
+
+  /**
    * The guarded stop, phase one: moves InService → Stopping only if no lease is live, the idle window
    * has passed and nothing was acquired, renewed or released since the item was read (its `version`),
    * then asks SageMaker to delete the endpoint. Safe from any job, any number of times: at most one

@@ -137,7 +137,7 @@ export async function startWorld(
     const target = orchestrator === 'ldf' ? 'durable-orchestrator' : 'sfn-orchestrator';
     const app = await deployApp(cloud, definition, {
       // Only the orchestrator under test answers uploads, so faults armed for it hit its endpoint.
-      targets: (t) => t.id === target || t.id === 'waker',
+      targets: (t) => t.id === target || t.id === 'waker' || t.id === 'job-reconciler',
     });
     const notifications: BusEvent[] = [];
     cloud.bus.putRule({ name: 'scenario-notifications', eventPattern: { source: ['durable-vs-sfn'] } });
