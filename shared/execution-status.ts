@@ -42,9 +42,8 @@ export function awsExecutionStatus(clients: { sfn: SFNClient; lambda: LambdaClie
             ...(out.cause ? { cause: out.cause } : {}),
           };
         }
-        const out = await clients.lambda.send(
-          new GetDurableExecutionCommand({ DurableExecutionArn: arn, IncludeExecutionData: false }),
-        );
+        // With its execution data: the error is part of it (the input is the small upload event).
+        const out = await clients.lambda.send(new GetDurableExecutionCommand({ DurableExecutionArn: arn }));
         const status = out.Status ?? 'RUNNING';
         return {
           status,

@@ -102,7 +102,9 @@ export interface World {
 /** What a world may change: the benchmarks run the app's own defaults instead of the scenarios' short ones. */
 export interface WorldOptions {
   /** The app's simulated durations (left out: the app definition's defaults); default SCENARIO_SETTINGS. */
-  settings?: Partial<Record<keyof typeof SCENARIO_SETTINGS, number>>;
+  settings?: Partial<
+    Record<keyof typeof SCENARIO_SETTINGS | 'leaseTtlSeconds' | 'reconcileIntervalMinutes', number>
+  >;
   /** The local cloud's clock (`skip`, `real`, `scale:N`); default SCENARIO_CLOCK. */
   clock?: string;
   /** Simulated SageMaker durations (left out: the emulator's defaults, a 300 s start). */
