@@ -99,6 +99,7 @@ export class ComparisonStack extends Stack {
       pollMaxSeconds: settings.pollMaxSeconds,
       eventFallbackSeconds: settings.eventFallbackSeconds,
       leaseTtlSeconds: settings.leaseTtlSeconds,
+      reconcileIntervalMinutes: settings.reconcileIntervalMinutes,
     });
     this.applyEndpointDefinition(endpointConfig, model);
 

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkInvariants } from '../../check/invariants.ts';
 import { readSnapshot } from '../../check/snapshot.ts';
 import { FUNCTIONS } from '../../infra/app-definition.ts';
+import { OP } from '../../orchestrators/durable/workflow.ts';
 import type { Job } from '../../shared/job-store.ts';
 import type { Orchestrator } from '../../shared/keys.ts';
 import { EXECUTION_TIMEOUT_SECONDS } from '../../shared/job-model.ts';
@@ -162,6 +163,30 @@ function platformEndings(orchestrator: Orchestrator): void {
         EXECUTION_TIMEOUT_SECONDS * 1000,
       );
     }, 120_000);
+
+    // Step Functions' counterpart, a task failing for good, is caught by the ASL and recorded by the
+    // workflow itself; a durable execution whose invocations keep dying is ended by Lambda.
+    it.runIf(orchestrator === 'ldf')(
+      'dying without progress until Lambda fails the execution: FAILED with its error, once',
+      async () => {
+        const before = creates();
+        // Four invocations in a row die in the start step (after its CreateEndpoint), with nothing
+        // completed in between: Lambda's limit, so the fourth fails the execution.
+        world.cloud.lambdaService.injectCrash({
+          functionName: FUNCTIONS.durable,
+          stepName: OP.start,
+          times: 4,
+        });
+        await world.upload('u-crash', 'crashing');
+        await checkEnded(
+          'u-crash',
+          'crashing',
+          /^Runtime\.\w+: the durable execution .* ended FAILED/,
+          before,
+        );
+      },
+      120_000,
+    );
   });
 }
 
