@@ -8,6 +8,7 @@
 // a day of execution time costs a few seconds, and every wait ends in simulated-time order, so no
 // assertion depends on how fast the machine is. The test marks work in flight while it stops an
 // execution, so nothing moves on between seeing the lease and the stop.
+import { createServer, type Server } from 'node:http';
 import { InvokeCommand, LambdaClient, StopDurableExecutionCommand } from '@aws-sdk/client-lambda';
 import { SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,10 +19,12 @@ import { OP } from '../../orchestrators/durable/workflow.ts';
 import type { Job } from '../../shared/job-store.ts';
 import type { Orchestrator } from '../../shared/keys.ts';
 import { EXECUTION_TIMEOUT_SECONDS } from '../../shared/job-model.ts';
+import { closeServer, listenOnLoopback } from '../../local/common/http-server.ts';
 import { startWorld, type World } from '../support/scenario-world.ts';
 
 const CREATE_SECONDS = EXECUTION_TIMEOUT_SECONDS + 3_600; // the endpoint serves only after the timeout
-const RECONCILE_MINUTES = 60;
+// Few runs in the simulated days these tests span (each is a real invocation); any period would do.
+const RECONCILE_MINUTES = 360;
 const IDLE_WINDOW = 600;
 /** Long enough for the endpoint to come up, idle out its window, and be stopped by two reconciler runs. */
 const UNTIL_STOPPED = CREATE_SECONDS + IDLE_WINDOW + 3 * RECONCILE_MINUTES * 60;
@@ -43,8 +46,14 @@ function platformEndings(orchestrator: Orchestrator): void {
     let world: World;
     let lambda: LambdaClient;
     let sfn: SFNClient;
+    let modelServer: Server;
     beforeAll(async () => {
+      // No job here reaches its inference: a model server that only answers SageMaker's /ping spares
+      // a container process per endpoint start.
+      modelServer = createServer((req, res) => void req.resume().on('end', () => res.writeHead(200).end()));
+      const container = await listenOnLoopback(modelServer);
       world = await startWorld(orchestrator, 'event', {
+        container,
         clock: 'skip',
         settings: {
           idleWindowSeconds: IDLE_WINDOW,
@@ -66,12 +75,16 @@ function platformEndings(orchestrator: Orchestrator): void {
       lambda?.destroy();
       sfn?.destroy();
       await world?.stop();
+      if (modelServer) await closeServer(modelServer);
     });
 
     const creates = (): number =>
       world.cloud.sagemakerEmulator
         .calls()
-        .filter((c) => c.operation === 'CreateEndpoint' && c.endpointName === world.endpointName).length;
+        .filter(
+          (c) =>
+            c.operation === 'CreateEndpoint' && c.endpointName === world.endpointName && c.outcome === 'ok',
+        ).length;
 
     /** What every platform ending must leave: the job FAILED once, nothing held, the endpoint gone. */
     async function checkEnded(user: string, name: string, reason: RegExp, createsBefore: number) {
@@ -108,9 +121,11 @@ function platformEndings(orchestrator: Orchestrator): void {
       let job: Job;
       try {
         await world.upload('u-stop', 'stopped');
-        job = await until('the job taking its lease', async () => {
+        // Its lease held and its endpoint starting: a GPU is being paid for, and only its job uses it.
+        job = await until('the job taking its lease and starting the endpoint', async () => {
           const found = await world.job('u-stop', 'stopped');
-          return found && (await world.endpointItem()).leases[found.jobId] !== undefined ? found : undefined;
+          if (!found || (await world.endpointItem()).leases[found.jobId] === undefined) return undefined;
+          return (await world.sageMakerStatus()) === 'Creating' ? found : undefined;
         });
         const arn = job.createdBy!;
         if (orchestrator === 'sf') {

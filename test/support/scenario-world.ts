@@ -109,6 +109,8 @@ export interface WorldOptions {
   clock?: string;
   /** Simulated SageMaker durations (left out: the emulator's defaults, a 300 s start). */
   sagemakerTimings?: Partial<Timings>;
+  /** The model server's URL, for scenarios that never infer (default: the project's inference server). */
+  container?: string;
 }
 
 export async function startWorld(
@@ -127,6 +129,7 @@ export async function startWorld(
     clock: options.clock ?? SCENARIO_CLOCK,
     // A 2-minute simulated start: 2 s real, room for the container process to come up.
     sagemakerTimings: options.sagemakerTimings ?? { createSeconds: 120, deleteSeconds: 30 },
+    ...(options.container ? { container: options.container } : {}),
   });
   try {
     const definition = appDefinition(
