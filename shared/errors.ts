@@ -150,6 +150,7 @@ export function isTransientAwsError(err: unknown): boolean {
 export const CapacityError = named('CapacityError');
 export const InferenceError = named('InferenceError');
 export const InferenceInputError = named('InferenceInputError');
+export const ExecutionEndedError = named('ExecutionEndedError');
 
 /** What a failed job records and reports: the error's name and message, nothing else survives. */
 export interface Failure {
