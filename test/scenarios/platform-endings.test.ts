@@ -31,7 +31,7 @@ const UNTIL_STOPPED = CREATE_SECONDS + IDLE_WINDOW + 3 * RECONCILE_MINUTES * 60;
 
 const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(what: string, look: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+async function until<T>(what: string, look: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const found = await look();
@@ -162,7 +162,7 @@ function platformEndings(orchestrator: Orchestrator): void {
         new RegExp(`^Operator: .* ended ${status} \\(stopped by hand\\)`),
         before,
       );
-    }, 120_000);
+    }, 240_000);
 
     it('timed out by its execution limit while it waits for the endpoint: FAILED with the timeout, once', async () => {
       const before = creates();
@@ -177,7 +177,7 @@ function platformEndings(orchestrator: Orchestrator): void {
       expect(Date.parse(job.updatedAt) - Date.parse(job.createdAt)).toBeGreaterThanOrEqual(
         EXECUTION_TIMEOUT_SECONDS * 1000,
       );
-    }, 120_000);
+    }, 240_000);
 
     // Step Functions' counterpart, a task failing for good, is caught by the ASL and recorded by the
     // workflow itself; a durable execution whose invocations keep dying is ended by Lambda.
@@ -200,7 +200,7 @@ function platformEndings(orchestrator: Orchestrator): void {
           before,
         );
       },
-      120_000,
+      240_000,
     );
   });
 }
