@@ -39,6 +39,13 @@ export interface EndedExecution {
   cause?: string;
 }
 
+/**
+ * How long past the idle window the reconciler waits before it stops an endpoint: the last job's own
+ * idle stop runs at the window's end, so the reconciler stops only what no workflow will (an
+ * execution the platform ended), and never races one.
+ */
+export const BACKSTOP_GRACE_MS = 60_000;
+
 /** The statuses a job passes before it ends: where the reconciler looks. */
 const NOT_ENDED: readonly JobStatus[] = JOB_STATUSES.filter((s) => !isEnding(s));
 
@@ -132,9 +139,10 @@ export function createExecutionEndings(deps: Deps): ExecutionEndings {
       const done: string[] = [];
       for (const o of ORCHESTRATORS) {
         await reconcileJobs(o, done);
-        // The guarded stop: a no-op unless the endpoint is idle past its window with no live lease.
+        // The guarded stop: a no-op unless the endpoint is idle past its window (and the grace) with
+        // no live lease.
         const { lifecycle } = per[o];
-        const stop = await lifecycle.beginStop();
+        const stop = await lifecycle.beginStop({ graceMs: BACKSTOP_GRACE_MS });
         if (stop.outcome === 'stopping') {
           const { done: stopped } = await lifecycle.finishStop();
           done.push(`${o}: endpoint ${lifecycle.name} ${stopped ? 'stopped' : 'stopping'}`);

@@ -245,9 +245,11 @@ export class EndpointLifecycle {
    * The guarded stop, phase one: moves InService → Stopping only if no lease is live, the idle window
    * has passed and nothing was acquired, renewed or released since the item was read (its `version`),
    * then asks SageMaker to delete the endpoint. Safe from any job, any number of times: at most one
-   * caller wins, and a stop found under way (its winner may have died) is driven on.
+   * caller wins, and a stop found under way (its winner may have died) is driven on. `graceMs` asks
+   * for that much more idle time first: a backstop (the reconciler) leaves the stop to the last job's
+   * own idle stop, which runs at the window's end, and acts only where none is coming.
    */
-  async beginStop(): Promise<StopOutcome> {
+  async beginStop(options: { graceMs?: number } = {}): Promise<StopOutcome> {
     const item = await this.store.get(this.name);
     if (item.state === 'Stopping') {
       await this.deleteIfOurs(item);
@@ -258,7 +260,8 @@ export class EndpointLifecycle {
     const live = liveLeases(item, now);
     if (live.length > 0) return { outcome: 'kept', reason: `${live.length} live lease(s)` };
     const idleFor = now - Math.max(item.lastReleaseAt ?? 0, item.inServiceAt ?? 0);
-    if (idleFor < this.o.idleWindowMs) return { outcome: 'kept', reason: 'used within the idle window' };
+    if (idleFor < this.o.idleWindowMs + (options.graceMs ?? 0))
+      return { outcome: 'kept', reason: 'used within the idle window' };
     const stopping = await this.store.beginStop(this.name, item, now);
     if (!stopping) return { outcome: 'kept', reason: 'used or changed since it was read' };
     this.log(`endpoint ${this.name}: idle for ${idleFor} ms, stopping generation ${item.generation}`);
