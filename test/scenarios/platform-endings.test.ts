@@ -112,7 +112,16 @@ function platformEndings(orchestrator: Orchestrator): void {
       expect(item.state, 'the endpoint stopped after its idle window').toBe('Stopped');
       expect(await world.sageMakerStatus()).toBe('missing');
       expect(checkInvariants(await readSnapshot(world.target)), 'dvs check').toEqual([]);
+      if (orchestrator === 'sf') {
+        // Step Functions' own status change reached the reconciler through the app's rule.
+        const delivered = world.cloud.bus
+          .deliveries()
+          .filter((d) => d.rule === 'execution-ended' && d.target === 'job-reconciler' && d.ok);
+        expect(delivered.length).toBeGreaterThan(endingsSeen);
+        endingsSeen = delivered.length;
+      }
     }
+    let endingsSeen = 0;
 
     it("stopped from outside while it holds a lease: FAILED with the stop's error, once; the endpoint still stops", async () => {
       const before = creates();
