@@ -103,12 +103,7 @@ export function createActivities(deps: Deps, orchestrator: Orchestrator): Activi
         (parsed?.ok && parsed.value.kind !== 'image'
           ? `key '${parsed.value.key}' is a mask, not an image`
           : undefined);
-      const uploadRef = {
-        bucket: upload.bucket ?? 'unknown',
-        key: parsed?.ok ? parsed.value.key : (upload.key ?? ''),
-        etag: upload.etag,
-        versionId: upload.versionId,
-      };
+      const uploadRef = uploadRefOf(upload, parsed);
       if (reason !== undefined || !parsed?.ok) {
         const known = parsed?.ok ? { userId: parsed.value.userId, name: parsed.value.name } : {};
         const { job } = await jobs.reject({
@@ -270,13 +265,20 @@ export function admittedJobRef(orchestrator: Orchestrator, event: unknown): JobR
   if (upload.problem !== undefined || upload.key === undefined) return undefined;
   const parsed = parseEventKey(upload.key);
   if (!parsed.ok || parsed.value.kind !== 'image') return undefined;
-  const jobId = jobIdOf({
+  return { orchestrator, userId: parsed.value.userId, jobId: jobIdOf(uploadRefOf(upload, parsed)) };
+}
+
+/** The upload a job is keyed to (its id is jobIdOf of it): admission and admittedJobRef alike. */
+function uploadRefOf(
+  upload: ReturnType<typeof uploadOf>,
+  parsed: ReturnType<typeof parseEventKey> | undefined,
+) {
+  return {
     bucket: upload.bucket ?? 'unknown',
-    key: parsed.value.key,
+    key: parsed?.ok ? parsed.value.key : (upload.key ?? ''),
     etag: upload.etag,
     versionId: upload.versionId,
-  });
-  return { orchestrator, userId: parsed.value.userId, jobId };
+  };
 }
 
 /**
