@@ -142,6 +142,7 @@ export function createExecutionEndings(deps: Deps): ExecutionEndings {
         // The guarded stop: a no-op unless the endpoint is idle past its window (and the grace) with
         // no live lease.
         const { lifecycle } = per[o];
+        await lifecycle.foldStart(); // a start whose jobs are gone, its InService event lost
         const stop = await lifecycle.beginStop({ graceMs: BACKSTOP_GRACE_MS });
         if (stop.outcome === 'stopping') {
           const { done: stopped } = await lifecycle.finishStop();

@@ -359,18 +359,24 @@ export class EndpointLifecycle {
     if (event.detail.EndpointName !== this.name) return 'not this endpoint';
     const status = endpointStatusOf(event.detail);
     if (status !== 'InService' && status !== 'Failed') return `ignored ${event.detail.EndpointStatus}`;
-    const item = await this.store.get(this.name);
-    if (item.state === 'Starting') {
-      const sm = await this.control.describe(this.name);
-      if (sm.status === 'InService') await this.store.markInService(this.name, item.generation, this.now());
-      if (sm.status === 'Failed') {
-        await this.failStart(
-          item.generation,
-          sm.failureReason ?? 'SageMaker reported Failed without a reason',
-        );
-      }
-    }
+    await this.foldStart();
     return this.settleWaiters(senders);
+  }
+
+  /**
+   * A start folds in what SageMaker says, with no job needed: InService is recorded (so the guarded
+   * stop applies to it), Failed returns the item to Stopped with the reason. The waker does it on
+   * each state change; the reconciler for a start whose jobs are gone and whose event was lost, which
+   * would otherwise leave a serving GPU that nothing governs. A no-op unless the item is Starting.
+   */
+  async foldStart(): Promise<void> {
+    const item = await this.store.get(this.name);
+    if (item.state !== 'Starting') return;
+    const sm = await this.control.describe(this.name);
+    if (sm.status === 'InService') await this.store.markInService(this.name, item.generation, this.now());
+    if (sm.status === 'Failed') {
+      await this.failStart(item.generation, sm.failureReason ?? 'SageMaker reported Failed without a reason');
+    }
   }
 
   /**
