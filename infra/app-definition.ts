@@ -12,7 +12,16 @@ import {
   type WaitMode,
 } from '../shared/config.ts';
 import type { DashboardNames } from '../dashboards/comparison.ts';
-import { endpointStateRule, maskUploadRule, uploadRule, type RuleDefinition } from '../shared/event-rules.ts';
+import { EXECUTION_TIMEOUT_SECONDS } from '../shared/job-model.ts';
+import {
+  endpointStateRule,
+  executionEndedRule,
+  forStateMachine,
+  maskUploadRule,
+  reconcileScheduleRule,
+  uploadRule,
+  type RuleDefinition,
+} from '../shared/event-rules.ts';
 
 /** What differs between deployments: names, the wait mode, durations. */
 export interface AppSettings {
@@ -40,6 +49,11 @@ export interface AppSettings {
   leaseTtlSeconds?: number;
   /** The local S3 needs path-style addresses; AWS does not. */
   s3ForcePathStyle?: boolean;
+  /**
+   * Minutes between the reconciler's runs (jobs whose execution the platform ended, endpoints left
+   * idle); default RECONCILE_INTERVAL_MINUTES.
+   */
+  reconcileIntervalMinutes?: number;
 }
 
 export interface FunctionDefinition {
@@ -79,17 +93,38 @@ export interface AppDefinition {
   };
   functions: FunctionDefinition[];
   stateMachines: StateMachineDefinition[];
-  rules: { rule: RuleDefinition; targets: TargetDefinition[] }[];
+  rules: AppRule[];
+}
+
+export interface AppRule {
+  rule: RuleDefinition;
+  targets: TargetDefinition[];
+  /** Only this state machine's events (its ARN is known once deployed): see deployedRule. */
+  ofStateMachine?: string;
+}
+
+/** The rule as a deployer puts it, given the ARNs of the state machines it deployed. */
+export function deployedRule(entry: AppRule, stateMachineArn: (name: string) => string): RuleDefinition {
+  return entry.ofStateMachine === undefined
+    ? entry.rule
+    : forStateMachine(entry.rule, stateMachineArn(entry.ofStateMachine));
 }
 
 export const FUNCTIONS = {
   durable: 'durable-orchestrator',
   sfnTasks: 'sfn-tasks',
   waker: 'waker',
+  reconciler: 'job-reconciler',
 } as const;
 export const STATE_MACHINE = 'sfn-orchestrator';
 export const ORCHESTRATOR_ALIAS = 'live';
 export const ENDPOINT_CONFIG_NAME = CONFIG_DEFAULTS.endpointConfigName;
+/**
+ * The reconciler's default period: an ended execution's job is recorded within it when no event
+ * does it sooner (durable executions send none), and an endpoint left idle stops within it past its
+ * window. 5 minutes cost about 8,900 small invocations a month.
+ */
+export const RECONCILE_INTERVAL_MINUTES = 5;
 
 /** The SageMaker model and endpoint config every endpoint start uses. */
 export const ENDPOINT_DEFINITION: AppDefinition['endpoint'] = {
@@ -138,7 +173,7 @@ export function appDefinition(settings: AppSettings): AppDefinition {
         entry: 'orchestrators/durable/handler.ts',
         exportName: 'handler',
         // A job's longest legitimate life: mask wait, endpoint wait, idle window, stop; a day bounds it.
-        durable: { executionTimeoutSeconds: 86_400, retentionPeriodDays: 7 },
+        durable: { executionTimeoutSeconds: EXECUTION_TIMEOUT_SECONDS, retentionPeriodDays: 7 },
         alias: ORCHESTRATOR_ALIAS,
         timeoutSeconds: 120,
         memoryMb: 512,
@@ -157,6 +192,14 @@ export function appDefinition(settings: AppSettings): AppDefinition {
         entry: 'orchestrators/waker/handler.ts',
         exportName: 'handler',
         timeoutSeconds: 60,
+        memoryMb: 256,
+        environment: env(),
+      },
+      {
+        name: FUNCTIONS.reconciler,
+        entry: 'orchestrators/reconciler/handler.ts',
+        exportName: 'handler',
+        timeoutSeconds: 120,
         memoryMb: 256,
         environment: env(),
       },
@@ -184,6 +227,18 @@ export function appDefinition(settings: AppSettings): AppDefinition {
       {
         rule: endpointStateRule(`${settings.endpointName}-`),
         targets: [{ id: 'waker', function: FUNCTIONS.waker }],
+      },
+      {
+        // A Step Functions execution that ended without recording its job (stopped, timed out, failed
+        // outside any Catch) is recorded at once; one that recorded it finds it ended.
+        rule: executionEndedRule(),
+        ofStateMachine: STATE_MACHINE,
+        targets: [{ id: 'job-reconciler', function: FUNCTIONS.reconciler }],
+      },
+      {
+        // Durable executions send no status event: the schedule finds what every ending left behind.
+        rule: reconcileScheduleRule(settings.reconcileIntervalMinutes ?? RECONCILE_INTERVAL_MINUTES),
+        targets: [{ id: 'job-reconciler', function: FUNCTIONS.reconciler }],
       },
     ],
   };

@@ -29,7 +29,7 @@ export interface GrantResources {
   endpointConfig: sagemaker.CfnEndpointConfig;
   endpointNameFor(orchestrator: Orchestrator): string;
   durableFunctions: lambda.IFunction[];
-  stateMachines: sfn.IStateMachine[];
+  stateMachines: sfn.StateMachine[];
 }
 
 /** SageMaker ARNs carry the name in lower case, whatever case it was created with. */
@@ -165,6 +165,65 @@ export function grantFunction(
           reason: REASONS.durable,
         },
       ),
+    );
+  }
+}
+
+/**
+ * The job reconciler (both orchestrators) records jobs whose execution the platform ended: it reads
+ * jobs and endpoint items, reads each execution's status (DescribeExecution, GetDurableExecution),
+ * writes `_error.json`, publishes `Job Failed`, and stops endpoints left idle (describe, delete). It
+ * answers no waiter.
+ */
+export function grantReconciler(stack: Stack, fn: lambda.Function, r: GrantResources): void {
+  const role = fn.role!;
+  for (const statement of [
+    allow(
+      role,
+      ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
+      [r.table.tableArn, `${r.table.tableArn}/index/*`],
+      { reason: REASONS.index },
+    ),
+    allow(role, ['s3:PutObject'], [r.bucket.arnForObjects('users/*/output/*')], { reason: REASONS.outputs }),
+    allow(
+      role,
+      ['sagemaker:DescribeEndpoint', 'sagemaker:DeleteEndpoint'],
+      ORCHESTRATORS.map((o) => endpointArn(stack, r.endpointNameFor(o))),
+    ),
+    allow(
+      role,
+      ['events:PutEvents'],
+      [stack.formatArn({ service: 'events', resource: 'event-bus', resourceName: 'default' })],
+      { conditions: { StringEquals: { 'events:source': JOB_EVENT_SOURCE } } },
+    ),
+  ])
+    fn.addToRolePolicy(statement);
+  const policy = new iam.Policy(stack, `${fn.node.id}-references`, { roles: [role] });
+  if (r.stateMachines.length > 0) {
+    policy.addStatements(
+      allow(
+        policy,
+        ['states:DescribeExecution'],
+        r.stateMachines.map((m) =>
+          stack.formatArn({
+            service: 'states',
+            resource: 'execution',
+            resourceName: `${m.stateMachineName}:*`,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        ),
+        {
+          reason:
+            'Executions are execution:MACHINE:NAME, one resource per execution; execution:MACHINE:* is the narrowest form naming this stack state machine.',
+        },
+      ),
+    );
+  }
+  if (r.durableFunctions.length > 0) {
+    policy.addStatements(
+      allow(policy, ['lambda:GetDurableExecution'], r.durableFunctions.map(durableExecutions), {
+        reason: REASONS.durable,
+      }),
     );
   }
 }

@@ -3,6 +3,7 @@
 // accepts and how to set it, instead of surfacing as a failed deployment an hour later.
 import { ProductionVariantInstanceType } from '@aws-sdk/client-sagemaker';
 import { CONFIG_DEFAULTS, isWaitMode, WAIT_MODES, type WaitMode } from '../shared/config.ts';
+import { RECONCILE_INTERVAL_MINUTES } from './app-definition.ts';
 
 export interface StackSettings {
   /** Base SageMaker endpoint name; the orchestrators use `{name}-sf` and `{name}-ldf`. */
@@ -16,6 +17,8 @@ export interface StackSettings {
   pollMaxSeconds: number;
   eventFallbackSeconds: number;
   leaseTtlSeconds: number;
+  /** Minutes between the job reconciler's runs (infra/app-definition.ts RECONCILE_INTERVAL_MINUTES). */
+  reconcileIntervalMinutes: number;
   /** Days the functions' and the state machine's logs are kept. */
   logRetentionDays: number;
   /** Days an object under `users/` (inputs and results) is kept in the uploads bucket. */
@@ -74,6 +77,15 @@ export const SETTINGS: Record<keyof StackSettings, Setting> = {
   pollMaxSeconds: { default: 60, parse: positive },
   eventFallbackSeconds: { default: CONFIG_DEFAULTS.eventFallbackSeconds, parse: positive },
   leaseTtlSeconds: { default: 1800, parse: positive },
+  reconcileIntervalMinutes: {
+    default: RECONCILE_INTERVAL_MINUTES,
+    parse: (raw) => {
+      const value = Number(raw);
+      return Number.isInteger(value) && value >= 1
+        ? { value }
+        : { expected: 'a whole number of minutes >= 1' };
+    },
+  },
   logRetentionDays: {
     default: 30,
     parse: (raw) =>

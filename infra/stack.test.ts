@@ -15,7 +15,13 @@ import { METRICS_NAMESPACE } from '../shared/observability.ts';
 import { createTableInput, TABLE_SPEC } from '../shared/table-spec.ts';
 import { buildApp } from './app.ts';
 import { comparisonDashboardJson } from '../dashboards/comparison.ts';
-import { dashboardNames, FUNCTIONS, ORCHESTRATOR_ALIAS, STATE_MACHINE } from './app-definition.ts';
+import {
+  dashboardNames,
+  deployedRule,
+  FUNCTIONS,
+  ORCHESTRATOR_ALIAS,
+  STATE_MACHINE,
+} from './app-definition.ts';
 import { STOP_GRACE_MINUTES } from './alarms.ts';
 import { STACK_OUTPUTS } from './outputs.ts';
 import { lambdaEnvironment, REPOSITORY_ROOT } from './stack.ts';
@@ -211,8 +217,9 @@ describe('the synthesized stack', () => {
         ]);
       }
     }
-    // Orchestrators 2 + 2 + waker 1 + state machine 1; task tokens: sf tasks and waker; durable: itself twice, waker.
-    expect(checked).toEqual({ sagemaker: 6, taskTokens: 2, durable: 3 });
+    // Orchestrators 2 + 2 + waker 1 + reconciler 1 + state machine 1; task tokens: sf tasks and waker;
+    // durable: itself twice, waker, reconciler (GetDurableExecution).
+    expect(checked).toEqual({ sagemaker: 7, taskTokens: 2, durable: 4 });
   });
 });
 
@@ -257,9 +264,16 @@ describe('one definition for the stack and the local deployer', () => {
 
   it('routes each declared rule’s pattern to its declared targets, in order', () => {
     expect(ofType('AWS::Events::Rule')).toHaveLength(definition.rules.length);
-    for (const { rule, targets } of definition.rules) {
+    for (const entry of definition.rules) {
+      const { rule, targets } = entry;
       const cfn = resources[logicalId(stack.rules[rule.name]!)]!.Properties;
-      expect(cfn.EventPattern).toEqual(stack.resolve(rule.eventPattern));
+      if (rule.scheduleExpression !== undefined) {
+        expect(cfn.ScheduleExpression).toBe(rule.scheduleExpression);
+        expect(cfn.EventPattern).toBeUndefined();
+      } else {
+        const deployed = deployedRule(entry, (name) => stack.stateMachines[name]!.stateMachineArn);
+        expect(cfn.EventPattern).toEqual(stack.resolve(deployed.eventPattern));
+      }
       expect(cfn.Description).toBe(rule.description);
       const arns = (cfn.Targets as { Arn: unknown }[]).map((t) => t.Arn);
       expect(arns).toEqual(

@@ -37,6 +37,7 @@ import { STACK_OUTPUTS, type StackOutputKey } from './outputs.ts';
 import {
   appDefinition,
   dashboardNames,
+  deployedRule,
   FUNCTIONS,
   STATE_MACHINE,
   type AppDefinition,
@@ -47,6 +48,7 @@ import {
   acknowledgeLogStreams,
   grantFunction,
   grantModel,
+  grantReconciler,
   grantStateMachine,
   orchestratorOf,
 } from './permissions.ts';
@@ -97,6 +99,7 @@ export class ComparisonStack extends Stack {
       pollMaxSeconds: settings.pollMaxSeconds,
       eventFallbackSeconds: settings.eventFallbackSeconds,
       leaseTtlSeconds: settings.leaseTtlSeconds,
+      reconcileIntervalMinutes: settings.reconcileIntervalMinutes,
     });
     this.applyEndpointDefinition(endpointConfig, model);
 
@@ -113,13 +116,18 @@ export class ComparisonStack extends Stack {
       stateMachines: Object.values(this.stateMachines),
     };
     for (const fn of this.definition.functions) {
-      grantFunction(this, this.functions[fn.name]!, orchestratorOf(fn), resources);
+      if (fn.name === FUNCTIONS.reconciler) grantReconciler(this, this.functions[fn.name]!, resources);
+      else grantFunction(this, this.functions[fn.name]!, orchestratorOf(fn), resources);
     }
-    for (const { rule, targets: ruleTargets } of this.definition.rules) {
+    for (const entry of this.definition.rules) {
+      const rule = deployedRule(entry, (name) => this.stateMachines[name]!.stateMachineArn);
       const cdkRule = new events.Rule(this, rule.name, {
         description: rule.description,
-        eventPattern: cdkEventPattern(rule.eventPattern),
+        ...(rule.scheduleExpression === undefined
+          ? { eventPattern: cdkEventPattern(rule.eventPattern) }
+          : { schedule: events.Schedule.expression(rule.scheduleExpression) }),
       });
+      const ruleTargets = entry.targets;
       for (const target of ruleTargets) cdkRule.addTarget(this.ruleTarget(target));
       this.rules[rule.name] = cdkRule;
     }

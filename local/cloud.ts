@@ -223,6 +223,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       },
       log,
       metrics: cloudWatch.service,
+      // Step Functions sends its executions' status changes to the default bus, as on AWS.
+      publish: (event) => bus.publish(event),
     });
     stops.push(() => stepFunctions.stop());
     functionEnvironment.AWS_ENDPOINT_URL_SFN = stepFunctions.endpoint;

@@ -10,6 +10,7 @@ import { CreateStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { comparisonDashboardJson } from '../dashboards/comparison.ts';
 import {
   dashboardNames,
+  deployedRule,
   STATE_MACHINE,
   type AppDefinition,
   type AppSettings,
@@ -114,7 +115,11 @@ export async function deployApp(
     );
     log(`dashboard       ${dashboard.name}`);
 
-    putAppRules(cloud.bus, app);
+    putAppRules(cloud.bus, app, (name) => {
+      const arn = stateMachines[name];
+      if (!arn) throw new Error(`a rule names state machine '${name}', which the app definition lacks`);
+      return arn;
+    });
     for (const { rule, targets } of app.rules) {
       for (const target of targets.filter(options.targets ?? (() => true))) {
         if ('function' in target) {
@@ -150,8 +155,14 @@ export async function deployApp(
  * Puts every rule of the app definition (shared/event-rules.ts patterns) on the bus, the one place the
  * local cloud gets them; a rule already there keeps its targets.
  */
-export function putAppRules(bus: LocalEventBus, app: Pick<AppDefinition, 'rules'>): void {
-  for (const { rule } of app.rules) bus.putRule(rule);
+export function putAppRules(
+  bus: LocalEventBus,
+  app: Pick<AppDefinition, 'rules'>,
+  // The local service names a state machine's ARN from its name alone (region of the bus, local account).
+  stateMachineArn: (name: string) => string = (name) =>
+    `arn:aws:states:${bus.arn.split(':')[3]}:${LOCAL_ACCOUNT_ID}:stateMachine:${name}`,
+): void {
+  for (const entry of app.rules) bus.putRule(deployedRule(entry, stateMachineArn));
 }
 
 /** The app's settings on this local cloud: its names, path-style S3; the rest given. */

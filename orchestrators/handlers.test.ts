@@ -141,3 +141,28 @@ describe('orchestrators/waker/handler', () => {
     ).resolves.toEqual(['ignored users/u/input/chair_image.png']);
   });
 });
+
+describe('orchestrators/reconciler/handler', () => {
+  it('refuses an event that is neither a status change nor a schedule, with InvalidInputError', async () => {
+    const { handler } = await import('./reconciler/handler.ts');
+    await expect(handler({ 'detail-type': 'Object Created', detail: {} })).rejects.toMatchObject({
+      name: 'InvalidInputError',
+      message: expect.stringContaining("'Scheduled Event'") as unknown,
+    });
+    await expect(handler(null)).rejects.toMatchObject({ name: 'InvalidInputError' });
+  });
+
+  it('finds no job for an execution whose input names no image upload, without calling anything', async () => {
+    const { handler } = await import('./reconciler/handler.ts');
+    await expect(
+      handler({
+        'detail-type': 'Step Functions Execution Status Change',
+        detail: {
+          executionArn: 'arn:aws:states:us-east-1:000000000000:execution:m:e',
+          status: 'ABORTED',
+          input: '{}',
+        },
+      }),
+    ).resolves.toEqual(['no-job']);
+  });
+});

@@ -15,7 +15,8 @@ import type { Failure } from './errors.ts';
 import { invokeGenerate3d, type Generate3dResult } from './inference.ts';
 import { publishJobEvent, writeErrorReport } from './job-events.ts';
 import type { JobStatus } from './job-model.ts';
-import type { Job } from './job-store.ts';
+import type { Job, JobRef } from './job-store.ts';
+import { jobIdOf } from './job-model.ts';
 import { parseEventKey, type Orchestrator } from './keys.ts';
 import { phasesOf, type StepsSeen } from './phases.ts';
 
@@ -89,18 +90,7 @@ export function createActivities(deps: Deps, orchestrator: Orchestrator): Activi
   const lifecycle = lifecycleFor(deps, orchestrator);
   const at = (): string => new Date(deps.now()).toISOString();
   const ref = (job: JobContext) => ({ orchestrator, userId: job.userId, jobId: job.jobId });
-  const contextOf = (job: Job): JobContext => ({
-    orchestrator,
-    jobId: job.jobId,
-    userId: job.userId,
-    name: job.name,
-    bucket: job.bucket,
-    imageKey: job.imageKey,
-    maskKey: job.maskKey ?? '',
-    outputKey: job.outputKey ?? '',
-    errorKey: job.errorKey ?? null,
-    endpointName: lifecycle.name,
-  });
+  const contextOf = (job: Job): JobContext => jobContextOf(job, lifecycle.name);
   const maskPresent = (job: JobContext): Promise<boolean> => deps.objects.exists(job.bucket, job.maskKey);
 
   return meteredActivities(deps, {
@@ -113,12 +103,7 @@ export function createActivities(deps: Deps, orchestrator: Orchestrator): Activi
         (parsed?.ok && parsed.value.kind !== 'image'
           ? `key '${parsed.value.key}' is a mask, not an image`
           : undefined);
-      const uploadRef = {
-        bucket: upload.bucket ?? 'unknown',
-        key: parsed?.ok ? parsed.value.key : (upload.key ?? ''),
-        etag: upload.etag,
-        versionId: upload.versionId,
-      };
+      const uploadRef = uploadRefOf(upload, parsed);
       if (reason !== undefined || !parsed?.ok) {
         // A key in a user's input folder is that user's rejected job (listed with their jobs); an
         // artifact needs the name too, so only a key that parsed whole gets an _error.json.
@@ -258,6 +243,48 @@ export function createActivities(deps: Deps, orchestrator: Orchestrator): Activi
       return lifecycle.finishStop();
     },
   });
+}
+
+/** The context every step is handed, for a stored job and its orchestrator's endpoint. */
+export function jobContextOf(job: Job, endpointName: string): JobContext {
+  return {
+    orchestrator: job.orchestrator,
+    jobId: job.jobId,
+    userId: job.userId,
+    name: job.name,
+    bucket: job.bucket,
+    imageKey: job.imageKey,
+    maskKey: job.maskKey ?? '',
+    outputKey: job.outputKey ?? '',
+    errorKey: job.errorKey ?? null,
+    endpointName,
+  };
+}
+
+/**
+ * The job an execution started by `event` admitted, found the way `admit` derives it (the upload's
+ * key and version); undefined when the event names no image upload `admit` would admit (a rejected
+ * upload is recorded at admission and never waits for anything).
+ */
+export function admittedJobRef(orchestrator: Orchestrator, event: unknown): JobRef | undefined {
+  const upload = uploadOf(event);
+  if (upload.problem !== undefined || upload.key === undefined) return undefined;
+  const parsed = parseEventKey(upload.key);
+  if (!parsed.ok || parsed.value.kind !== 'image') return undefined;
+  return { orchestrator, userId: parsed.value.userId, jobId: jobIdOf(uploadRefOf(upload, parsed)) };
+}
+
+/** The upload a job is keyed to (its id is jobIdOf of it): admission and admittedJobRef alike. */
+function uploadRefOf(
+  upload: ReturnType<typeof uploadOf>,
+  parsed: ReturnType<typeof parseEventKey> | undefined,
+) {
+  return {
+    bucket: upload.bucket ?? 'unknown',
+    key: parsed?.ok ? parsed.value.key : (upload.key ?? ''),
+    etag: upload.etag,
+    versionId: upload.versionId,
+  };
 }
 
 /**

@@ -44,6 +44,34 @@ export type SageMakerEndpointStateChangeEvent = EventBridgeEvent<
   SageMakerEndpointStateChangeDetail
 >;
 
+/**
+ * Step Functions → EventBridge `Step Functions Execution Status Change`, sent for every status of a
+ * Standard workflow's execution (step-functions/latest/dg/cw-events.html): the detail is what
+ * DescribeExecution gives, with dates as epoch milliseconds and fields an execution lacks as null.
+ */
+export interface StepFunctionsExecutionStatusChangeDetail {
+  executionArn: string;
+  stateMachineArn: string;
+  name: string;
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE';
+  startDate: number;
+  stopDate: number | null;
+  input: string | null;
+  output: string | null;
+  inputDetails: { included: boolean } | null;
+  outputDetails: { included: boolean } | null;
+  error: string | null;
+  cause: string | null;
+  redriveCount?: number;
+  redriveDate?: number | null;
+  redriveStatus?: string;
+  redriveStatusReason?: string;
+}
+export type StepFunctionsExecutionStatusChangeEvent = EventBridgeEvent<
+  'Step Functions Execution Status Change',
+  StepFunctionsExecutionStatusChangeDetail
+>;
+
 const EVENT_TO_API_STATUS: Record<string, EndpointStatus> = {
   OUT_OF_SERVICE: 'OutOfService',
   CREATING: 'Creating',

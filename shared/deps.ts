@@ -22,6 +22,7 @@ import {
   stepFunctionsSender,
   type WaiterSenders,
 } from './endpoint-lifecycle/waiter-senders.ts';
+import { awsExecutionStatus, type ExecutionStatusReader } from './execution-status.ts';
 import { JobStore } from './job-store.ts';
 import type { Orchestrator } from './keys.ts';
 import { s3ObjectStore, type ObjectStore } from './object-store.ts';
@@ -38,6 +39,8 @@ export interface Deps {
   events: EventBridgeClient;
   eventBusName: string;
   senders: WaiterSenders;
+  /** Where an execution stands (DescribeExecution, GetDurableExecution), for the reconciler. */
+  executions: ExecutionStatusReader;
   endpointNameFor(orchestrator: Orchestrator): string;
   endpointConfigName: string;
   /** Real milliseconds (the simulated settings divided by the time scale). */
@@ -72,6 +75,8 @@ export function createDeps(config: Config, overrides: ClientOverrides = {}): Dep
   const sagemaker = new SageMakerClient({ ...settings('sagemaker'), maxAttempts: 1 });
   const runtime = new SageMakerRuntimeClient({ ...settings('sagemakerRuntime'), maxAttempts: 1 });
   const dynamodb = new DynamoDBClient(settings('dynamodb'));
+  const sfn = new SFNClient(settings('sfn'));
+  const lambda = new LambdaClient(settings('lambda'));
   const capacity = new CapacityMeter();
   capacity.attach(dynamodb);
   return {
@@ -84,9 +89,10 @@ export function createDeps(config: Config, overrides: ClientOverrides = {}): Dep
     events: new EventBridgeClient(settings('eventbridge')),
     eventBusName: config.eventBusName,
     senders: {
-      'sfn-task-token': stepFunctionsSender(new SFNClient(settings('sfn'))),
-      'durable-callback': durableCallbackSender(new LambdaClient(settings('lambda'))),
+      'sfn-task-token': stepFunctionsSender(sfn),
+      'durable-callback': durableCallbackSender(lambda),
     },
+    executions: awsExecutionStatus({ sfn, lambda }),
     endpointNameFor: (orchestrator) => endpointNameFor(config, orchestrator),
     endpointConfigName: config.endpointConfigName,
     // Durations and `now` are on one clock: AWS's, or the local cloud's (a function's Date reads it).

@@ -37,6 +37,8 @@ export const ERRORS = {
   InferenceError: { retryable: false },
   /** The model server rejected the request's inputs (HTTP 400): retrying cannot help. */
   InferenceInputError: { retryable: false },
+  /** The platform ended the job's execution (stopped, timed out, failed outside the workflow). */
+  ExecutionEndedError: { retryable: false },
 } as const satisfies Record<string, { retryable: boolean }>;
 
 export type ErrorName = keyof typeof ERRORS;
@@ -58,6 +60,7 @@ export const ErrorNames = {
   Capacity: 'CapacityError',
   Inference: 'InferenceError',
   InferenceInput: 'InferenceInputError',
+  ExecutionEnded: 'ExecutionEndedError',
 } as const satisfies Record<string, ErrorName>;
 
 /** The names worth retrying with backoff (durable retry strategies, ASL Retry), derived from ERRORS. */
@@ -147,6 +150,7 @@ export function isTransientAwsError(err: unknown): boolean {
 export const CapacityError = named('CapacityError');
 export const InferenceError = named('InferenceError');
 export const InferenceInputError = named('InferenceInputError');
+export const ExecutionEndedError = named('ExecutionEndedError');
 
 /** What a failed job records and reports: the error's name and message, nothing else survives. */
 export interface Failure {

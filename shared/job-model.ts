@@ -16,6 +16,14 @@ export const JOB_STATUSES = [
 ] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
+/**
+ * How long one job's execution may run, in either orchestrator (the durable function's
+ * ExecutionTimeout, the state machine's TimeoutSeconds): its longest legitimate life (mask wait,
+ * endpoint wait, idle window, stop) is far shorter; a day bounds it. The platform then ends it
+ * TIMED_OUT, and the job is recorded FAILED by shared/execution-endings.ts.
+ */
+export const EXECUTION_TIMEOUT_SECONDS = 86_400;
+
 export const ENDING_STATUSES: readonly JobStatus[] = ['COMPLETED', 'FAILED', 'REJECTED'];
 
 export function isJobStatus(value: unknown): value is JobStatus {

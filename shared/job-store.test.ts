@@ -304,3 +304,27 @@ describe('JobStore', () => {
     await expect(store.listByUser('ldf', 'carol', { cursor: 'not-a-cursor' })).rejects.toThrow(/cursor/);
   });
 });
+
+describe('recordEnding: a job whose execution the platform ended', () => {
+  it('records FAILED once however many callers race, and only for the execution that admitted it', async () => {
+    const { job } = await store.admit({ orchestrator: 'sf', ...upload(), executionId: 'exec-a' });
+    await store.admit({ orchestrator: 'sf', ...upload('alice', job.name), executionId: 'exec-dup' });
+    const other = await store.recordEnding(job, 'exec-dup', { reason: 'ExecutionEndedError: stopped' });
+    expect(other).toMatchObject({ recorded: false, job: { status: 'RECEIVED' } });
+    const racers = await Promise.all(
+      Array.from({ length: 5 }, () => store.recordEnding(job, 'exec-a', { reason: 'Operator: stopped' })),
+    );
+    expect(racers.filter((r) => r.recorded)).toHaveLength(1);
+    const stored = await store.get(job);
+    expect(stored).toMatchObject({ status: 'FAILED', reason: 'Operator: stopped' });
+    expect(stored!.phases.FAILED).toBeDefined();
+  });
+
+  it('leaves a job its workflow ended alone', async () => {
+    const { job } = await store.admit({ orchestrator: 'ldf', ...upload(), executionId: 'exec-b' });
+    await store.advance(job, 'COMPLETED', { result: { ok: true } });
+    const late = await store.recordEnding(job, 'exec-b', { reason: 'Operator: stopped' });
+    expect(late).toMatchObject({ recorded: false, job: { status: 'COMPLETED' } });
+    expect((await store.get(job))!.reason).toBeUndefined();
+  });
+});

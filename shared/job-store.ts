@@ -215,6 +215,38 @@ export class JobStore {
    * ending, throws JobTransitionError, as does a job that was never admitted.
    */
   async advance(ref: JobRef, status: JobStatus, update: JobUpdate = {}): Promise<Job> {
+    return (await this.transition(ref, status, update)).job;
+  }
+
+  /**
+   * Ends the job of an execution the platform ended (a stop, a timeout, a failure outside the
+   * workflow): FAILED with the reason, only if it has not ended and `executionId` admitted it (a
+   * duplicate delivery's execution never ends the job). `recorded` is true for the one caller whose
+   * write ended it, so the event handler and the reconciler seeing the same ending record it once.
+   */
+  async recordEnding(
+    ref: JobRef,
+    executionId: string,
+    update: JobUpdate & { reason: string },
+  ): Promise<{ job: Job | undefined; recorded: boolean }> {
+    const stored = await this.get(ref);
+    if (stored === undefined || stored.createdBy !== executionId || isEnding(stored.status))
+      return { job: stored, recorded: false };
+    try {
+      const { job, changed } = await this.transition(ref, 'FAILED', update);
+      return { job, recorded: changed };
+    } catch (err) {
+      // It ended some other way since it was read (its own workflow, just in time).
+      if ((err as Error).name === 'JobTransitionError') return { job: await this.get(ref), recorded: false };
+      throw err;
+    }
+  }
+
+  private async transition(
+    ref: JobRef,
+    status: JobStatus,
+    update: JobUpdate,
+  ): Promise<{ job: Job; changed: boolean }> {
     const at = this.now().toISOString();
     const names: Record<string, string> = { '#status': 'status', '#phase': status };
     const values: Record<string, unknown> = {
@@ -255,7 +287,7 @@ export class JobStore {
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      return toJob(out.Attributes);
+      return { job: toJob(out.Attributes), changed: true };
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) throw err;
       if (err.Item === undefined) {
@@ -263,7 +295,7 @@ export class JobStore {
       }
       // The document client unmarshalls Attributes, but not the Item of a conditional-check failure.
       const stored = toJob(unmarshall(err.Item));
-      if (stored.status === status) return stored;
+      if (stored.status === status) return { job: stored, changed: false };
       throw new JobTransitionError(
         `job ${describeRef(ref)} is ${stored.status}${isEnding(stored.status) ? ' (ended)' : ''}; it cannot move back to ${status}`,
       );

@@ -165,7 +165,7 @@ describe('npm run up', () => {
     const lambda = new LambdaClient(localClientConfig(String(description.lambda)));
     const listed = await lambda.send(new ListFunctionsCommand({}));
     expect(listed.Functions?.map((f) => f.FunctionName).sort()).toEqual(
-      ['durable-orchestrator', 'hello', 'sfn-tasks', 'waker'].sort(),
+      ['durable-orchestrator', 'hello', 'job-reconciler', 'sfn-tasks', 'waker'].sort(),
     );
     const answer = await lambda.send(new InvokeCommand({ FunctionName: 'hello:live', Payload: '{"n":2}' }));
     expect(JSON.parse(Buffer.from(answer.Payload!).toString())).toMatchObject({

@@ -2,7 +2,7 @@
 // and watched, and the IAM statements they carry, from the synthesized template (synthesized here
 // without bundling the functions: the counts do not depend on the code inside them). A resource of
 // one orchestrator's own (its function or state machine, their roles, logs, alias, alarms) counts for
-// it; the ones both need (bucket, table, model, the waker, the rules, the dashboard) count for each.
+// it; the ones both need (bucket, table, model, the waker, the job reconciler, the rules, the dashboard) count for each.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

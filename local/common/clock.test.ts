@@ -49,6 +49,22 @@ describe('the skip clock', () => {
     await sleeping;
   });
 
+  it('never jumps for background sleeps alone, but wakes them on time on the way to another', async () => {
+    const clock = createClock({ kind: 'skip', settleMs: 1 });
+    const start = clock.now();
+    let tickedAt: number | undefined;
+    const tick = clock.sleep(60, undefined, { background: true }).then(() => (tickedAt = clock.now()));
+    for (let i = 0; i < 20; i++) await realDelay(5);
+    expect(tickedAt, 'a schedule alone leaves an idle clock where it is').toBeUndefined();
+    expect(skipped(clock).jumps).toBe(0);
+    await clock.sleep(HOUR);
+    await tick;
+    // The jump went to the background sleeper first: it woke at its own time, not at the hour.
+    expect(tickedAt! - start).toBeGreaterThanOrEqual(60_000);
+    expect(tickedAt! - start).toBeLessThan(HOUR * 1000);
+    expect(skipped(clock).jumps).toBe(2);
+  });
+
   it('an end called twice ends one piece of work only', () => {
     const clock = createClock('skip');
     const first = clock.begin();

@@ -17,8 +17,13 @@ export interface Clock {
   readonly mode: ClockMode;
   /** Simulated time, in milliseconds since the epoch (what `Date.now()` reads in a sandbox). */
   now(): number;
-  /** Resolves once `simulatedSeconds` of simulated time have passed; rejects with the abort reason. */
-  sleep(simulatedSeconds: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * Resolves once `simulatedSeconds` of simulated time have passed; rejects with the abort reason.
+   * A `background` sleep (a recurring schedule) never makes a skip clock jump: it ends when time
+   * reaches it, by real time or by a jump to some other sleeper, so an idle cloud with only a
+   * schedule left does not race through simulated time.
+   */
+  sleep(simulatedSeconds: number, signal?: AbortSignal, options?: SleepOptions): Promise<void>;
   /** Marks one piece of work in flight; the returned function ends it (calls after the first are ignored). */
   begin(): () => void;
   /** Marks `work` in flight until it settles. */
@@ -75,6 +80,10 @@ export class WorkMark {
     this.endCurrent?.();
     this.endCurrent = undefined;
   }
+}
+
+export interface SleepOptions {
+  background?: boolean;
 }
 
 /** How long the cloud must stay idle before a skip clock jumps: short, but longer than a hop between parts. */
@@ -204,6 +213,7 @@ class LinearClock implements Clock {
 interface Sleeper {
   due: number;
   seq: number;
+  background: boolean;
   wake: () => void;
 }
 
@@ -255,13 +265,14 @@ class SkipClock implements Clock {
     return simulatedMs - (lo === 0 ? 0 : this.landings[lo - 1]!.skippedMs);
   }
 
-  sleep(simulatedSeconds: number, signal?: AbortSignal): Promise<void> {
+  sleep(simulatedSeconds: number, signal?: AbortSignal, options?: SleepOptions): Promise<void> {
     return new Promise((resolve, reject) => {
       const early = aborted(signal);
       if (early) return reject(early);
       const sleeper: Sleeper = {
         due: this.now() + Math.max(0, simulatedSeconds) * 1000,
         seq: this.seq++,
+        background: options?.background === true,
         wake: () => {
           signal?.removeEventListener('abort', onAbort);
           resolve();
@@ -336,7 +347,7 @@ class SkipClock implements Clock {
 
   /** Once the cloud has stayed idle (no begin or end) for settleMs, jumps to the next due sleeper. */
   private armSettle(): void {
-    if (this.work.count > 0 || this.sleepers.length === 0) return;
+    if (this.work.count > 0 || !this.sleepers.some((s) => !s.background)) return;
     clearTimeout(this.settleTimer);
     const epoch = this.work.epoch;
     this.settleTimer = setTimeout(() => {
@@ -348,8 +359,9 @@ class SkipClock implements Clock {
   }
 
   private jump(): void {
+    // Only while some sleeper is not background; then to the earliest, so a schedule ticks on time.
     const first = this.sleepers[0];
-    if (!first) return;
+    if (!first || !this.sleepers.some((s) => !s.background)) return;
     const ahead = first.due - this.now();
     if (ahead > 0) {
       this.skippedMs += ahead;

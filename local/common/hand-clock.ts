@@ -1,7 +1,7 @@
 // A clock for tests where only simulated time must pass: it runs on the clock it wraps until a test
 // holds it; from then on every sleep that begins ends only when the test advances the clock past its
 // end, so what the test checks between two steps cannot depend on how fast the machine is.
-import type { Clock, ClockMode } from './clock.ts';
+import type { Clock, ClockMode, SleepOptions } from './clock.ts';
 
 interface Sleeper {
   end: number;
@@ -43,8 +43,8 @@ export class HandClock implements Clock {
     return this.scaled.track(work);
   }
 
-  sleep(simulatedSeconds: number, signal?: AbortSignal): Promise<void> {
-    if (!this.held) return this.scaled.sleep(simulatedSeconds, signal);
+  sleep(simulatedSeconds: number, signal?: AbortSignal, options?: SleepOptions): Promise<void> {
+    if (!this.held) return this.scaled.sleep(simulatedSeconds, signal, options);
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason as Error);
       const sleeper: Sleeper = { end: this.heldNow + simulatedSeconds, wake: resolve };
@@ -113,9 +113,9 @@ export function holdableClock(scaled: Clock): {
       toReal: (ms) => scaled.toReal(ms),
       begin: () => scaled.begin(),
       track: (work) => scaled.track(work),
-      sleep: async (seconds, signal) => {
+      sleep: async (seconds, signal, options) => {
         await held;
-        await scaled.sleep(seconds, signal);
+        await scaled.sleep(seconds, signal, options);
       },
     },
     hold: () => {

@@ -14,7 +14,8 @@ import type { S3ObjectCreatedEvent } from '../../shared/aws-events.ts';
 import { endpointStateRule, uploadRule } from '../../shared/event-rules.ts';
 import { decodeEventKey } from '../../shared/keys.ts';
 import { startLocalCloud, type LocalCloud } from '../cloud.ts';
-import { LocalEventBus, type BusEvent } from './event-bus.ts';
+import { LocalEventBus, ratePeriodSeconds, type BusEvent } from './event-bus.ts';
+import { createClock } from '../common/clock.ts';
 import { parsePly } from '../../container/src/ply.ts';
 import { generateSample, samplePngs } from '../../container/src/samples.ts';
 
@@ -255,5 +256,46 @@ describe('LocalEventBus delivery', () => {
     const e = event(5);
     bus.publish(e);
     expect((e.detail as { n: number }).n).toBe(5);
+  });
+});
+
+describe('scheduled rules', () => {
+  it("send a Scheduled Event to the rule's own targets each period, on the clock", async () => {
+    const clock = createClock({ kind: 'skip', settleMs: 1 });
+    const bus = new LocalEventBus({ region: 'us-east-1', clock });
+    const ticks: { at: number; event: BusEvent }[] = [];
+    const matched: BusEvent[] = [];
+    bus.putRule({ name: 'every-5', scheduleExpression: 'rate(5 minutes)' });
+    bus.addTarget('every-5', 't', (event) => void ticks.push({ at: clock.now(), event }));
+    // A pattern rule that would match anything from aws.events sees no scheduled event.
+    bus.putRule({ name: 'all-events', eventPattern: { source: ['aws.events'] } });
+    bus.addTarget('all-events', 'm', (event) => void matched.push(event));
+    const start = clock.now();
+    await clock.sleep(16 * 60);
+    await bus.idle();
+    await bus.stop();
+    expect(ticks.map((t) => Math.floor((t.at - start) / 60_000))).toEqual([5, 10, 15]);
+    expect(ticks[0]!.event).toMatchObject({
+      source: 'aws.events',
+      'detail-type': 'Scheduled Event',
+      detail: {},
+      resources: ['arn:aws:events:us-east-1:000000000000:rule/every-5'],
+    });
+    expect(matched).toEqual([]);
+  });
+
+  it('stop ticking once the bus stops, and refuse what EventBridge refuses', async () => {
+    const clock = createClock({ kind: 'skip', settleMs: 1 });
+    const bus = new LocalEventBus({ region: 'us-east-1', clock });
+    const ticks: number[] = [];
+    bus.putRule({ name: 'every-minute', scheduleExpression: 'rate(1 minute)' });
+    bus.addTarget('every-minute', 't', () => void ticks.push(clock.now()));
+    await bus.stop();
+    await clock.sleep(10 * 60);
+    expect(ticks).toEqual([]);
+    expect(ratePeriodSeconds('rate(2 hours)')).toBe(7200);
+    expect(() => ratePeriodSeconds('rate(1 minutes)')).toThrow(/rate\(1 minute\)/);
+    expect(() => ratePeriodSeconds('cron(0 12 * * ? *)')).toThrow(/cron schedules are not served/);
+    expect(() => bus.putRule({ name: 'x' })).toThrow(/not neither/);
   });
 });

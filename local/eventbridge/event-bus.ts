@@ -50,8 +50,11 @@ export interface LocalEventBusOptions {
 
 interface Rule {
   name: string;
-  pattern: EventPattern;
+  /** An event-pattern rule matches events on the bus; a scheduled rule has none. */
+  pattern?: EventPattern;
   targets: Map<string, TargetHandler>;
+  /** A scheduled rule's timer: aborting it ends the schedule. */
+  schedule?: AbortController;
 }
 
 export class LocalEventBus {
@@ -73,15 +76,53 @@ export class LocalEventBus {
     this.retryDelayMs = options.retryDelayMs ?? 100;
   }
 
-  /** Adds or replaces a rule; a malformed pattern is refused with the reason. */
-  putRule(rule: { name: string; eventPattern: unknown }): void {
-    validatePattern(rule.eventPattern);
+  /**
+   * Adds or replaces a rule: an event pattern, or a schedule (`rate(5 minutes)`) whose targets get a
+   * `Scheduled Event` each period, on the clock. A malformed pattern or schedule is refused with the
+   * reason; a rule must have exactly one of the two, as on EventBridge.
+   */
+  putRule(rule: { name: string; eventPattern?: unknown; scheduleExpression?: string }): void {
+    const scheduled = rule.scheduleExpression !== undefined;
+    if (scheduled === (rule.eventPattern !== undefined)) {
+      throw new Error(
+        `rule '${rule.name}': give either an event pattern or a schedule expression, not ${scheduled ? 'both' : 'neither'}`,
+      );
+    }
+    const periodSeconds = scheduled ? ratePeriodSeconds(rule.scheduleExpression!) : undefined;
+    const pattern = rule.eventPattern;
+    if (!scheduled) validatePattern(pattern);
     const existing = this.rules.get(rule.name);
-    this.rules.set(rule.name, {
+    existing?.schedule?.abort(new Error(`rule '${rule.name}' was replaced`));
+    const next: Rule = {
       name: rule.name,
-      pattern: rule.eventPattern,
+      ...(scheduled ? {} : { pattern: pattern as EventPattern }),
       targets: existing?.targets ?? new Map<string, TargetHandler>(),
-    });
+    };
+    this.rules.set(rule.name, next);
+    if (periodSeconds !== undefined) this.runSchedule(next, periodSeconds);
+  }
+
+  /**
+   * A scheduled rule's ticks, each a `Scheduled Event` to the rule's own targets (on AWS it is not put
+   * on the bus for other rules). The timer is a background sleep: on a skip clock a schedule alone
+   * never moves time on, it ticks as time passes for everything else.
+   */
+  private runSchedule(rule: Rule, periodSeconds: number): void {
+    const controller = new AbortController();
+    rule.schedule = controller;
+    const tick = async (): Promise<void> => {
+      for (;;) {
+        await this.clock.sleep(periodSeconds, controller.signal, { background: true });
+        const event = this.envelope({
+          source: 'aws.events',
+          detailType: 'Scheduled Event',
+          detail: {},
+          resources: [`arn:aws:events:${this.options.region}:${this.account}:rule/${rule.name}`],
+        });
+        for (const [targetId, handler] of rule.targets) this.start(rule.name, targetId, handler, event);
+      }
+    };
+    tick().catch(() => undefined); // aborted: the rule was replaced or the bus stopped
   }
 
   /** Adds a target to a rule. Returns a function that removes it. */
@@ -97,15 +138,23 @@ export class LocalEventBus {
   publish(event: BusEvent): number {
     let started = 0;
     for (const rule of this.rules.values()) {
-      if (!matchesPattern(rule.pattern, event)) continue;
+      if (rule.pattern === undefined || !matchesPattern(rule.pattern, event)) continue;
       for (const [targetId, handler] of rule.targets) {
-        const delivery = this.deliver(rule.name, targetId, handler, event);
-        this.inFlight.add(delivery);
-        void delivery.finally(() => this.inFlight.delete(delivery));
+        this.start(rule.name, targetId, handler, event);
         started++;
       }
     }
     return started;
+  }
+
+  private start(rule: string, targetId: string, handler: TargetHandler, event: BusEvent): void {
+    const delivery = this.deliver(rule, targetId, handler, event);
+    this.inFlight.add(delivery);
+    void delivery.finally(() => this.inFlight.delete(delivery));
+  }
+
+  private get account(): string {
+    return this.options.account ?? LOCAL_ACCOUNT_ID;
   }
 
   private async deliver(
@@ -162,7 +211,7 @@ export class LocalEventBus {
       id: randomUUID(),
       'detail-type': entry.detailType,
       source: entry.source,
-      account: this.options.account ?? LOCAL_ACCOUNT_ID,
+      account: this.account,
       time: (entry.time ?? new Date(this.clock.now())).toISOString().replace(/\.\d{3}Z$/, 'Z'),
       region: this.options.region,
       resources: entry.resources ?? [],
@@ -181,6 +230,7 @@ export class LocalEventBus {
   }
 
   async stop(): Promise<void> {
+    for (const rule of this.rules.values()) rule.schedule?.abort(new Error('the event bus stopped'));
     const server = this.server;
     this.server = undefined;
     if (server) await closeServer(server);
@@ -316,4 +366,24 @@ function entriesProblem(entries: unknown): string | undefined {
     return `1 validation error detected: Value at 'entries.${bad + 1}' failed to satisfy constraint: Member must be a PutEventsRequestEntry object`;
   }
   return undefined;
+}
+
+/**
+ * The period of an EventBridge `rate(value unit)` schedule, in seconds (a positive whole value;
+ * `minute` for 1, `minutes` otherwise, likewise hours and days, as EventBridge requires). `cron(…)`
+ * schedules are not served locally.
+ */
+export function ratePeriodSeconds(expression: string): number {
+  const rate = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(expression);
+  const value = rate ? Number(rate[1]) : NaN;
+  const unit = rate?.[2] ?? '';
+  if (!rate || value < 1 || (value === 1) !== !unit.endsWith('s')) {
+    throw new Error(
+      `schedule expression '${expression}' is not a rate EventBridge accepts: use rate(1 minute), rate(N minutes), rate(N hours) or rate(N days) (cron schedules are not served locally)`,
+    );
+  }
+  const seconds = { minute: 60, hour: 3600, day: 86_400 }[
+    unit.replace(/s$/, '') as 'minute' | 'hour' | 'day'
+  ];
+  return value * seconds;
 }

@@ -22,6 +22,8 @@ import {
 } from './errors.ts';
 import { Execution } from './execution.ts';
 import { watchExecution } from './sfn-metrics.ts';
+import { statusChangeEvent } from './status-events.ts';
+import type { StepFunctionsExecutionStatusChangeEvent } from '../../shared/aws-events.ts';
 import { TaskTokens } from './task-tokens.ts';
 
 export interface StepFunctionsOptions {
@@ -33,6 +35,11 @@ export interface StepFunctionsOptions {
   log?: (line: string) => void;
   /** Where the AWS/States metrics go (the local CloudWatch); none are published without it. */
   metrics?: MetricsSink;
+  /**
+   * Receives every `Step Functions Execution Status Change` event (the local bus's publish): one when
+   * an execution starts, one when it ends, however it ends.
+   */
+  publish?: (event: StepFunctionsExecutionStatusChangeEvent) => void;
 }
 
 interface StateMachineRecord {
@@ -62,13 +69,16 @@ export class LocalStepFunctions {
   private readonly executions = new Map<string, Execution>();
   private readonly log: (line: string) => void;
   private readonly metrics: MetricsSink | undefined;
+  private readonly publish: (event: StepFunctionsExecutionStatusChangeEvent) => void;
   private server?: Server;
+  private closed = false;
 
   constructor(options: StepFunctionsOptions = {}) {
     this.region = options.region ?? DEFAULT_LOCAL_REGION;
     this.time = options.clock ?? createClock('real');
     this.log = options.log ?? (() => undefined);
     this.metrics = options.metrics;
+    this.publish = options.publish ?? (() => undefined);
     this.adapter = new TaskAdapter({ region: this.region, endpoints: options.endpoints ?? {} });
   }
 
@@ -83,6 +93,8 @@ export class LocalStepFunctions {
 
   /** Stops every running execution (ABORTED) and the server. */
   async stop(): Promise<void> {
+    // Executions aborted because the local cloud goes down are not news for the bus's rules.
+    this.closed = true;
     for (const execution of this.executions.values())
       execution.stop('LocalCloudStopped', 'the local Step Functions service stopped');
     this.adapter.destroy();
@@ -268,7 +280,17 @@ export class LocalStepFunctions {
     this.executions.set(arn, execution);
     execution.start();
     watchExecution(execution, this.metrics);
+    this.announce(execution);
     return { executionArn: arn, startDate: seconds(execution.startDate) };
+  }
+
+  /** The execution's status changes to the bus: RUNNING now, then its ending (StopExecution included). */
+  private announce(execution: Execution): void {
+    const where = () => ({ region: this.region, account: LOCAL_ACCOUNT_ID, at: new Date(this.time.now()) });
+    this.publish(statusChangeEvent(execution, where()));
+    void execution.done.then(() => {
+      if (!this.closed) this.publish(statusChangeEvent(execution, where()));
+    });
   }
 
   private listExecutions(input: Input): unknown {

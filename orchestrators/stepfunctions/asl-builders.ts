@@ -42,6 +42,7 @@ export type State =
 
 export interface StateMachineDefinition {
   Comment: string;
+  TimeoutSeconds: number;
   StartAt: string;
   States: Record<string, State>;
 }

@@ -23,12 +23,15 @@ import {
   toFailurePath,
   tokenTask,
 } from './asl-builders.ts';
+import { EXECUTION_TIMEOUT_SECONDS } from '../../shared/job-model.ts';
 
 /** The ASL of one job of the Step Functions orchestrator. */
 export function stateMachineDefinition(): StateMachineDefinition {
   return {
     Comment:
       'One job of the Step Functions orchestrator: admit, wait for the mask, acquire the endpoint (start it when this job is the starter), wait for InService, invoke, record, release, notify, idle wait, guarded stop. JSONPath only. Settings come from the admit task. Generated from state-machine.ts by `npm run asl`; see README.md beside this file.',
+    // The platform ends a run past this TIMED_OUT; the job is then recorded FAILED from outside.
+    TimeoutSeconds: EXECUTION_TIMEOUT_SECONDS,
     StartAt: 'Admit',
     States: {
       // 2. Admit.

@@ -175,6 +175,26 @@ describe('the guarded stop', () => {
 });
 
 describe('SageMaker answers folded in', () => {
+  it('folds a start whose jobs are gone: InService recorded without a job, so the idle stop applies', async () => {
+    const name = freshName();
+    const clock = manualClock();
+    const lifecycle = h.lifecycle(name, { idleWindowMs: 60_000, now: clock.now });
+    const acquired = await lifecycle.acquire('gone');
+    await lifecycle.startEndpoint(acquired.generation);
+    // The job's execution ended (its lease released from outside) and no state-change event came.
+    await lifecycle.abandon('gone');
+    await expect.poll(() => sageMakerStatus(name), SETTLES).toBe('InService');
+    expect((await store().get(name)).state).toBe('Starting');
+    expect(await lifecycle.beginStop()).toEqual({ outcome: 'kept', reason: 'endpoint is Starting' });
+    await lifecycle.foldStart();
+    expect((await store().get(name)).state).toBe('InService');
+    clock.advance(60_000);
+    expect(await stopIfIdle(lifecycle)).toEqual({ outcome: 'stopping', generation: acquired.generation });
+    expect(await sageMakerStatus(name)).toBe('missing');
+    await lifecycle.foldStart(); // nothing to fold on a stopped item
+    expect((await store().get(name)).state).toBe('Stopped');
+  });
+
   it('a failed start reaches every waiting job with its FailureReason, and the next job starts afresh', async () => {
     const name = freshName();
     const lifecycle = h.lifecycle(name);

@@ -231,12 +231,25 @@ export class EndpointLifecycle {
   }
 
   /**
+   * The job's execution ended outside its workflow (stopped, timed out): its lease and its waiter go,
+   * each only if still there (so whoever sees the ending first releases it, once), and the idle window
+   * starts from now. The stop itself is left to the guarded stop of whoever comes next.
+   */
+  async abandon(jobId: string): Promise<void> {
+    await this.store.release(this.name, jobId, this.now());
+    const waiter = (await this.store.get(this.name)).waiters[jobId];
+    if (waiter) await this.store.removeWaiter(this.name, jobId, waiter.token, this.now());
+  }
+
+  /**
    * The guarded stop, phase one: moves InService → Stopping only if no lease is live, the idle window
    * has passed and nothing was acquired, renewed or released since the item was read (its `version`),
    * then asks SageMaker to delete the endpoint. Safe from any job, any number of times: at most one
-   * caller wins, and a stop found under way (its winner may have died) is driven on.
+   * caller wins, and a stop found under way (its winner may have died) is driven on. `graceMs` asks
+   * for that much more idle time first: a backstop (the reconciler) leaves the stop to the last job's
+   * own idle stop, which runs at the window's end, and acts only where none is coming.
    */
-  async beginStop(): Promise<StopOutcome> {
+  async beginStop(options: { graceMs?: number } = {}): Promise<StopOutcome> {
     const item = await this.store.get(this.name);
     if (item.state === 'Stopping') {
       await this.deleteIfOurs(item);
@@ -247,7 +260,8 @@ export class EndpointLifecycle {
     const live = liveLeases(item, now);
     if (live.length > 0) return { outcome: 'kept', reason: `${live.length} live lease(s)` };
     const idleFor = now - Math.max(item.lastReleaseAt ?? 0, item.inServiceAt ?? 0);
-    if (idleFor < this.o.idleWindowMs) return { outcome: 'kept', reason: 'used within the idle window' };
+    if (idleFor < this.o.idleWindowMs + (options.graceMs ?? 0))
+      return { outcome: 'kept', reason: 'used within the idle window' };
     const stopping = await this.store.beginStop(this.name, item, now);
     if (!stopping) return { outcome: 'kept', reason: 'used or changed since it was read' };
     this.log(`endpoint ${this.name}: idle for ${idleFor} ms, stopping generation ${item.generation}`);
@@ -345,18 +359,24 @@ export class EndpointLifecycle {
     if (event.detail.EndpointName !== this.name) return 'not this endpoint';
     const status = endpointStatusOf(event.detail);
     if (status !== 'InService' && status !== 'Failed') return `ignored ${event.detail.EndpointStatus}`;
-    const item = await this.store.get(this.name);
-    if (item.state === 'Starting') {
-      const sm = await this.control.describe(this.name);
-      if (sm.status === 'InService') await this.store.markInService(this.name, item.generation, this.now());
-      if (sm.status === 'Failed') {
-        await this.failStart(
-          item.generation,
-          sm.failureReason ?? 'SageMaker reported Failed without a reason',
-        );
-      }
-    }
+    await this.foldStart();
     return this.settleWaiters(senders);
+  }
+
+  /**
+   * A start folds in what SageMaker says, with no job needed: InService is recorded (so the guarded
+   * stop applies to it), Failed returns the item to Stopped with the reason. The waker does it on
+   * each state change; the reconciler for a start whose jobs are gone and whose event was lost, which
+   * would otherwise leave a serving GPU that nothing governs. A no-op unless the item is Starting.
+   */
+  async foldStart(): Promise<void> {
+    const item = await this.store.get(this.name);
+    if (item.state !== 'Starting') return;
+    const sm = await this.control.describe(this.name);
+    if (sm.status === 'InService') await this.store.markInService(this.name, item.generation, this.now());
+    if (sm.status === 'Failed') {
+      await this.failStart(item.generation, sm.failureReason ?? 'SageMaker reported Failed without a reason');
+    }
   }
 
   /**

@@ -102,11 +102,15 @@ export interface World {
 /** What a world may change: the benchmarks run the app's own defaults instead of the scenarios' short ones. */
 export interface WorldOptions {
   /** The app's simulated durations (left out: the app definition's defaults); default SCENARIO_SETTINGS. */
-  settings?: Partial<Record<keyof typeof SCENARIO_SETTINGS, number>>;
+  settings?: Partial<
+    Record<keyof typeof SCENARIO_SETTINGS | 'leaseTtlSeconds' | 'reconcileIntervalMinutes', number>
+  >;
   /** The local cloud's clock (`skip`, `real`, `scale:N`); default SCENARIO_CLOCK. */
   clock?: string;
   /** Simulated SageMaker durations (left out: the emulator's defaults, a 300 s start). */
   sagemakerTimings?: Partial<Timings>;
+  /** The model server's URL, for scenarios that never infer (default: the project's inference server). */
+  container?: string;
 }
 
 export async function startWorld(
@@ -125,6 +129,7 @@ export async function startWorld(
     clock: options.clock ?? SCENARIO_CLOCK,
     // A 2-minute simulated start: 2 s real, room for the container process to come up.
     sagemakerTimings: options.sagemakerTimings ?? { createSeconds: 120, deleteSeconds: 30 },
+    ...(options.container ? { container: options.container } : {}),
   });
   try {
     const definition = appDefinition(
@@ -137,7 +142,7 @@ export async function startWorld(
     const target = orchestrator === 'ldf' ? 'durable-orchestrator' : 'sfn-orchestrator';
     const app = await deployApp(cloud, definition, {
       // Only the orchestrator under test answers uploads, so faults armed for it hit its endpoint.
-      targets: (t) => t.id === target || t.id === 'waker',
+      targets: (t) => t.id === target || t.id === 'waker' || t.id === 'job-reconciler',
     });
     const notifications: BusEvent[] = [];
     cloud.bus.putRule({ name: 'scenario-notifications', eventPattern: { source: ['durable-vs-sfn'] } });
