@@ -230,27 +230,13 @@ export async function startWorld(
       functionLogs,
       async upload(user, name, parts = 'both') {
         const pngs = samplePngs(generateSample('blob', 64));
+        const put = (key: string, body: Uint8Array): Promise<unknown> =>
+          s3.send(new PutObjectCommand({ Bucket: cloud.bucket, Key: key, Body: body }));
         // The test's own work in flight: a skip clock must not jump between the image and its mask.
         await cloud.time.track(
           (async () => {
-            if (parts !== 'mask') {
-              await s3.send(
-                new PutObjectCommand({
-                  Bucket: cloud.bucket,
-                  Key: inputImageKey(user, name),
-                  Body: pngs.image,
-                }),
-              );
-            }
-            if (parts !== 'image') {
-              await s3.send(
-                new PutObjectCommand({
-                  Bucket: cloud.bucket,
-                  Key: inputMaskKey(user, name),
-                  Body: pngs.mask,
-                }),
-              );
-            }
+            if (parts !== 'mask') await put(inputImageKey(user, name), pngs.image);
+            if (parts !== 'image') await put(inputMaskKey(user, name), pngs.mask);
           })(),
         );
       },
