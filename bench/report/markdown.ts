@@ -25,6 +25,7 @@ function runsSection(m: ReportModel): string[] {
       r.scenario.name,
       r.target,
       clockLabel(r.clock),
+      timeSpan(r),
       String(r.seed),
       r.waitModes.join(', '),
       String(r.jobs.length),
@@ -65,6 +66,7 @@ function runsSection(m: ReportModel): string[] {
         'scenario',
         'target',
         'clock',
+        'real s / simulated s',
         'seed',
         'wait modes',
         'jobs',
@@ -89,6 +91,15 @@ function runsSection(m: ReportModel): string[] {
     ),
     '',
   ];
+}
+
+/** A run's real span beside the simulated span its clock read, and how much of it the clock skipped. */
+export function timeSpan(r: Run): string {
+  if (r.startedAt === undefined || r.endedAt === undefined || r.simulatedSeconds === undefined) return 'n/a';
+  const real = (Date.parse(r.endedAt) - Date.parse(r.startedAt)) / 1000;
+  const sim = r.simulatedSeconds;
+  const skipped = r.clock.kind === 'skip' && sim > 0 ? ` (${pct(Math.max(0, 1 - real / sim))} skipped)` : '';
+  return `${num(real)} / ${num(sim)}${skipped}`;
 }
 
 function summarySection(m: ReportModel): string[] {

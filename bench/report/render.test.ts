@@ -7,6 +7,7 @@ import { analyticMinimum } from '../cost/minimum.ts';
 import { loadPrices } from '../cost/prices.ts';
 import { EXIT, runReportCli } from './cli.ts';
 import { exampleRun } from './example-results.ts';
+import { timeSpan } from './markdown.ts';
 import { renderReport } from './render.ts';
 import type { Results, Run } from './results.ts';
 
@@ -111,6 +112,20 @@ describe('renderReport', () => {
     expect(md).toContain('run `scaled` used a fixed scale clock (scale:60)');
     expect(md).toMatch(/\| `scaled` \| Step Functions, poll \| 3 \| \d+ s \(scale:60, not evidence\)/);
     expect(md).toMatch(/\*\*Latency, warm jobs\*\*: \*\*Step Functions, poll, warm\*\* wins/);
+  });
+
+  it("shows each run's real time beside the simulated time its clock read, and how much was skipped", () => {
+    const run = exampleRun('spanned', { jobs: 2 }, { waitModes: ['poll'] });
+    run.startedAt = '2026-12-03T10:00:00.000Z';
+    run.endedAt = '2026-12-03T10:04:00.000Z';
+    run.simulatedSeconds = 3600;
+    expect(timeSpan(run)).toBe('240 / 3,600 (93.3% skipped)');
+    const md = readFileSync(write('spanned', build(run)).markdown, 'utf8');
+    expect(md).toContain('| real s / simulated s |');
+    expect(md).toContain('240 / 3,600 (93.3% skipped)');
+    // A run from before the field, or on a clock that never skips, says no more than it knows.
+    expect(timeSpan({ ...run, simulatedSeconds: undefined })).toBe('n/a');
+    expect(timeSpan({ ...run, clock: { kind: 'real' }, simulatedSeconds: 240 })).toBe('240 / 240');
   });
 
   it('shows an idle-window sweep with its Pareto set, and checks the idle-window flip against it', () => {

@@ -96,8 +96,14 @@ export interface Run {
   waitModes: WaitModeId[];
   target: 'local' | 'aws';
   clock: Clock;
+  /** Real time the run began and ended. */
   startedAt?: string;
   endedAt?: string;
+  /**
+   * Simulated seconds the run spanned on its clock. Beside the real span (startedAt to endedAt) it
+   * says how much the clock skipped: on `skip`, everything but the work the run really did.
+   */
+  simulatedSeconds?: number;
   monthly?: { customMetrics?: Partial<Record<OrchestratorId, number>> };
   jobs: JobResult[];
 }

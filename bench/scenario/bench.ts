@@ -3,7 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { synthesizedOperationalLoad } from '../collect/operational.ts';
 import { defaultReportDir, renderReport, type RenderedReport } from '../report/render.ts';
-import type { Results } from '../report/results.ts';
+import { timeSpan } from '../report/markdown.ts';
+import { clockLabel, type Results } from '../report/results.ts';
 import { runScenario, type RunnerOptions, type SessionFactory } from './run.ts';
 import type { DriveIo } from './drive.ts';
 import type { ScenarioSpec } from './scenarios.ts';
@@ -38,5 +39,10 @@ export async function runBench(
   const report = renderReport(results, options.outDir ?? defaultReportDir(options.repoRoot));
   const markdown = readFileSync(report.markdown, 'utf8');
   const notCompleted = results.runs.flatMap((r) => r.jobs).filter((j) => j.outcome !== 'COMPLETED').length;
-  return { results, report, summary: sections(markdown, ['Summary', 'Decision']), notCompleted };
+  // What each run cost in real time, beside the simulated time it stood for.
+  const spans = results.runs.map(
+    (r) => `- \`${r.id}\`: ${timeSpan(r)} (real s / simulated s, ${clockLabel(r.clock)} clock)`,
+  );
+  const summary = [sections(markdown, ['Summary', 'Decision']), '', '## Time', '', ...spans].join('\n');
+  return { results, report, summary, notCompleted };
 }

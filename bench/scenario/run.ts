@@ -105,6 +105,7 @@ async function runConfiguration(
     target.kind === 'aws' ? 2000 : 100,
   );
   const startedAt = new Date();
+  const simulatedFrom = target.now();
   const uploads: Upload[] = [];
   let lifetimes: EndpointLifetime[];
   try {
@@ -174,6 +175,7 @@ async function runConfiguration(
     clock: target.clock,
     startedAt: startedAt.toISOString(),
     endedAt: new Date().toISOString(),
+    simulatedSeconds: target.simulatedSeconds(endedMs - simulatedFrom),
     jobs,
   };
 }
