@@ -5,6 +5,7 @@ import type { Clock, ClockMode, SleepOptions } from './clock.ts';
 
 interface Sleeper {
   end: number;
+  background: boolean;
   wake: () => void;
 }
 
@@ -47,7 +48,11 @@ export class HandClock implements Clock {
     if (!this.held) return this.scaled.sleep(simulatedSeconds, signal, options);
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason as Error);
-      const sleeper: Sleeper = { end: this.heldNow + simulatedSeconds, wake: resolve };
+      const sleeper: Sleeper = {
+        end: this.heldNow + simulatedSeconds,
+        background: options?.background === true,
+        wake: resolve,
+      };
       this.sleepers.add(sleeper);
       signal?.addEventListener(
         'abort',
@@ -80,9 +85,14 @@ export class HandClock implements Clock {
     }
   }
 
-  /** Held sleeps neither ended nor cancelled. */
+  /** Held sleeps neither ended nor cancelled, background ones (schedules, retention) left out. */
   get sleeping(): number {
-    return this.sleepers.size;
+    return [...this.sleepers].filter((s) => !s.background).length;
+  }
+
+  /** Held background sleeps (a schedule's tick, a retention period) neither ended nor cancelled. */
+  get sleepingInBackground(): number {
+    return [...this.sleepers].filter((s) => s.background).length;
   }
 }
 

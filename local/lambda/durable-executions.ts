@@ -1,5 +1,6 @@
 // The durable executions the service keeps: started by a qualified invoke (a DurableExecutionName seen
-// before with the same input is the same execution), found by ARN, listed by function.
+// before with the same input is the same execution), found by ARN, listed by function, and forgotten
+// once an ended execution's RetentionPeriodInDays has passed on the clock, as Lambda does.
 import { randomUUID } from 'node:crypto';
 import { alreadyStarted, invalidParameter, notFound } from './errors.ts';
 import { DurableExecution, type ExecutionHost } from './execution.ts';
@@ -12,6 +13,8 @@ export class DurableExecutions {
   private readonly byArn = new Map<string, DurableExecution>();
   /** By `function\nexecution name`. */
   private readonly byName = new Map<string, DurableExecution>();
+  /** Ends the retention timers when the service stops. */
+  private readonly disposing = new AbortController();
 
   constructor(
     private readonly host: ExecutionHost,
@@ -59,7 +62,10 @@ export class DurableExecutions {
     this.byName.set(key, execution);
     execution.start();
     this.metrics.executionStarted(execution);
-    void execution.done.then(() => this.metrics.executionEnded(execution));
+    void execution.done.then(() => {
+      this.metrics.executionEnded(execution);
+      this.retain(execution, key);
+    });
     return execution;
   }
 
@@ -83,8 +89,26 @@ export class DurableExecutions {
     );
   }
 
+  /**
+   * Keeps an ended execution for its retention period, then forgets it (its ARN is not found, its
+   * name can start a new one). A background sleep: a skip clock never jumps ahead for a retention alone.
+   */
+  private retain(execution: DurableExecution, key: string): void {
+    const days = execution.spec.retentionPeriodDays;
+    this.host.time
+      .sleep(days * 86_400, this.disposing.signal, { background: true })
+      .then(
+        () => {
+          this.byArn.delete(execution.arn);
+          if (this.byName.get(key) === execution) this.byName.delete(key);
+        },
+        () => undefined, // the service stopped first
+      );
+  }
+
   /** Cancels every execution's timers (the service is stopping). */
   dispose(): void {
+    this.disposing.abort(new Error('the local Lambda stopped'));
     for (const execution of this.byArn.values()) execution.dispose();
   }
 }

@@ -31,6 +31,7 @@ import { localClientConfig } from '../../shared/aws.ts';
 import { countDurableHistory } from '../../metering/durable-history.ts';
 import { LocalEventBus } from '../eventbridge/event-bus.ts';
 import { HandClock } from '../common/hand-clock.ts';
+import { DEFAULT_DURABLE } from './deploy.ts';
 import { createClock } from '../common/clock.ts';
 import { LocalLambda } from './service.ts';
 
@@ -232,6 +233,29 @@ describe('durable executions', () => {
     const childArn = started.ChainedInvokeStartedDetails!.DurableExecutionArn!;
     expect(childArn).toContain(':function:double:1/durable-execution/');
     expect(await status(childArn)).toBe('SUCCEEDED');
+  });
+
+  it('forgets an ended execution once its retention period has passed on the clock, and frees its name', async () => {
+    clock.hold();
+    try {
+      const first = await invoke('double:live', { n: 1 }, 'retained');
+      const arn = first.DurableExecutionArn!;
+      expect(await status(arn)).toBe('SUCCEEDED');
+      await until(
+        () => Promise.resolve(clock.sleepingInBackground),
+        (n) => n > 0,
+      ); // the retention timer begins when the execution ends
+      clock.advance(DEFAULT_DURABLE.retentionPeriodDays * 86_400 - 1);
+      expect(await status(arn), 'kept for its whole retention period').toBe('SUCCEEDED');
+      clock.advance(1);
+      await expect(status(arn)).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+      // The name is free again: a new execution with another input, not a conflict.
+      const again = await invoke('double:live', { n: 2 }, 'retained');
+      expect(again.DurableExecutionArn).not.toBe(arn);
+      expect(JSON.parse(text(again.Payload))).toEqual({ doubled: 4 });
+    } finally {
+      clock.release();
+    }
   });
 
   it('starts an execution once per name and refuses the same name with another input', async () => {

@@ -24,6 +24,7 @@ import { localClientConfig } from '../../shared/aws.ts';
 import { checkSfnHistory } from '../../metering/sfn-history-check.ts';
 import { countLambdaInvocations, countStateTransitions } from '../../metering/sfn-history.ts';
 import { HandClock } from '../common/hand-clock.ts';
+import { RETENTION_DAYS } from './service.ts';
 import { createClock } from '../common/clock.ts';
 import { closeServer, listenOnLoopback, readBody } from '../common/http-server.ts';
 import { startLocalStepFunctions, type LocalStepFunctions } from './service.ts';
@@ -232,6 +233,37 @@ describe('the state machine API', () => {
 });
 
 describe('executions', () => {
+  it('keeps a closed execution for 90 days on the clock, then forgets it and frees its name', async () => {
+    const stateMachineArn = await machine({ StartAt: 'P', States: { P: { Type: 'Pass', End: true } } });
+    clock.hold();
+    try {
+      const { executionArn } = await client.send(
+        new StartExecutionCommand({ stateMachineArn, name: 'kept', input: '{}' }),
+      );
+      expect((await finished(executionArn!)).status).toBe('SUCCEEDED');
+      for (let i = 0; clock.sleepingInBackground === 0 && i < 200; i++)
+        await new Promise((r) => setTimeout(r, 5));
+      expect(clock.sleepingInBackground, 'the retention timer, begun when the execution closed').toBe(1);
+      clock.advance(RETENTION_DAYS * 86_400 - 1);
+      const kept = await client.send(new DescribeExecutionCommand({ executionArn: executionArn! }));
+      expect(kept.status).toBe('SUCCEEDED');
+      clock.advance(1);
+      await new Promise((r) => setImmediate(r));
+      await expect(
+        client.send(new DescribeExecutionCommand({ executionArn: executionArn! })),
+      ).rejects.toMatchObject({ name: 'ExecutionDoesNotExist' });
+      const listed = await client.send(new ListExecutionsCommand({ stateMachineArn }));
+      expect(listed.executions).toEqual([]);
+      // The name is free again.
+      const again = await client.send(
+        new StartExecutionCommand({ stateMachineArn, name: 'kept', input: '{"b":1}' }),
+      );
+      expect((await finished(again.executionArn!)).status).toBe('SUCCEEDED');
+    } finally {
+      clock.release();
+    }
+  });
+
   it('starts idempotently by name while running, and refuses a different input', async () => {
     const stateMachineArn = await machine({
       StartAt: 'W',

@@ -60,6 +60,9 @@ const NAME = /^[^\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]{1,80}$/;
 const STATE_MACHINE_ARN = /^arn:aws:states:([a-z0-9-]+):(\d{12}):stateMachine:([^:]+)$/;
 const EXECUTION_ARN = /^arn:aws:states:([a-z0-9-]+):(\d{12}):execution:([^:]+):([^:]+)$/;
 
+/** Days Step Functions keeps a closed Standard execution (its history included). */
+export const RETENTION_DAYS = 90;
+
 export class LocalStepFunctions {
   readonly region: string;
   readonly time: Clock;
@@ -72,6 +75,8 @@ export class LocalStepFunctions {
   private readonly publish: (event: StepFunctionsExecutionStatusChangeEvent) => void;
   private server?: Server;
   private closed = false;
+  /** Ends the retention timers when the service stops. */
+  private readonly stopping = new AbortController();
 
   constructor(options: StepFunctionsOptions = {}) {
     this.region = options.region ?? DEFAULT_LOCAL_REGION;
@@ -95,6 +100,7 @@ export class LocalStepFunctions {
   async stop(): Promise<void> {
     // Executions aborted because the local cloud goes down are not news for the bus's rules.
     this.closed = true;
+    this.stopping.abort(new Error('the local Step Functions service stopped'));
     for (const execution of this.executions.values())
       execution.stop('LocalCloudStopped', 'the local Step Functions service stopped');
     this.adapter.destroy();
@@ -281,7 +287,25 @@ export class LocalStepFunctions {
     execution.start();
     watchExecution(execution, this.metrics);
     this.announce(execution);
+    this.retain(execution, machine);
     return { executionArn: arn, startDate: seconds(execution.startDate) };
+  }
+
+  /**
+   * Keeps a closed execution (its description and history) for the 90 days Standard workflows keep
+   * them, then forgets it, as AWS does. A background sleep: a skip clock never jumps for it alone.
+   */
+  private retain(execution: Execution, machine: StateMachineRecord): void {
+    void execution.done
+      .then(() => this.time.sleep(RETENTION_DAYS * 86_400, this.stopping.signal, { background: true }))
+      .then(
+        () => {
+          this.executions.delete(execution.settings.executionArn);
+          if (machine.executions.get(execution.settings.name) === execution)
+            machine.executions.delete(execution.settings.name);
+        },
+        () => undefined, // the service stopped first
+      );
   }
 
   /** The execution's status changes to the bus: RUNNING now, then its ending (StopExecution included). */
