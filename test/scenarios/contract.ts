@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { checkInvariants } from '../../check/invariants.ts';
 import { readSnapshot } from '../../check/snapshot.ts';
+import type { ApiCall } from '../../local/sagemaker/emulator.ts';
 import type { WaitMode } from '../../shared/config.ts';
 import type { Job } from '../../shared/job-store.ts';
 import type { Orchestrator } from '../../shared/keys.ts';
@@ -118,6 +119,97 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: 'the container answering 500: a job retries past two errors and completes; one it keeps failing ends with InferenceError',
+    async run(world, user) {
+      const faults = world.cloud.sagemakerEmulator.faults;
+      const release = await warmHolder(world);
+      const before = invocations(world).length;
+      // Its storage link cut, the real model server cannot read the inputs and answers 500.
+      faults.failInContainer(2, 'error');
+      await world.upload(user, 'flaky');
+      await world.waitForEnding(user, 'flaky');
+      expect(invocations(world).slice(before).map(outcomeOf)).toEqual([
+        'ModelError (500)',
+        'ModelError (500)',
+        'ok',
+      ]);
+      faults.failInContainer(20, 'error');
+      await world.upload(user, 'broken');
+      const broken = await world.waitForEnding(user, 'broken');
+      faults.clear();
+      // The user reads the container's own answer in the reason.
+      expect(broken.reason).toMatch(/InferenceError: the model server failed \(500\): InternalError/);
+      await releaseAfterJobs(world, release);
+      return [
+        { name: 'flaky', status: 'COMPLETED', creates: 1 },
+        { name: 'broken', status: 'FAILED', error: 'InferenceError', creates: 0 },
+      ];
+    },
+  },
+  {
+    name: 'the container hanging: SageMaker cuts the call off after its 60 s timeout, the job retries and completes',
+    async run(world, user) {
+      const release = await warmHolder(world);
+      const before = invocations(world).length;
+      world.cloud.sagemakerEmulator.faults.failInContainer(1, 'hang');
+      await world.upload(user, 'hung');
+      await world.waitForEnding(user, 'hung');
+      const calls = invocations(world).slice(before);
+      expect(calls.map(outcomeOf)).toEqual(['ModelError (0)', 'ok']);
+      expect(calls[1]!.at - calls[0]!.at, 'the retry came after the timeout').toBeGreaterThanOrEqual(60_000);
+      await releaseAfterJobs(world, release);
+      return [{ name: 'hung', status: 'COMPLETED', creates: 1 }];
+    },
+  },
+  {
+    name: 'the container dying mid-call: SageMaker replaces the instance, the job retries and completes, the next is served warm',
+    async run(world, user) {
+      const release = await warmHolder(world);
+      const before = invocations(world).length;
+      world.cloud.sagemakerEmulator.faults.failInContainer(1, 'die');
+      await world.upload(user, 'killed');
+      await world.waitForEnding(user, 'killed');
+      const outcomes = invocations(world).slice(before).map(outcomeOf);
+      // The call in flight and any while the replacement comes up get no answer; then it serves.
+      expect(outcomes.at(-1)).toBe('ok');
+      expect(new Set(outcomes.slice(0, -1))).toEqual(new Set(['ModelError (0)']));
+      await world.upload(user, 'replaced');
+      await world.waitForEnding(user, 'replaced');
+      await releaseAfterJobs(world, release);
+      return [
+        { name: 'killed', status: 'COMPLETED', creates: 1 },
+        { name: 'replaced', status: 'COMPLETED', creates: 0 },
+      ];
+    },
+  },
+  {
+    name: 'endpoint state events lost, duplicated and out of order: the wait ends through its fallback, the stale InService wakes nobody',
+    async run(world, user) {
+      const faults = world.cloud.sagemakerEmulator.faults;
+      // Creating comes twice, InService only after the next event (Deleting, itself lost): the
+      // event wait never hears InService in time, and hears it once the endpoint is being deleted.
+      faults
+        .stateEvents('Creating', 'duplicate')
+        .stateEvents('InService', 'hold')
+        .stateEvents('Deleting', 'lose');
+      const heard: string[] = [];
+      const stopRecording = world.cloud.bus.addTarget('endpoint-state-changed', 'scenario-recorder', (e) => {
+        const detail = e.detail as { EndpointName?: string; EndpointStatus?: string };
+        if (detail.EndpointName === world.endpointName) heard.push(detail.EndpointStatus ?? '?');
+      });
+      try {
+        await world.upload(user, 'unheard');
+        await world.waitForEnding(user, 'unheard');
+        await world.quiesce(); // the idle stop has run: its Deleting was lost, the held InService went out
+      } finally {
+        stopRecording();
+      }
+      expect(faults.armed().eventFaults, 'every event fault met').toBe(0);
+      expect(heard).toEqual(['CREATING', 'CREATING', 'IN_SERVICE']);
+      return [{ name: 'unheard', status: 'COMPLETED', creates: 1 }];
+    },
+  },
+  {
     name: 'the same upload delivered twice: one job, two deliveries, one result',
     async run(world, user) {
       const seen = world.uploadEvents.length;
@@ -168,6 +260,20 @@ async function releaseAfterJobs(world: World, release: () => Promise<void>): Pro
 /** Invocations the local Lambda saw die (injected crashes), across the functions of the app. */
 function crashedInvocations(world: World): number {
   return world.cloud.lambdaService.injectedCrashes();
+}
+
+/** This world's InvokeEndpoint calls, in arrival order. */
+function invocations(world: World): readonly ApiCall[] {
+  return world.cloud.sagemakerEmulator
+    .calls()
+    .filter((c) => c.operation === 'InvokeEndpoint' && c.endpointName === world.endpointName);
+}
+
+/** A call's outcome as a user reads it: 'ok', or the error with the container's status, if any. */
+function outcomeOf(call: ApiCall): string {
+  return call.originalStatusCode === undefined
+    ? call.outcome
+    : `${call.outcome} (${call.originalStatusCode})`;
 }
 
 function creates(world: World): number {
