@@ -160,7 +160,7 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   {
-    name: 'the container dying mid-call: SageMaker replaces the instance, the job retries and completes, the next is served warm',
+    name: 'the container dying mid-call: SageMaker replaces the instance, the job retries and completes on the new one',
     async run(world, user) {
       const release = await warmHolder(world);
       const before = invocations(world).length;
@@ -168,16 +168,13 @@ export const SCENARIOS: Scenario[] = [
       await world.upload(user, 'killed');
       await world.waitForEnding(user, 'killed');
       const outcomes = invocations(world).slice(before).map(outcomeOf);
-      // The call in flight and any while the replacement comes up get no answer; then it serves.
+      // The call in flight and any while the replacement comes up get no answer; then the
+      // replacement (the killed process can answer nothing) serves the retry.
+      expect(outcomes.length).toBeGreaterThan(1);
       expect(outcomes.at(-1)).toBe('ok');
       expect(new Set(outcomes.slice(0, -1))).toEqual(new Set(['ModelError (0)']));
-      await world.upload(user, 'replaced');
-      await world.waitForEnding(user, 'replaced');
       await releaseAfterJobs(world, release);
-      return [
-        { name: 'killed', status: 'COMPLETED', creates: 1 },
-        { name: 'replaced', status: 'COMPLETED', creates: 0 },
-      ];
+      return [{ name: 'killed', status: 'COMPLETED', creates: 1 }];
     },
   },
   {
