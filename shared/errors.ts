@@ -33,8 +33,12 @@ export const ERRORS = {
   ServiceUnavailableError: { retryable: true },
   /** No GPU capacity (ResourceLimitExceeded, insufficient capacity). */
   CapacityError: { retryable: true },
-  /** The model server failed while processing a valid request. */
-  InferenceError: { retryable: false },
+  /**
+   * The model server failed on a valid request (it answered 5xx, or nothing before SageMaker's
+   * timeout, or died mid-call): a container that errs, hangs or is replaced often serves the next
+   * attempt, so it is retried like the others, within their bounded attempts; then the job fails.
+   */
+  InferenceError: { retryable: true },
   /** The model server rejected the request's inputs (HTTP 400): retrying cannot help. */
   InferenceInputError: { retryable: false },
   /** The platform ended the job's execution (stopped, timed out, failed outside the workflow). */

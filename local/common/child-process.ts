@@ -9,6 +9,8 @@ export interface WatchedProcess {
   output(): string;
   /** Whether the process has exited. */
   exited(): boolean;
+  /** Resolves once the process has exited, for whatever reason. */
+  whenExited: Promise<void>;
   /** Resolves with the first output line matching `pattern`; rejects if the process exits first. */
   waitForLine(pattern: RegExp, timeoutMs: number, what: string): Promise<string>;
   stop(): Promise<void>;
@@ -56,6 +58,7 @@ export function spawnWatched(command: string, args: string[], env?: NodeJS.Proce
     pid: child.pid ?? -1,
     output: () => output,
     exited: () => gone,
+    whenExited: exited,
     waitForLine(pattern, timeoutMs, what) {
       return new Promise((resolve, reject) => {
         const check = (): boolean => {

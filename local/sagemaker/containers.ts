@@ -4,6 +4,7 @@
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../common/ports.ts';
 import { spawnWatched } from '../common/child-process.ts';
+import { openStorageLink, type StorageLink } from './storage-link.ts';
 
 export interface ContainerRequest {
   endpointName: string;
@@ -24,6 +25,12 @@ export interface RunningContainer {
   exited?(): boolean;
   /** The container's process, when it is one here (its CPU time is the instance's CPUUtilization). */
   pid?: number;
+  /** Resolves once a container process has ended (SageMaker then replaces the instance). */
+  whenExited?: Promise<void>;
+  /** Sends a signal to the container's process (the faults freeze, resume and kill it). */
+  signal?(signal: NodeJS.Signals): void;
+  /** The container's network path to S3, when the emulator gave it one (a fault can cut it). */
+  storage?: StorageLink;
 }
 
 export type ContainerLauncher = (request: ContainerRequest) => Promise<RunningContainer>;
@@ -55,25 +62,50 @@ export function processContainer(
       stop: () => child.stop(),
       output: () => child.output(),
       exited: () => child.exited(),
-      ...(child.pid > 0 ? { pid: child.pid } : {}),
+      whenExited: child.whenExited,
+      ...(child.pid > 0
+        ? {
+            pid: child.pid,
+            signal: (signal: NodeJS.Signals) => {
+              if (!child.exited()) process.kill(child.pid, signal);
+            },
+          }
+        : {}),
     };
   };
 }
 
 /**
  * The project's inference server (container/), one process per endpoint, reaching the local S3
- * through the standard AWS SDK settings, exactly as the image does on SageMaker.
+ * through the standard AWS SDK settings, exactly as the image does on SageMaker. Its S3 traffic goes
+ * through its own storage link (storage-link.ts), which the emulator's faults can cut.
  */
 export function inferenceServerContainer(s3Endpoint: string, region: string): ContainerLauncher {
   const main = fileURLToPath(new URL('../../container/src/main.ts', import.meta.url));
-  return processContainer(process.execPath, ['--import', 'tsx', main, 'serve'], {
-    // eslint-disable-next-line no-restricted-properties -- the server inherits PATH and the like
-    ...process.env,
-    AWS_REGION: region,
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_ENDPOINT_URL_S3: s3Endpoint,
-  });
+  return async (request) => {
+    const storage = await openStorageLink(s3Endpoint);
+    try {
+      const container = await processContainer(process.execPath, ['--import', 'tsx', main, 'serve'], {
+        // eslint-disable-next-line no-restricted-properties -- the server inherits PATH and the like
+        ...process.env,
+        AWS_REGION: region,
+        AWS_ACCESS_KEY_ID: 'local',
+        AWS_SECRET_ACCESS_KEY: 'local',
+        AWS_ENDPOINT_URL_S3: storage.url,
+      })(request);
+      return {
+        ...container,
+        storage,
+        async stop() {
+          await container.stop();
+          await storage.close();
+        },
+      };
+    } catch (err) {
+      await storage.close();
+      throw err;
+    }
+  };
 }
 
 /** A launcher for the local cloud when no container is configured: every start fails, saying why. */

@@ -97,7 +97,7 @@ beforeAll(async () => {
     timings: { createSeconds: 300, updateSeconds: 240, deleteSeconds: 60, healthCheckTimeoutSeconds: 24_000 },
     container: container.url,
     publish: (e) => events.push(e),
-    invocationTimeoutMs: 1000,
+    invocationTimeoutSeconds: 1,
   });
   // One attempt: the SDK would otherwise retry throttling and 5xx answers on its own.
   sm = new SageMakerClient({

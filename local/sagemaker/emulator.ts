@@ -20,7 +20,7 @@ import {
 import { noContainer, urlContainer, type ContainerLauncher, type RunningContainer } from './containers.ts';
 import { ControlPlane, DEFAULT_TIMINGS, type Timings } from './control-plane.ts';
 import { SageMakerApiError, throttling } from './errors.ts';
-import { Faults, type InvocationFailure } from './faults.ts';
+import { Faults, type ContainerFault, type InvocationFailure } from './faults.ts';
 import { SageMakerMetrics } from './sagemaker-metrics.ts';
 import { InferenceQueue } from './inference-queue.ts';
 
@@ -36,8 +36,11 @@ export interface SageMakerEmulatorOptions {
   /** Receives every `SageMaker Endpoint State Change` event (the local bus's publish). */
   publish?: (event: SageMakerEndpointStateChangeEvent) => void;
   log?: (line: string) => void;
-  /** Real milliseconds an invocation may take before it fails as AWS's 60 s timeout does. */
-  invocationTimeoutMs?: number;
+  /**
+   * Seconds the container may take to answer an invocation before SageMaker cuts it off (AWS: 60 s
+   * for a real-time endpoint); real seconds while the container works, simulated while it hangs.
+   */
+  invocationTimeoutSeconds?: number;
   /** Where the endpoints' metrics go (the local CloudWatch); none are published without it. */
   metrics?: MetricsSink;
 }
@@ -49,6 +52,8 @@ export interface ApiCall {
   at: number;
   /** 'ok' or the error type returned. */
   outcome: string;
+  /** A ModelError's OriginalStatusCode: what the container answered (0: no answer). */
+  originalStatusCode?: number;
 }
 
 export interface SageMakerEmulator {
@@ -97,7 +102,7 @@ export async function startSageMakerEmulator(options: SageMakerEmulatorOptions):
     metrics,
   });
   const calls: ApiCall[] = [];
-  const invocationTimeoutMs = options.invocationTimeoutMs ?? 60_000;
+  const invocationTimeoutSeconds = options.invocationTimeoutSeconds ?? 60;
 
   const server: Server = serveEveryRequest(
     handle,
@@ -200,6 +205,7 @@ export async function startSageMakerEmulator(options: SageMakerEmulatorOptions):
     const fail = (error: SageMakerApiError): void => {
       call.outcome = error.type;
       const original = error.fields.OriginalStatusCode;
+      if (typeof original === 'number') call.originalStatusCode = original;
       measure(typeof original === 'number' ? original : error.status);
       sendError(res, error, 'rest');
     };
@@ -212,6 +218,7 @@ export async function startSageMakerEmulator(options: SageMakerEmulatorOptions):
       );
     }
     served.variant = route.variant;
+    if ('noHealthyInstance' in route) return fail(noResponse(name));
     served.container = route.container;
     const injected = faults.takeInvocationFailure();
     if (injected) return fail(invocationFailure(injected, name));
@@ -222,6 +229,7 @@ export async function startSageMakerEmulator(options: SageMakerEmulatorOptions):
       const value = req.headers[h];
       if (typeof value === 'string') headers[h] = value;
     }
+    const container = route.container;
     let upstream: Response;
     let payload: Buffer;
     // The model's time starts when a slot takes the request, not when it joined the queue.
@@ -233,45 +241,30 @@ export async function startSageMakerEmulator(options: SageMakerEmulatorOptions):
         name,
         async () => {
           modelStart = scale.now();
-          const answer = await fetch(`${route.container.url}/invocations`, {
-            method: 'POST',
-            headers,
-            body,
-            signal: AbortSignal.timeout(invocationTimeoutMs),
-          });
-          return [answer, Buffer.from(await answer.arrayBuffer())] as const;
+          return inContainer(
+            container,
+            faults.takeContainerFault(),
+            async (signal) => {
+              const answer = await fetch(`${container.url}/invocations`, {
+                method: 'POST',
+                headers,
+                body,
+                signal,
+              });
+              return [answer, Buffer.from(await answer.arrayBuffer())] as const;
+            },
+            (waiting) => awaitAside(res, waiting),
+          );
         },
         (waiting) => awaitAside(res, waiting),
       );
     } catch (err) {
+      if (err instanceof SageMakerApiError) return fail(err);
       const timedOut = err instanceof Error && err.name === 'TimeoutError';
-      const message = timedOut
-        ? 'Your invocation timed out while waiting for a response from container primary. Review the latency metrics for each container in Amazon CloudWatch, resolve the issue, and try again.'
-        : `Received server error (0) from primary with message "${String(err)}".`;
-      return fail(
-        new SageMakerApiError('ModelError', message, 424, {
-          OriginalStatusCode: 0,
-          OriginalMessage: String(err),
-        }),
-      );
+      return fail(timedOut ? modelError(name, 0, TIMEOUT_MESSAGE) : noResponse(name));
     }
     served.modelMs = scale.now() - modelStart;
-    if (!upstream.ok) {
-      const kind = upstream.status < 500 ? 'client' : 'server';
-      const text = payload.toString('utf8');
-      return fail(
-        new SageMakerApiError(
-          'ModelError',
-          `Received ${kind} error (${upstream.status}) from primary with message "${text}". See https://${options.region}.console.aws.amazon.com/cloudwatch/home?region=${options.region}#logEventViewer:group=/aws/sagemaker/Endpoints/${name} in account ${plane.accountId} for more information.`,
-          424,
-          {
-            OriginalStatusCode: upstream.status,
-            OriginalMessage: text,
-            LogStreamArn: `arn:aws:logs:${options.region}:${plane.accountId}:log-group:/aws/sagemaker/Endpoints/${name}`,
-          },
-        ),
-      );
-    }
+    if (!upstream.ok) return fail(modelError(name, upstream.status, payload.toString('utf8')));
     const responseHeaders: Record<string, string> = {
       'content-type': upstream.headers.get('content-type') ?? 'application/octet-stream',
       'x-amzn-invoked-production-variant': route.variant,
@@ -282,6 +275,81 @@ export async function startSageMakerEmulator(options: SageMakerEmulatorOptions):
     measure(200);
     res.writeHead(200, responseHeaders);
     res.end(payload);
+  }
+
+  /** AWS's ModelError for the container's answer `status` (0: none came) with `text`. */
+  function modelError(name: string, status: number, text: string): SageMakerApiError {
+    const kind = status >= 400 && status < 500 ? 'client' : 'server';
+    return new SageMakerApiError(
+      'ModelError',
+      `Received ${kind} error (${status}) from primary with message "${text}". See https://${options.region}.console.aws.amazon.com/cloudwatch/home?region=${options.region}#logEventViewer:group=/aws/sagemaker/Endpoints/${name} in account ${plane.accountId} for more information.`,
+      424,
+      {
+        OriginalStatusCode: status,
+        OriginalMessage: text,
+        LogStreamArn: `arn:aws:logs:${options.region}:${plane.accountId}:log-group:/aws/sagemaker/Endpoints/${name}`,
+      },
+    );
+  }
+
+  /** What SageMaker answers when the container gave no answer at all (it died, or none is healthy). */
+  function noResponse(name: string): SageMakerApiError {
+    return modelError(
+      name,
+      0,
+      `Amazon SageMaker could not get a response from the ${name} endpoint. This can occur when CPU or memory utilization is high. To check your utilization, see Amazon CloudWatch. To fix this problem, use an instance type with more CPU capacity or memory.`,
+    );
+  }
+
+  /**
+   * Calls the container, cut off after the invocation timeout, with `fault` (faults.ts) acted out on
+   * the container itself. The container's own answer time is local work, limited in real time (as a
+   * function's own running time is); a container frozen by the hang fault does no work, so its
+   * timeout is simulated time, waited aside: on the skip clock a 60 s hang costs no wall time.
+   */
+  async function inContainer<T>(
+    container: RunningContainer,
+    fault: ContainerFault | undefined,
+    call: (signal: AbortSignal) => Promise<T>,
+    aside: <W>(waiting: Promise<W>) => Promise<W>,
+  ): Promise<T> {
+    const realLimit = AbortSignal.timeout(invocationTimeoutSeconds * 1000);
+    if (fault === undefined) return call(realLimit);
+    if (fault === 'error' ? !container.storage : !container.signal) {
+      throw new SageMakerApiError(
+        'InternalFailure',
+        `the ${fault} fault needs a container process the emulator started (inferenceServerContainer)`,
+        500,
+      );
+    }
+    if (fault === 'error') {
+      // Its S3 is unreachable while it serves this call: it cannot read the inputs and answers 500.
+      container.storage!.cut();
+      try {
+        return await call(realLimit);
+      } finally {
+        container.storage!.restore();
+      }
+    }
+    if (fault === 'die') {
+      const answer = call(realLimit);
+      container.signal!('SIGKILL');
+      return answer;
+    }
+    container.signal!('SIGSTOP');
+    const cutOff = new AbortController();
+    const timer = new AbortController();
+    void scale.sleep(invocationTimeoutSeconds, timer.signal).then(
+      () => cutOff.abort(new DOMException('the invocation timed out', 'TimeoutError')),
+      () => undefined,
+    );
+    try {
+      return await aside(call(AbortSignal.any([realLimit, cutOff.signal])));
+    } finally {
+      timer.abort();
+      // The hang ends once SageMaker gave up on the call; the container serves on.
+      container.signal!('SIGCONT');
+    }
   }
 
   const url = await listenOnLoopback(server, scale);
@@ -320,6 +388,10 @@ function invocationFailure(kind: InvocationFailure, name: string): SageMakerApiE
 }
 
 /** What AWS says about its own faults; the details go to the log, not to the client. */
+/** The text SageMaker gives when the container did not answer within the invocation timeout. */
+const TIMEOUT_MESSAGE =
+  'Your invocation timed out while waiting for a response from container primary. Review the latency metrics for each container in Amazon CloudWatch, resolve the issue, and try again.';
+
 const internalFailure = (): SageMakerApiError =>
   new SageMakerApiError('InternalFailure', 'An internal failure occurred.', 500);
 

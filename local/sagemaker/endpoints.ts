@@ -4,7 +4,7 @@
 // InService only once its container passes the health check (health-check.ts).
 import type { SageMakerEndpointStateChangeEvent } from '../../shared/aws-events.ts';
 import type { Clock } from '../common/clock.ts';
-import type { ContainerLauncher, RunningContainer } from './containers.ts';
+import type { ContainerLauncher, ContainerRequest, RunningContainer } from './containers.ts';
 import { INSUFFICIENT_CAPACITY_REASON, resourceLimitExceeded, validation } from './errors.ts';
 import type { Faults } from './faults.ts';
 import { startHealthy } from './health-check.ts';
@@ -20,7 +20,7 @@ import {
   type VariantSpec,
 } from './requests.ts';
 import type { SageMakerMetrics } from './sagemaker-metrics.ts';
-import { stateChangeEvent, type EndpointState } from './state-events.ts';
+import { stateChangeEvent, StateEventStream, type EndpointState } from './state-events.ts';
 
 /** Simulated seconds each transition takes. */
 export interface Timings {
@@ -53,6 +53,10 @@ interface Variant {
 interface Endpoint extends EndpointState {
   variants: Variant[];
   container?: RunningContainer;
+  /** How its container was started: a replacement instance starts the same one. */
+  request?: ContainerRequest;
+  /** Its container died and a replacement instance is coming up: it stays InService, serving nothing. */
+  replacing?: boolean;
   /** Aborts the transition in progress (emulator stop). */
   abort: AbortController;
 }
@@ -76,9 +80,12 @@ const IN_PROGRESS: EndpointStatus[] = ['Creating', 'Updating', 'SystemUpdating',
 
 export class Endpoints {
   private readonly endpoints = new Map<string, Endpoint>();
+  private readonly events: StateEventStream;
   private stopped = false;
 
-  constructor(private readonly o: EndpointsOptions) {}
+  constructor(private readonly o: EndpointsOptions) {
+    this.events = new StateEventStream(o.publish, o.faults);
+  }
 
   private endpoint(name: string): Endpoint {
     const endpoint = this.endpoints.get(name);
@@ -133,17 +140,39 @@ export class Endpoints {
     const variant = config.variants[0]!;
     const model = this.o.records.model(variant.ModelName);
     if (!model) return `Could not find model "${this.o.arn('model', variant.ModelName)}".`;
-    // Starting the container is work in flight: the clock runs at 1x while the process comes up.
-    const started = await this.o.timeScale.track(
+    const request: ContainerRequest = {
+      endpointName: endpoint.name,
+      variantName: variant.VariantName,
+      modelName: model.name,
+      image: model.image,
+      environment: model.environment,
+    };
+    const started = await this.startContainer(request, signal);
+    if ('reason' in started) return started.reason;
+    const previous = endpoint.container;
+    endpoint.container = started.container;
+    endpoint.request = request;
+    endpoint.configName = config.name;
+    endpoint.variants = variantsOf(config);
+    delete endpoint.failureReason;
+    this.setStatus(endpoint, 'InService');
+    this.serve(endpoint, started.container);
+    if (previous && previous !== started.container) {
+      this.o.metrics.instanceDown(previous);
+      await previous.stop();
+    }
+    return undefined;
+  }
+
+  /** Starting the container is work in flight: the clock runs at 1x while the process comes up. */
+  private startContainer(
+    request: ContainerRequest,
+    signal: AbortSignal,
+  ): Promise<{ container: RunningContainer } | { reason: string }> {
+    return this.o.timeScale.track(
       startHealthy(
         this.o.container,
-        {
-          endpointName: endpoint.name,
-          variantName: variant.VariantName,
-          modelName: model.name,
-          image: model.image,
-          environment: model.environment,
-        },
+        request,
         {
           timeScale: this.o.timeScale,
           healthCheckTimeoutSeconds: this.o.timings.healthCheckTimeoutSeconds,
@@ -152,22 +181,43 @@ export class Endpoints {
         signal,
       ),
     );
-    if ('reason' in started) return started.reason;
-    const previous = endpoint.container;
-    endpoint.container = started.container;
-    endpoint.configName = config.name;
-    endpoint.variants = variantsOf(config);
-    delete endpoint.failureReason;
-    this.setStatus(endpoint, 'InService');
+  }
+
+  /** The container serves the endpoint's instance; if its process dies, SageMaker replaces the instance. */
+  private serve(endpoint: Endpoint, container: RunningContainer): void {
     this.o.metrics.instanceUp(
-      { endpointName: endpoint.name, variantName: variant.VariantName },
-      started.container,
+      { endpointName: endpoint.name, variantName: endpoint.request!.variantName },
+      container,
     );
-    if (previous && previous !== started.container) {
-      this.o.metrics.instanceDown(previous);
-      await previous.stop();
+    void container.whenExited?.then(() => {
+      if (this.stopped || endpoint.container !== container || endpoint.status !== 'InService') return;
+      this.run(endpoint, 'instance replacement', () => this.replace(endpoint, container));
+    });
+  }
+
+  /**
+   * A replacement instance for one whose container died: the endpoint stays InService (no state
+   * change, as on AWS) and its invocations fail until the new container passes the health check.
+   */
+  private async replace(endpoint: Endpoint, dead: RunningContainer): Promise<void> {
+    endpoint.replacing = true;
+    this.o.log(`SageMaker: the container of ${endpoint.name} exited; replacing the instance`);
+    this.o.metrics.instanceDown(dead);
+    await dead.stop();
+    const started = await this.startContainer(endpoint.request!, endpoint.abort.signal);
+    if (endpoint.container !== dead || endpoint.status !== 'InService') {
+      if ('container' in started) await started.container.stop();
+      return;
     }
-    return undefined;
+    if ('reason' in started) {
+      // No healthy instance: the endpoint stays InService, serving nothing, as SageMaker keeps it.
+      this.o.log(`SageMaker: the replacement instance of ${endpoint.name} failed: ${started.reason}`);
+      return;
+    }
+    endpoint.container = started.container;
+    endpoint.replacing = false;
+    this.o.log(`SageMaker: ${endpoint.name} serves on a replacement instance`);
+    this.serve(endpoint, started.container);
   }
 
   describe(input: Input): unknown {
@@ -279,14 +329,22 @@ export class Endpoints {
     };
   }
 
-  /** Where an InService endpoint's invocations go, or why they cannot. */
+  /**
+   * Where an InService endpoint's invocations go, or why they cannot: not serving (a status), or
+   * serving with no healthy instance (its container died and the replacement is coming up).
+   */
   route(
     name: string,
-  ): { container: RunningContainer; variant: string } | { status: EndpointStatus | 'missing' } {
+  ):
+    | { container: RunningContainer; variant: string }
+    | { variant: string; noHealthyInstance: true }
+    | { status: EndpointStatus | 'missing' } {
     const endpoint = this.endpoints.get(name);
     if (!endpoint) return { status: 'missing' };
     if (endpoint.status !== 'InService' || !endpoint.container) return { status: endpoint.status };
-    return { container: endpoint.container, variant: endpoint.variants[0]!.spec.VariantName };
+    const variant = endpoint.variants[0]!.spec.VariantName;
+    if (endpoint.replacing || endpoint.container.exited?.()) return { variant, noHealthyInstance: true };
+    return { container: endpoint.container, variant };
   }
 
   private fail(endpoint: Endpoint, reason: string): void {
@@ -305,7 +363,8 @@ export class Endpoints {
   }
 
   private emit(endpoint: Endpoint): void {
-    this.o.publish(
+    this.events.send(
+      endpoint.status,
       stateChangeEvent(endpoint, {
         region: this.o.region,
         account: this.o.account,

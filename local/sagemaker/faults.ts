@@ -1,14 +1,30 @@
 // Fault injection for the SageMaker emulator: the failures the lifecycle must survive, on demand.
-// Each fault is armed for a number of calls and used up as calls take it.
+// Each fault is armed for a number of calls (or events) and used up as they take it.
+import type { EndpointStatus } from './requests.ts';
 
 export type InvocationFailure =
   'ModelError' | 'ModelNotReadyException' | 'ServiceUnavailable' | 'InternalFailure';
+
+/**
+ * What happens to the container while it serves one invocation: `error`, its path to S3 is cut, so
+ * it answers 500; `hang`, its process is frozen until the invocation timeout cuts the call off;
+ * `die`, its process is killed mid-call, and SageMaker replaces the instance.
+ */
+export type ContainerFault = 'error' | 'hang' | 'die';
+
+/**
+ * What happens to one `Endpoint State Change` event: `lose`, never delivered; `duplicate`, delivered
+ * twice; `hold`, delivered late, right after the endpoint's next event (an earlier status after a later one).
+ */
+export type StateEventFault = 'lose' | 'duplicate' | 'hold';
 
 export class Faults {
   private failStarts: (string | true)[] = [];
   private resourceLimits = 0;
   private throttles: { count: number; operations?: Set<string> }[] = [];
   private invocationFailures: InvocationFailure[] = [];
+  private containerFaults: ContainerFault[] = [];
+  private eventFaults: { status: EndpointStatus; fault: StateEventFault }[] = [];
   /** Real milliseconds added to every invocation. */
   invocationDelayMs = 0;
 
@@ -42,11 +58,37 @@ export class Faults {
     return this;
   }
 
+  /**
+   * The next `count` invocations that reach a container meet `fault` there (ContainerFault). Needs a
+   * container process (`error` also its storage link): the inference server the local cloud runs.
+   */
+  failInContainer(count: number, fault: ContainerFault): this {
+    for (let i = 0; i < count; i++) this.containerFaults.push(fault);
+    return this;
+  }
+
+  /** The next `count` state-change events reporting `status` (of any endpoint) meet `fault`. */
+  stateEvents(status: EndpointStatus, fault: StateEventFault, count = 1): this {
+    for (let i = 0; i < count; i++) this.eventFaults.push({ status, fault });
+    return this;
+  }
+
+  /** Faults armed and not yet taken, by kind: a scenario checks that its faults were all met. */
+  armed(): { containerFaults: number; eventFaults: number; invocationFailures: number } {
+    return {
+      containerFaults: this.containerFaults.length,
+      eventFaults: this.eventFaults.length,
+      invocationFailures: this.invocationFailures.length,
+    };
+  }
+
   clear(): this {
     this.failStarts = [];
     this.resourceLimits = 0;
     this.throttles = [];
     this.invocationFailures = [];
+    this.containerFaults = [];
+    this.eventFaults = [];
     this.invocationDelayMs = 0;
     return this;
   }
@@ -69,5 +111,14 @@ export class Faults {
 
   takeInvocationFailure(): InvocationFailure | undefined {
     return this.invocationFailures.shift();
+  }
+
+  takeContainerFault(): ContainerFault | undefined {
+    return this.containerFaults.shift();
+  }
+
+  takeStateEventFault(status: EndpointStatus): StateEventFault | undefined {
+    const at = this.eventFaults.findIndex((f) => f.status === status);
+    return at < 0 ? undefined : this.eventFaults.splice(at, 1)[0]!.fault;
   }
 }

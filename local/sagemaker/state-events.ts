@@ -1,6 +1,7 @@
 // The `SageMaker Endpoint State Change` event SageMaker sends to EventBridge on every status change
 // (statuses in upper snake case).
 import { eventStatusOf, type SageMakerEndpointStateChangeEvent } from '../../shared/aws-events.ts';
+import type { Faults } from './faults.ts';
 import type { EndpointStatus } from './requests.ts';
 
 export interface EndpointState {
@@ -39,4 +40,31 @@ export function stateChangeEvent(
       Tags: {},
     },
   };
+}
+
+/**
+ * Delivers each endpoint's state-change events to the bus, through the armed event faults
+ * (faults.ts StateEventFault): lost, duplicated, or held back until the endpoint's next event, so
+ * the bus sees an earlier status after a later one, as EventBridge's ordering allows.
+ */
+export class StateEventStream {
+  /** Events held back, by endpoint name: each goes out right after that endpoint's next event. */
+  private readonly held = new Map<string, SageMakerEndpointStateChangeEvent[]>();
+
+  constructor(
+    private readonly publish: (event: SageMakerEndpointStateChangeEvent) => void,
+    private readonly faults: Pick<Faults, 'takeStateEventFault'>,
+  ) {}
+
+  send(status: EndpointStatus, event: SageMakerEndpointStateChangeEvent): void {
+    const name = event.detail.EndpointName;
+    const late = this.held.get(name) ?? [];
+    this.held.delete(name);
+    const fault = this.faults.takeStateEventFault(status);
+    if (fault === 'hold') this.held.set(name, [event]);
+    else if (fault !== 'lose') this.publish(event);
+    // EventBridge's at-least-once delivery: the same event, id and all, a second time.
+    if (fault === 'duplicate') this.publish({ ...event });
+    for (const e of late) this.publish(e);
+  }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RETRYABLE_ERROR_NAMES, ThrottledError, InferenceError } from '../../shared/errors.ts';
+import { RETRYABLE_ERROR_NAMES, ThrottledError, InvalidInputError } from '../../shared/errors.ts';
 import { retryOnNames } from './retry.ts';
 
 const S = { pollSeconds: 5, pollMaxSeconds: 60 };
@@ -14,11 +14,11 @@ describe('retryOnNames', () => {
   });
 
   it('never retries a terminal name; an unnamed error only when asked to', () => {
-    expect(retryOnNames(S, { boundSeconds: 1800 })(new InferenceError('bad'), 1).shouldRetry).toBe(false);
+    expect(retryOnNames(S, { boundSeconds: 1800 })(new InvalidInputError('bad'), 1).shouldRetry).toBe(false);
     expect(retryOnNames(S, { boundSeconds: 1800 })(new Error('ECONNRESET'), 1).shouldRetry).toBe(false);
     const bookkeeping = retryOnNames(S, { boundSeconds: 1800, alsoUnnamed: true });
     expect(bookkeeping(new Error('ECONNRESET'), 1).shouldRetry).toBe(true);
-    expect(bookkeeping(new InferenceError('bad'), 1).shouldRetry).toBe(false);
+    expect(bookkeeping(new InvalidInputError('bad'), 1).shouldRetry).toBe(false);
   });
 
   it('stops at maxAttempts or when the bound is spent', () => {

@@ -164,11 +164,24 @@ describe('durable workflow, poll mode', () => {
     expect(r.metrics).toContainEqual(['InferenceRetries', 2]);
   });
 
-  it('inference failing for good: a terminal name is not retried; the job fails with it', async () => {
-    const r = await run({ errors: { invoke: ['InferenceError'] } });
-    expectFailed(r, 'InferenceError');
+  it('inputs the model refuses: a terminal name is not retried; the job fails with it', async () => {
+    const r = await run({ errors: { invoke: ['InferenceInputError'] } });
+    expectFailed(r, 'InferenceInputError');
     expect(r.fake.count('invoke')).toBe(1);
     expect(r.fake.calls).toContain('releaseLease');
+  });
+
+  it('the model server failing on every attempt: retried up to six attempts, then InferenceError', async () => {
+    const r = await run({ errors: { invoke: Array<'InferenceError'>(6).fill('InferenceError') } });
+    expectFailed(r, 'InferenceError');
+    expect(r.fake.count('invoke')).toBe(6);
+    expect(r.fake.calls).toContain('releaseLease');
+  });
+
+  it('the model server failing once: the retry completes the job', async () => {
+    const r = await run({ errors: { invoke: ['InferenceError'] } });
+    expect(r.output?.status).toBe('COMPLETED');
+    expect(attemptsOf(r, OP.invoke)).toBe(2);
   });
 
   it('inference throttled on every attempt: gives up after six attempts with ThrottledError', async () => {
@@ -204,13 +217,13 @@ describe('durable workflow, poll mode', () => {
 
   it('an error report that cannot be written does not keep the failed job from being recorded', async () => {
     const r = await run({
-      errors: { invoke: ['InferenceError'], reportFailure: Array<'Error'>(6).fill('Error') },
+      errors: { invoke: ['InferenceInputError'], reportFailure: Array<'Error'>(6).fill('Error') },
     });
-    expect(r.error?.errorType).toBe('InferenceError');
+    expect(r.error?.errorType).toBe('InferenceInputError');
     expect(r.fake.outcomes.map((o) => o.outcome)).toEqual([
       {
         status: 'FAILED',
-        failure: { error: 'InferenceError', message: 'scripted InferenceError from invoke' },
+        failure: { error: 'InferenceInputError', message: 'scripted InferenceInputError from invoke' },
       },
     ]);
     expect(r.fake.calls).toContain('releaseLease');

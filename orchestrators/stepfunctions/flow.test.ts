@@ -201,11 +201,11 @@ describe.each(MODES)('%s mode', (mode) => {
     expect(result.transitions).toBe(warm.result.transitions + 2);
   });
 
-  it('inference failed for good: no retry, the job FAILED with InferenceError and its report', async () => {
+  it('inference failing on every attempt: the task Retry tries eight more times, then FAILED with InferenceError and its report', async () => {
     const { world, result } = await run(mode, { idle: false, invoke: ['failed'] });
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe('InferenceError');
-    expect(world.called('invoke')).toBe(1);
+    expect(world.called('invoke')).toBe(9);
     expect(result.metrics.filter(([name]) => name.startsWith('Job'))).toEqual([
       ['JobAdmitted', 1],
       ['JobFailed', 1],
@@ -311,8 +311,8 @@ describe('state transitions per job (the billed unit), pinned', () => {
       'take-over after 120 s, kept (event)': 'SUCCEEDED 26 13 0',
       'warm, inference throttled twice, kept (poll)': 'SUCCEEDED 19 11 0',
       'warm, inference throttled twice, kept (event)': 'SUCCEEDED 19 11 0',
-      'warm, inference failed, kept (poll)': 'FAILED 19 10 0',
-      'warm, inference failed, kept (event)': 'FAILED 19 10 0',
+      'warm, inference failed, kept (poll)': 'FAILED 27 18 0',
+      'warm, inference failed, kept (event)': 'FAILED 27 18 0',
     });
   });
 });

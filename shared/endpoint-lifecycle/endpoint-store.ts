@@ -189,11 +189,14 @@ export class EndpointStore {
     return 'item' in out;
   }
 
-  /** Drops the job's lease and stamps the release; a no-op when it holds none. */
+  /**
+   * Drops the job's lease, and its waiter if one is left (a wait that ended through its fallback
+   * check, its event lost, leaves it behind), and stamps the release; a no-op when it holds no lease.
+   */
   async release(name: string, jobId: string, now: number): Promise<EndpointItem | undefined> {
     const out = await this.update(name, {
       set: ['lastReleaseAt = :now', 'version = version + :one', 'updatedAt = :now'],
-      remove: ['leases.#job'],
+      remove: ['leases.#job', 'waiters.#job'],
       condition: 'attribute_exists(leases.#job)',
       names: { '#job': jobId },
       values: { ':now': now },

@@ -390,6 +390,31 @@ describe('event wait mode', () => {
     expect((await store().get(name)).waiters).toEqual({});
   });
 
+  it('a wait that ended through its fallback check (its event lost) leaves no waiter once the job releases', async () => {
+    const name = freshName();
+    const lifecycle = h.lifecycle(name);
+    const { generation } = await lifecycle.acquire('unheard');
+    const { sender, sent } = recordingSender();
+    const registered = await lifecycle.registerWaiter(
+      'unheard',
+      generation,
+      { kind: 'durable-callback', token: 'token-unheard' },
+      { 'durable-callback': sender },
+    );
+    expect(registered.status).toBe('waiting');
+    await lifecycle.startEndpoint(generation);
+    // No event is handled: the callback times out and the job's own check finds the endpoint serving.
+    await expect
+      .poll(() => lifecycle.checkEndpoint('unheard', generation), SETTLES)
+      .toMatchObject({
+        status: 'ready',
+      });
+    expect(Object.keys((await store().get(name)).waiters)).toEqual(['unheard']);
+    await lifecycle.release('unheard');
+    expect((await store().get(name)).waiters).toEqual({});
+    expect(sent).toEqual([]);
+  });
+
   it('fails every waiter of a failed start, drops waiters whose execution is gone, and retries on send errors', async () => {
     const name = freshName();
     const lifecycle = h.lifecycle(name);

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { checkInvariants } from '../../check/invariants.ts';
 import { readSnapshot } from '../../check/snapshot.ts';
+import type { ApiCall } from '../../local/sagemaker/emulator.ts';
 import type { WaitMode } from '../../shared/config.ts';
 import type { Job } from '../../shared/job-store.ts';
 import type { Orchestrator } from '../../shared/keys.ts';
@@ -109,12 +110,98 @@ export const SCENARIOS: Scenario[] = [
     name: 'inference failing for good: the job fails with InferenceError',
     async run(world, user) {
       const release = await warmHolder(world);
-      world.cloud.sagemakerEmulator.faults.failInvocations(20, 'ModelError');
+      const before = invocations(world).length;
+      // The real model server answering 500 on every attempt (its S3 link cut).
+      world.cloud.sagemakerEmulator.faults.failInContainer(20, 'error');
       await world.upload(user, 'modelerror');
-      await world.waitForEnding(user, 'modelerror');
+      const failed = await world.waitForEnding(user, 'modelerror');
       world.cloud.sagemakerEmulator.faults.clear();
+      // Retried within the bounded attempts (durable: 6; the ASL's Retry: 1 + 8), every one answered
+      // 500; the user reads the container's own answer in the reason.
+      const outcomes = invocations(world).slice(before).map(outcomeOf);
+      expect(outcomes.length, 'attempts').toBe(world.orchestrator === 'ldf' ? 6 : 9);
+      expect(new Set(outcomes)).toEqual(new Set(['ModelError (500)']));
+      expect(failed.reason).toMatch(/InferenceError: the model server failed \(500\): InternalError/);
       await releaseAfterJobs(world, release);
       return [{ name: 'modelerror', status: 'FAILED', error: 'InferenceError', creates: 1 }];
+    },
+  },
+  {
+    name: 'the container answering 500 twice, then healthy: the job retries and completes',
+    async run(world, user) {
+      const release = await warmHolder(world);
+      const before = invocations(world).length;
+      // Its storage link cut, the real model server cannot read the inputs and answers 500.
+      world.cloud.sagemakerEmulator.faults.failInContainer(2, 'error');
+      await world.upload(user, 'flaky');
+      await world.waitForEnding(user, 'flaky');
+      expect(invocations(world).slice(before).map(outcomeOf)).toEqual([
+        'ModelError (500)',
+        'ModelError (500)',
+        'ok',
+      ]);
+      await releaseAfterJobs(world, release);
+      return [{ name: 'flaky', status: 'COMPLETED', creates: 1 }];
+    },
+  },
+  {
+    name: 'the container hanging: SageMaker cuts the call off after its 60 s timeout, the job retries and completes',
+    async run(world, user) {
+      const release = await warmHolder(world);
+      const before = invocations(world).length;
+      world.cloud.sagemakerEmulator.faults.failInContainer(1, 'hang');
+      await world.upload(user, 'hung');
+      await world.waitForEnding(user, 'hung');
+      const calls = invocations(world).slice(before);
+      expect(calls.map(outcomeOf)).toEqual(['ModelError (0)', 'ok']);
+      expect(calls[1]!.at - calls[0]!.at, 'the retry came after the timeout').toBeGreaterThanOrEqual(60_000);
+      await releaseAfterJobs(world, release);
+      return [{ name: 'hung', status: 'COMPLETED', creates: 1 }];
+    },
+  },
+  {
+    name: 'the container dying mid-call: SageMaker replaces the instance, the job retries and completes on the new one',
+    async run(world, user) {
+      const release = await warmHolder(world);
+      const before = invocations(world).length;
+      world.cloud.sagemakerEmulator.faults.failInContainer(1, 'die');
+      await world.upload(user, 'killed');
+      await world.waitForEnding(user, 'killed');
+      const outcomes = invocations(world).slice(before).map(outcomeOf);
+      // The call in flight and any while the replacement comes up get no answer; then the
+      // replacement (the killed process can answer nothing) serves the retry.
+      expect(outcomes.length).toBeGreaterThan(1);
+      expect(outcomes.at(-1)).toBe('ok');
+      expect(new Set(outcomes.slice(0, -1))).toEqual(new Set(['ModelError (0)']));
+      await releaseAfterJobs(world, release);
+      return [{ name: 'killed', status: 'COMPLETED', creates: 1 }];
+    },
+  },
+  {
+    name: 'endpoint state events lost, duplicated and out of order: the wait ends through its fallback, the stale InService wakes nobody',
+    async run(world, user) {
+      const faults = world.cloud.sagemakerEmulator.faults;
+      // Creating comes twice, InService only after the next event (Deleting, itself lost): the
+      // event wait never hears InService in time, and hears it once the endpoint is being deleted.
+      faults
+        .stateEvents('Creating', 'duplicate')
+        .stateEvents('InService', 'hold')
+        .stateEvents('Deleting', 'lose');
+      const heard: string[] = [];
+      const stopRecording = world.cloud.bus.addTarget('endpoint-state-changed', 'scenario-recorder', (e) => {
+        const detail = e.detail as { EndpointName?: string; EndpointStatus?: string };
+        if (detail.EndpointName === world.endpointName) heard.push(detail.EndpointStatus ?? '?');
+      });
+      try {
+        await world.upload(user, 'unheard');
+        await world.waitForEnding(user, 'unheard');
+        await world.quiesce(); // the idle stop has run: its Deleting was lost, the held InService went out
+      } finally {
+        stopRecording();
+      }
+      expect(faults.armed().eventFaults, 'every event fault met').toBe(0);
+      expect(heard).toEqual(['CREATING', 'CREATING', 'IN_SERVICE']);
+      return [{ name: 'unheard', status: 'COMPLETED', creates: 1 }];
     },
   },
   {
@@ -168,6 +255,20 @@ async function releaseAfterJobs(world: World, release: () => Promise<void>): Pro
 /** Invocations the local Lambda saw die (injected crashes), across the functions of the app. */
 function crashedInvocations(world: World): number {
   return world.cloud.lambdaService.injectedCrashes();
+}
+
+/** This world's InvokeEndpoint calls, in arrival order. */
+function invocations(world: World): readonly ApiCall[] {
+  return world.cloud.sagemakerEmulator
+    .calls()
+    .filter((c) => c.operation === 'InvokeEndpoint' && c.endpointName === world.endpointName);
+}
+
+/** A call's outcome as a user reads it: 'ok', or the error with the container's status, if any. */
+function outcomeOf(call: ApiCall): string {
+  return call.originalStatusCode === undefined
+    ? call.outcome
+    : `${call.outcome} (${call.originalStatusCode})`;
 }
 
 function creates(world: World): number {
