@@ -11,6 +11,7 @@ import { readSnapshot } from '../../check/snapshot.ts';
 import type { WaitMode } from '../../shared/config.ts';
 import type { Job } from '../../shared/job-store.ts';
 import type { Orchestrator } from '../../shared/keys.ts';
+import { tableKey } from '../../shared/table-keys.ts';
 import { startWorld, type World } from '../support/scenario-world.ts';
 import { stopWhenIdle, warmHolder } from '../support/warm-holder.ts';
 
@@ -36,6 +37,9 @@ interface Expectation {
   /** CreateEndpoint calls the scenario makes, exactly (the job's start, or the warm holder's). */
   creates: number;
 }
+
+/** The attempts the AWS SDK makes of one DynamoDB call by default (its `amz-sdk-request: max=`). */
+const SDK_DYNAMODB_ATTEMPTS = 4;
 
 const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -142,6 +146,38 @@ export const SCENARIOS: Scenario[] = [
       // The notify step was killed after its event went out, and ran again: a second event, as
       // EventBridge's own at-least-once delivery allows; every other step's repeat changed nothing.
       return [{ name: 'crashes', status: 'COMPLETED', creates: 1, notifications: 2 }];
+    },
+  },
+  {
+    name: "DynamoDB throttling the lifecycle's writes past the SDK's retries: the orchestrator retries, the job completes",
+    async run(world, user) {
+      const faults = world.cloud.dynamoDbFaults;
+      const before = faults.served().length;
+      // The endpoint item's conditional updates (acquire, start, ready, release, stop): enough
+      // ProvisionedThroughputExceededExceptions in a row to exhaust the SDK's own retries of the
+      // first one (it makes 4 attempts), then a ThrottlingException its next attempt retries past.
+      const lifecycle = {
+        operations: ['UpdateItem'],
+        keyPrefix: tableKey(world.orchestrator, 'endpoint', world.endpointName),
+      };
+      faults
+        .throttle(SDK_DYNAMODB_ATTEMPTS + 1, {
+          ...lifecycle,
+          error: 'ProvisionedThroughputExceededException',
+        })
+        .throttle(1, { ...lifecycle, error: 'ThrottlingException' });
+      await world.upload(user, 'ddbthrottled');
+      await world.waitForEnding(user, 'ddbthrottled');
+      const served = faults.served().slice(before);
+      expect(faults.pending(), 'every throttle was taken').toBe(0);
+      expect(new Set(served.map((t) => t.error))).toEqual(
+        new Set(['ProvisionedThroughputExceededException', 'ThrottlingException']),
+      );
+      expect(
+        served.some((t) => t.attempt !== undefined && t.attempt === t.maxAttempts),
+        "a call whose every SDK attempt was throttled: the orchestrator's retry carried it",
+      ).toBe(true);
+      return [{ name: 'ddbthrottled', status: 'COMPLETED', creates: 1 }];
     },
   },
   {
