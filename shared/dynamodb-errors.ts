@@ -20,7 +20,7 @@ export function namedDynamoDBError(err: unknown, operation: string): unknown {
   const name = typeof e?.name === 'string' ? e.name : undefined;
   if (name === undefined) return err;
   const attempts = e?.$metadata?.attempts;
-  const said = `DynamoDB ${operation}${attempts ? ` (${attempts} attempts)` : ''}: ${name}: ${String(e?.message ?? '')}`;
+  const said = `DynamoDB ${operation}${attempts ? ` (${attempts} attempts)` : ''}: ${name}: ${typeof e?.message === 'string' ? e.message : ''}`;
   if (DYNAMODB_THROTTLING.has(name)) return new ThrottledError(said, { cause: err });
   if (isTransientAwsError(err)) return new ServiceUnavailableError(said, { cause: err });
   return err;
