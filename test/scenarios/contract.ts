@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
 import { checkInvariants } from '../../check/invariants.ts';
 import { readSnapshot } from '../../check/snapshot.ts';
 import type { WaitMode } from '../../shared/config.ts';
+import { isEnding } from '../../shared/job-model.ts';
 import type { Job } from '../../shared/job-store.ts';
 import type { Orchestrator } from '../../shared/keys.ts';
 import { tableKey } from '../../shared/table-keys.ts';
@@ -26,6 +27,8 @@ interface Scenario {
 interface Expectation {
   /** The upload's name, or its whole key for an upload whose key names no job. */
   name: string;
+  /** The job, when the name has more than one (a new version of an upload is a new job). */
+  jobId?: string;
   /** The user the job is recorded under, when not the scenario's own (an unparseable key: '_unknown'). */
   user?: string;
   status: 'COMPLETED' | 'FAILED' | 'REJECTED';
@@ -51,6 +54,16 @@ export async function waitingForMask(world: World, user: string, name: string): 
     await pause(25);
   }
   throw new Error(`job ${user}/${name} never started waiting for its mask`);
+}
+
+/** Waits until the name has `count` jobs, all ended; oldest first. */
+async function waitForJobs(world: World, user: string, name: string, count: number): Promise<Job[]> {
+  for (let i = 0; i < 1200; i++) {
+    const jobs = await world.jobs(user, name);
+    if (jobs.length >= count && jobs.every((j) => isEnding(j.status))) return jobs;
+    await pause(50);
+  }
+  throw new Error(`${user}/${name} did not reach ${count} ended jobs`);
 }
 
 export const SCENARIOS: Scenario[] = [
@@ -181,6 +194,30 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: 'a new version of an upload (same name, new content): a second job, both complete, each with its own result',
+    async run(world, user) {
+      const release = await warmHolder(world);
+      await world.upload(user, 'versions', 'both', 1);
+      const first = await world.waitForEnding(user, 'versions');
+      // The new version's mask first, so its image's job reads its own mask, not the old one.
+      await world.upload(user, 'versions', 'mask', 2);
+      await world.upload(user, 'versions', 'image', 2);
+      const second = await waitForJobs(world, user, 'versions', 2).then((jobs) => jobs[1]!);
+      expect(second.jobId, 'a new version is a new job').not.toBe(first.jobId);
+      const points = (job: Job) =>
+        (job.result?.mesh_stats as { num_points?: number } | undefined)?.num_points;
+      expect(points(second), "each job's own result").not.toBe(points(first));
+      // The name's PLY is the latest version's result.
+      const ply = (await world.object(second.outputKey!)) ?? '';
+      expect(ply).toContain(`element vertex ${points(second)}\n`);
+      await releaseAfterJobs(world, release);
+      return [
+        { name: 'versions', jobId: first.jobId, status: 'COMPLETED', creates: 1 },
+        { name: 'versions', jobId: second.jobId, status: 'COMPLETED', creates: 0 },
+      ];
+    },
+  },
+  {
     name: 'a bad upload: the job is REJECTED with its reason, nothing crashes',
     async run(world, user) {
       const key = `users/${user}/uploads/chair_image.png`;
@@ -225,7 +262,7 @@ async function checkScenario(
   // The notification and the idle stop come after the recorded ending: let every execution finish.
   await world.quiesce();
   for (const e of expected) {
-    const job = (await world.job(e.user ?? user, e.name))!;
+    const job = (await expectedJob(world, user, e))!;
     expect(job.status, `${e.name}: ${job.reason ?? ''}`).toBe(e.status);
     if (e.error) expect(job.reason ?? '', e.name).toContain(e.error);
     if (e.deliveries) expect(job.deliveries).toBe(e.deliveries);
@@ -247,7 +284,7 @@ async function checkScenario(
     .filter((c) => c.operation === 'DeleteEndpoint' && c.outcome === 'ok')
     .map((c) => c.at);
   for (const e of expected) {
-    const job = await world.job(e.user ?? user, e.name);
+    const job = await expectedJob(world, user, e);
     if (job?.status !== 'COMPLETED') continue;
     const from = Date.parse(job.phases.ENDPOINT_READY ?? job.phases.ENDPOINT_ACQUIRED ?? '');
     const to = Date.parse(job.phases.INFERRED ?? job.phases.COMPLETED ?? '');
@@ -262,6 +299,12 @@ async function checkScenario(
   expect(await world.sageMakerStatus(), 'the endpoint in SageMaker').toBe('missing');
   // And the invariant checker (`dvs check`), reading everything through the AWS APIs, agrees.
   expect(checkInvariants(await readSnapshot(world.target)), 'dvs check').toEqual([]);
+}
+
+/** The job an expectation is about: by its id when it names one, else the name's job. */
+async function expectedJob(world: World, user: string, e: Expectation): Promise<Job | undefined> {
+  if (e.jobId === undefined) return world.job(e.user ?? user, e.name);
+  return (await world.jobs(e.user ?? user, e.name)).find((j) => j.jobId === e.jobId);
 }
 
 async function checkArtifacts(world: World, job: Job, e: Expectation): Promise<void> {
