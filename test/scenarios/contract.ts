@@ -11,7 +11,7 @@ import { readSnapshot } from '../../check/snapshot.ts';
 import type { WaitMode } from '../../shared/config.ts';
 import { isEnding } from '../../shared/job-model.ts';
 import type { Job } from '../../shared/job-store.ts';
-import type { Orchestrator } from '../../shared/keys.ts';
+import { inputMaskKey, type Orchestrator } from '../../shared/keys.ts';
 import { tableKey } from '../../shared/table-keys.ts';
 import { startWorld, type World } from '../support/scenario-world.ts';
 import { stopWhenIdle, warmHolder } from '../support/warm-holder.ts';
@@ -55,6 +55,10 @@ export async function waitingForMask(world: World, user: string, name: string): 
   }
   throw new Error(`job ${user}/${name} never started waiting for its mask`);
 }
+
+/** The object key an S3 `Object Created` event names. */
+const keyOf = (event: { detail?: unknown }): string | undefined =>
+  (event.detail as { object?: { key?: string } } | undefined)?.object?.key;
 
 /** Waits until the name has `count` jobs, all ended; oldest first. */
 async function waitForJobs(world: World, user: string, name: string, count: number): Promise<Job[]> {
@@ -215,6 +219,22 @@ export const SCENARIOS: Scenario[] = [
         { name: 'versions', jobId: first.jobId, status: 'COMPLETED', creates: 1 },
         { name: 'versions', jobId: second.jobId, status: 'COMPLETED', creates: 0 },
       ];
+    },
+  },
+  {
+    name: 'the mask arriving before its image (its event first): the job finds it and completes',
+    async run(world, user) {
+      const imagesBefore = world.uploadEvents.length;
+      await world.upload(user, 'maskfirst', 'mask');
+      // The mask's Object Created is delivered (to the mask rule's waker: nobody waits yet) before
+      // the image is even stored.
+      const maskKey = inputMaskKey(user, 'maskfirst');
+      for (let i = 0; !world.maskEvents.some((e) => keyOf(e) === maskKey) && i < 400; i++) await pause(10);
+      await world.cloud.bus.idle();
+      expect(world.maskEvents.map(keyOf), 'the mask event came first').toContain(maskKey);
+      expect(world.uploadEvents.length, 'no image event yet').toBe(imagesBefore);
+      await world.upload(user, 'maskfirst', 'image');
+      return [{ name: 'maskfirst', status: 'COMPLETED', creates: 1 }];
     },
   },
   {

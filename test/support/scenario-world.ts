@@ -66,6 +66,8 @@ export interface World {
   notifications: BusEvent[];
   /** Image uploads the upload rule routed (to re-deliver one as a duplicate). */
   uploadEvents: BusEvent[];
+  /** Mask uploads the mask rule routed (to the waker), in order. */
+  maskEvents: BusEvent[];
   /**
    * Uploads the image and its mask (or one of them) under `name`; `variant` picks the content (a
    * sample image seed), so two uploads of one name can differ, as a user's new version does.
@@ -155,6 +157,8 @@ export async function startWorld(
     cloud.bus.addTarget('scenario-notifications', 'recorder', (e) => void notifications.push(e));
     const uploadEvents: BusEvent[] = [];
     cloud.bus.addTarget('image-uploaded', 'recorder', (e) => void uploadEvents.push(e));
+    const maskEvents: BusEvent[] = [];
+    cloud.bus.addTarget('mask-uploaded', 'recorder', (e) => void maskEvents.push(e));
 
     const config = parseConfig({ ...configToEnvOf(definition, orchestrator), S3_FORCE_PATH_STYLE: 'true' });
     const deps = createDeps(config, {
@@ -233,6 +237,7 @@ export async function startWorld(
       deps,
       notifications,
       uploadEvents,
+      maskEvents,
       functionLogs,
       async upload(user, name, parts = 'both', variant = 1) {
         const pngs = samplePngs(generateSample('blob', 64, 64, variant));
