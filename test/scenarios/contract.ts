@@ -170,15 +170,15 @@ export const SCENARIOS: Scenario[] = [
     async run(world, user) {
       const faults = world.cloud.dynamoDbFaults;
       const before = faults.served().length;
-      // The endpoint item's conditional updates (acquire, start, ready, release, stop): enough
-      // ProvisionedThroughputExceededExceptions in a row to exhaust the SDK's own retries of the
-      // first one (it makes 4 attempts), then a ThrottlingException its next attempt retries past.
+      // The endpoint item's conditional updates (acquire, start, ready, release, stop): the first
+      // one's every SDK attempt is throttled (ProvisionedThroughputExceededExceptions, then a
+      // ThrottlingException), so the SDK gives up and the orchestrator's own retry must carry it.
       const lifecycle = {
         operations: ['UpdateItem'],
         keyPrefix: tableKey(world.orchestrator, 'endpoint', world.endpointName),
       };
       faults
-        .throttle(SDK_DYNAMODB_ATTEMPTS + 1, {
+        .throttle(SDK_DYNAMODB_ATTEMPTS - 1, {
           ...lifecycle,
           error: 'ProvisionedThroughputExceededException',
         })
