@@ -49,6 +49,8 @@ export class HistoryBuilder {
   private readonly iterationEnd = new Map<string, number>();
   /** Map and Parallel failures not yet written: a retry may still follow. */
   private readonly failing = new Map<string, { type: string; thread: string; prev: number }>();
+  /** Each Map's iterations the engine has started and not ended, in the engine's own order. */
+  private readonly engineOpen = new Map<string, number[]>();
   /** The id of each state's latest Entered event, by state name (names are unique in a machine). */
   private readonly enteredAt = new Map<string, number>();
   /** The state the engine last reported failing, and the id of the Entered event of that entry. */
@@ -106,6 +108,40 @@ export class HistoryBuilder {
    * after one failed (AWS starts no more) are dropped, their Tasks refused.
    */
   onEngineEvent(event: EngineEvent): void {
+    this.place(this.withIterationIndex(event));
+  }
+
+  /**
+   * The engine stamps every state event of a Map iteration with the iteration's index at each level
+   * it passes up, so a state inside a Map nested in another Map carries the outer index. Its own
+   * Map's iteration is the one the engine started last and has not ended (iterations of an inner
+   * Map run one after another; with concurrent inner iterations the attribution is a guess).
+   */
+  private withIterationIndex(event: EngineEvent): EngineEvent {
+    if (event.type.startsWith('MapIteration')) {
+      const map = event.parentState?.name ?? '';
+      const open = this.engineOpen.get(map) ?? [];
+      if (event.type === 'MapIterationStarted') open.push(event.index ?? 0);
+      else if (open.includes(event.index ?? 0)) open.splice(open.indexOf(event.index ?? 0), 1);
+      this.engineOpen.set(map, open);
+      return event;
+    }
+    const owner = event.state && this.states.get(event.state.name)?.owner;
+    if (owner?.kind !== 'map' || !this.insideMap(owner.state)) return event;
+    const index = this.engineOpen.get(owner.state)?.at(-1);
+    return index === undefined ? event : { ...event, index };
+  }
+
+  /** Whether a state sits inside a Map iteration (at any depth). */
+  private insideMap(name: string): boolean {
+    for (let owner = this.states.get(name)?.owner; owner && owner.kind !== 'root';) {
+      if (owner.kind === 'map') return true;
+      owner = this.states.get(owner.state)?.owner;
+    }
+    return false;
+  }
+
+  private place(event: EngineEvent): void {
     const iteration = this.iterationOf(event);
     const attempt = iteration && this.maps.get(iteration.map);
     if (iteration && attempt) {
@@ -141,7 +177,7 @@ export class HistoryBuilder {
       if (event.type === 'MapIterationFailed') attempt.failed = true;
       const queued = attempt.queue.splice(0);
       attempt.deferred.clear();
-      for (const next of queued) this.onEngineEvent(next);
+      for (const next of queued) this.place(next);
     }
   }
 
@@ -204,7 +240,11 @@ export class HistoryBuilder {
     const key = `${thread}/${name}`;
     switch (kind) {
       case 'StateEntered':
-        if (type === 'Map') this.maps.delete(name); // this entry's attempt, not an earlier one's
+        if (type === 'Map' || type === 'Parallel') {
+          // A new entry (a nested Map's next instance), not a retry: it starts from its own entry.
+          this.maps.delete(name);
+          this.lastInside.delete(name);
+        }
         this.enteredAt.set(
           name,
           this.write(`${type}StateEntered`, { name, ...this.data('input', state.input) }, thread),

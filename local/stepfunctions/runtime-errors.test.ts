@@ -151,3 +151,71 @@ describe('a Wait timestamp AWS accepts', () => {
     },
   );
 });
+
+describe('nested Map states', () => {
+  it('keep the event order and previousEventIds AWS records (MaxConcurrency 1 at both levels)', async () => {
+    const r = await run(
+      {
+        StartAt: 'Outer',
+        States: {
+          Outer: {
+            Type: 'Map',
+            MaxConcurrency: 1,
+            ItemProcessor: {
+              StartAt: 'Inner',
+              States: {
+                Inner: {
+                  Type: 'Map',
+                  MaxConcurrency: 1,
+                  ItemProcessor: { StartAt: 'Leaf', States: { Leaf: { Type: 'Pass', End: true } } },
+                  End: true,
+                },
+              },
+            },
+            End: true,
+          },
+        },
+      },
+      [[1, 2], [3]],
+    );
+    expect(r.status).toBe('SUCCEEDED');
+    const named = (e: HistoryEvent) => {
+      const d = (e.mapIterationStartedEventDetails ?? e.mapIterationSucceededEventDetails) as
+        { name?: string; index?: number } | undefined;
+      const entered = e.stateEnteredEventDetails?.name;
+      return `${e.id}<${e.previousEventId} ${e.type}${d ? ` ${d.name}[${d.index}]` : ''}${entered ? ` ${entered}` : ''}`;
+    };
+    expect(r.events.map(named)).toEqual([
+      '1<0 ExecutionStarted',
+      '2<0 MapStateEntered Outer',
+      '3<2 MapStateStarted',
+      '4<3 MapIterationStarted Outer[0]',
+      '5<4 MapStateEntered Inner',
+      '6<5 MapStateStarted',
+      '7<6 MapIterationStarted Inner[0]',
+      '8<7 PassStateEntered Leaf',
+      '9<8 PassStateExited',
+      '10<9 MapIterationSucceeded Inner[0]',
+      '11<9 MapIterationStarted Inner[1]',
+      '12<11 PassStateEntered Leaf',
+      '13<12 PassStateExited',
+      '14<13 MapIterationSucceeded Inner[1]',
+      '15<14 MapStateSucceeded',
+      '16<14 MapStateExited',
+      '17<16 MapIterationSucceeded Outer[0]',
+      '18<16 MapIterationStarted Outer[1]',
+      '19<18 MapStateEntered Inner',
+      '20<19 MapStateStarted',
+      '21<20 MapIterationStarted Inner[0]',
+      '22<21 PassStateEntered Leaf',
+      '23<22 PassStateExited',
+      '24<23 MapIterationSucceeded Inner[0]',
+      '25<24 MapStateSucceeded',
+      '26<24 MapStateExited',
+      '27<26 MapIterationSucceeded Outer[1]',
+      '28<27 MapStateSucceeded',
+      '29<27 MapStateExited',
+      '30<29 ExecutionSucceeded',
+    ]);
+  });
+});
