@@ -180,8 +180,7 @@ describe('nested Map states', () => {
     );
     expect(r.status).toBe('SUCCEEDED');
     const named = (e: HistoryEvent) => {
-      const d = (e.mapIterationStartedEventDetails ?? e.mapIterationSucceededEventDetails) as
-        { name?: string; index?: number } | undefined;
+      const d = e.mapIterationStartedEventDetails ?? e.mapIterationSucceededEventDetails;
       const entered = e.stateEnteredEventDetails?.name;
       return `${e.id}<${e.previousEventId} ${e.type}${d ? ` ${d.name}[${d.index}]` : ''}${entered ? ` ${entered}` : ''}`;
     };
