@@ -10,7 +10,7 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localClientConfig } from '../../shared/aws.ts';
 import { createTable, startLocalDynamoDB, type LocalDynamoDB } from './dynamodb-local.ts';
-import { startDynamoDBFaultProxy, type DynamoDBFaultProxy } from './fault-proxy.ts';
+import { partitionKeysOf, startDynamoDBFaultProxy, type DynamoDBFaultProxy } from './fault-proxy.ts';
 
 const TABLE = 'fault-proxy-test';
 let dynamo: LocalDynamoDB;
@@ -121,5 +121,35 @@ describe('the DynamoDB fault proxy', () => {
     expect((await bump(doc, 'd#hot')).Attributes).toMatchObject({ n: 2 });
     expect(proxy.faults.served().at(-1)).toMatchObject({ attempt: 1 });
     expect(proxy.faults.pending()).toBe(0);
+  });
+});
+
+describe('partitionKeysOf', () => {
+  const body = (v: unknown) => Buffer.from(JSON.stringify(v));
+  it('reads the partition keys a request names, in every write shape, and nothing from a bad body', () => {
+    expect(partitionKeysOf(body({ Key: { pk: { S: 'a' }, sk: { S: 'x' } } }))).toEqual(['a']);
+    expect(partitionKeysOf(body({ Item: { pk: { S: 'b' } } }))).toEqual(['b']);
+    expect(
+      partitionKeysOf(
+        body({
+          TransactItems: [
+            { Update: { Key: { pk: { S: 'c' } } } },
+            { Put: { Item: { pk: { S: 'd' } } } },
+            { ConditionCheck: { Key: { pk: { S: 'e' } } } },
+          ],
+        }),
+      ),
+    ).toEqual(['c', 'd', 'e']);
+    expect(
+      partitionKeysOf(
+        body({
+          RequestItems: {
+            t: [{ PutRequest: { Item: { pk: { S: 'f' } } } }, { DeleteRequest: { Key: { pk: { S: 'g' } } } }],
+          },
+        }),
+      ),
+    ).toEqual(['f', 'g']);
+    expect(partitionKeysOf(Buffer.from('{not json'))).toEqual([]);
+    expect(partitionKeysOf(body(null))).toEqual([]);
   });
 });

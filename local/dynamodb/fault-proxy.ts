@@ -227,7 +227,7 @@ type Json = Record<string, unknown>;
 export function partitionKeysOf(body: Buffer): string[] {
   let request: Json;
   try {
-    request = JSON.parse(body.toString('utf8')) as Json;
+    request = asObject(JSON.parse(body.toString('utf8')));
   } catch {
     return [];
   }
@@ -250,7 +250,7 @@ export function partitionKeysOf(body: Buffer): string[] {
 
 function tableOf(body: Buffer): string | undefined {
   try {
-    const name = (JSON.parse(body.toString('utf8')) as Json).TableName;
+    const name = asObject(JSON.parse(body.toString('utf8'))).TableName;
     return typeof name === 'string' ? name : undefined;
   } catch {
     return undefined;
