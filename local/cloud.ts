@@ -4,6 +4,7 @@ import { startClockServer } from './common/clock-server.ts';
 import { DEFAULT_LOCAL_REGION, localClientConfig, type ClientConfig } from '../shared/aws.ts';
 import type { ServiceName } from '../shared/deps.ts';
 import { createTable, startLocalDynamoDB, type LocalDynamoDB } from './dynamodb/dynamodb-local.ts';
+import { startDynamoDBFaultProxy, type DynamoDBFaults } from './dynamodb/fault-proxy.ts';
 import { createClock, formatClockMode, type Clock, type ClockMode } from './common/clock.ts';
 import { LocalEventBus } from './eventbridge/event-bus.ts';
 import { startLocalS3, type LocalS3 } from './s3/service.ts';
@@ -47,7 +48,10 @@ export interface LocalCloudDescription {
   region: string;
   tableName: string;
   bucket: string;
+  /** DynamoDB, as every client reaches it: the fault proxy in front of DynamoDB Local. */
   dynamodb: string;
+  /** DynamoDB Local's own endpoint (the JVM), bypassing the fault proxy. */
+  dynamodbLocal?: string;
   s3: string;
   /** The EventBridge API (PutEvents) of the local bus. */
   eventbridge: string;
@@ -75,6 +79,8 @@ export interface LocalCloudDescription {
 export interface LocalCloud extends LocalCloudDescription {
   s3Server: LocalS3;
   dynamoDb: LocalDynamoDB;
+  /** DynamoDB's throttling on demand: arm throttles for the next requests (dynamodb/fault-proxy.ts). */
+  dynamoDbFaults: DynamoDBFaults;
   /** The local EventBridge bus: S3 object events arrive on it; rules route them to targets. */
   bus: LocalEventBus;
   sagemakerEmulator: SageMakerEmulator;
@@ -149,6 +155,15 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     ]);
     await createTable(dynamoDb.endpoint, tableName, region);
     log(`table           ${tableName}`);
+    // Every client reaches DynamoDB through the fault proxy, so a test can throttle any of them.
+    const dynamoProxy = await startDynamoDBFaultProxy({
+      upstream: dynamoDb.endpoint,
+      region,
+      tableName,
+      log,
+    });
+    stops.push(() => dynamoProxy.stop());
+    log(`DynamoDB        ${dynamoProxy.endpoint}  (fault proxy)`);
 
     // S3 sends its object events to the bus, as a bucket with EventBridge notifications enabled does.
     // The bus starts with no rules: the app's deployer puts them (deploy-app.ts putAppRules).
@@ -190,7 +205,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     // Step Functions is added once it listens: its Tasks invoke the functions, and the functions
     // answer its task tokens.
     const functionEnvironment: Record<string, string> = {
-      AWS_ENDPOINT_URL_DYNAMODB: dynamoDb.endpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamoProxy.endpoint,
       AWS_ENDPOINT_URL_S3: s3Server.endpoint,
       AWS_ENDPOINT_URL_EVENTBRIDGE: eventbridge,
       AWS_ENDPOINT_URL_SAGEMAKER: sagemakerEmulator.endpoint,
@@ -214,7 +229,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       region,
       clock,
       endpoints: {
-        dynamodb: dynamoDb.endpoint,
+        dynamodb: dynamoProxy.endpoint,
         s3: s3Server.endpoint,
         eventbridge,
         sagemaker: sagemakerEmulator.endpoint,
@@ -238,7 +253,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       region,
       tableName,
       bucket,
-      dynamodb: dynamoDb.endpoint,
+      dynamodb: dynamoProxy.endpoint,
+      dynamodbLocal: dynamoDb.endpoint,
       s3: s3Server.endpoint,
       eventbridge,
       eventBusName: bus.name,
@@ -255,6 +271,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       ...description,
       s3Server,
       dynamoDb,
+      dynamoDbFaults: dynamoProxy.faults,
       bus,
       sagemakerEmulator,
       lambdaService,

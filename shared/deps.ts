@@ -13,6 +13,7 @@ import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { nameDynamoDBErrors } from './dynamodb-errors.ts';
 import { endpointNameFor, type Config } from './config.ts';
 import { EndpointStore } from './endpoint-lifecycle/endpoint-store.ts';
 import { EndpointLifecycle } from './endpoint-lifecycle/lifecycle.ts';
@@ -79,6 +80,8 @@ export function createDeps(config: Config, overrides: ClientOverrides = {}): Dep
   const lambda = new LambdaClient(settings('lambda'));
   const capacity = new CapacityMeter();
   capacity.attach(dynamodb);
+  // Throttling the SDK could not retry past becomes ThrottledError, which both orchestrators retry.
+  nameDynamoDBErrors(dynamodb);
   return {
     doc: DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } }),
     capacity,

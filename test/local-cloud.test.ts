@@ -157,8 +157,16 @@ describe('npm run up', () => {
       clock: 'scale:60',
       timeScale: 60,
     });
-    const dynamoPort = portOf(description.dynamodb);
-    for (const part of ['dynamodb', 's3', 'eventbridge', 'sagemaker', 'lambda', 'stepfunctions']) {
+    const dynamoPort = portOf(description.dynamodbLocal);
+    for (const part of [
+      'dynamodb',
+      'dynamodbLocal',
+      's3',
+      'eventbridge',
+      'sagemaker',
+      'lambda',
+      'stepfunctions',
+    ]) {
       expect(listeners(portOf(description[part]))).toEqual(['127.0.0.1']);
     }
     // The --function is served, with the local endpoints in its environment.
@@ -300,7 +308,7 @@ describe('npm run up', () => {
 
   it('leaves no Java behind when it is killed outright', async () => {
     const { child, description } = await up();
-    const dynamoPort = portOf(description.dynamodb);
+    const dynamoPort = portOf(description.dynamodbLocal);
     expect(javaPids(dynamoPort)).toHaveLength(1);
     child.kill('SIGKILL');
     // The watchdog sees its stdin close when the parent dies and takes the JVM down with it.
@@ -321,7 +329,7 @@ describe('npm run up', () => {
       description = JSON.parse(line) as Record<string, unknown>;
       break;
     }
-    const dynamoPort = portOf(description?.dynamodb);
+    const dynamoPort = portOf(description?.dynamodbLocal);
     const s3Port = portOf(description?.s3);
     // This cloud's folder: other clouds (other suites, other runs) hold folders of their own.
     const folders = ownedS3Folders(npm.pid);
@@ -350,7 +358,7 @@ describe('npm run up', () => {
 describe('startLocalCloud', () => {
   it('stops every part it started, Java included', async () => {
     const cloud = await startLocalCloud({ tableName: 'stop-test', bucket: 'stop-test' });
-    const port = portOf(cloud.dynamodb);
+    const port = portOf(cloud.dynamodbLocal);
     expect(javaPids(port)).toEqual([cloud.dynamoDb.pid]);
     await cloud.stop();
     expect(javaPids(port)).toEqual([]);

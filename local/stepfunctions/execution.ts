@@ -12,6 +12,13 @@ import { engineDefinition, type Json, type ParsedDefinition, type StateInfo } fr
 import { isTimeout, timeoutError } from './engine-timeout.ts';
 import { statesRuntime } from './errors.ts';
 import { GHOST_THREAD, HistoryBuilder, type EngineEvent } from './history.ts';
+import {
+  awsRuntimeDetail,
+  parseWaitTimestamp,
+  runtimeCause,
+  secondsPathProblem,
+  timestampPathProblem,
+} from './runtime-causes.ts';
 import { parseTaskResource, type TaskResource } from './resource.ts';
 import {
   readPath,
@@ -168,7 +175,13 @@ export class Execution {
           : new Error(String(err));
     // The engine's placeholders for a Fail state without Error or Cause: AWS writes neither.
     const error = cause.name === 'FailStateError' ? undefined : cause.name;
-    const text = cause.message === 'Execution failed because of a Fail state' ? undefined : cause.message;
+    let text = cause.message === 'Execution failed because of a Fail state' ? undefined : cause.message;
+    if (error === 'States.Runtime' && text !== undefined) {
+      // AWS names the state and the event that entered it, and words the detail its own way.
+      const state = this.history.failedState();
+      const type = state && this.history.stateType(state.name);
+      text = runtimeCause(awsRuntimeDetail(text, type), state);
+    }
     this.finish('FAILED', { ...(error ? { error } : {}), ...(text ? { cause: text } : {}) });
   }
 
@@ -190,7 +203,7 @@ export class Execution {
         'root',
       );
     if (status === 'FAILED') {
-      this.history.flushFailures();
+      this.history.flushFailures(details.error);
       this.history.write('ExecutionFailed', errorDetails, 'root');
     }
     if (status === 'TIMED_OUT') this.history.write('ExecutionTimedOut', {}, 'root');
@@ -288,22 +301,20 @@ export class Execution {
     if (typeof def.Seconds === 'number') seconds = def.Seconds;
     else if (typeof def.SecondsPath === 'string') {
       const value = readPath(def.SecondsPath, input);
-      if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+      const problem = secondsPathProblem(def.SecondsPath, value);
+      if (problem !== undefined) throw statesRuntime(problem);
+      seconds = value as number;
+    } else {
+      const path = typeof def.TimestampPath === 'string' ? def.TimestampPath : '$';
+      const text = typeof def.Timestamp === 'string' ? def.Timestamp : readPath(path, input);
+      const at = parseWaitTimestamp(text);
+      if (at === undefined) {
         throw statesRuntime(
-          `The SecondsPath parameter of state '${state.name}' does not reference a non-negative integer: ${JSON.stringify(value ?? null)}`,
+          typeof def.Timestamp === 'string'
+            ? `The Timestamp field is not a valid ISO-8601 extended offset date-time format string: ${def.Timestamp}`
+            : timestampPathProblem(path, text),
         );
       }
-      seconds = value;
-    } else {
-      const text =
-        typeof def.Timestamp === 'string'
-          ? def.Timestamp
-          : readPath(typeof def.TimestampPath === 'string' ? def.TimestampPath : '$', input);
-      const at = typeof text === 'string' ? Date.parse(text) : NaN;
-      if (Number.isNaN(at))
-        throw statesRuntime(
-          `The timestamp of state '${state.name}' is not a valid timestamp: ${JSON.stringify(text ?? null)}`,
-        );
       seconds = Math.max(0, (at - this.settings.time.now()) / 1000);
     }
     await this.waitingFor(this.settings.time.sleep(seconds, this.controller.signal));

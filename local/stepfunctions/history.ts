@@ -49,6 +49,12 @@ export class HistoryBuilder {
   private readonly iterationEnd = new Map<string, number>();
   /** Map and Parallel failures not yet written: a retry may still follow. */
   private readonly failing = new Map<string, { type: string; thread: string; prev: number }>();
+  /** Each Map's iterations the engine has started and not ended, in the engine's own order. */
+  private readonly engineOpen = new Map<string, number[]>();
+  /** The id of each state's latest Entered event, by state name (names are unique in a machine). */
+  private readonly enteredAt = new Map<string, number>();
+  /** The state the engine last reported failing, and the id of the Entered event of that entry. */
+  private lastFailure: { name: string; enteredId: number } | undefined;
   /** Task retries the engine started at once: the interval each must wait first, by `thread/state`. */
   private readonly retryDelays = new Map<string, number>();
 
@@ -102,6 +108,40 @@ export class HistoryBuilder {
    * after one failed (AWS starts no more) are dropped, their Tasks refused.
    */
   onEngineEvent(event: EngineEvent): void {
+    this.place(this.withIterationIndex(event));
+  }
+
+  /**
+   * The engine stamps every state event of a Map iteration with the iteration's index at each level
+   * it passes up, so a state inside a Map nested in another Map carries the outer index. Its own
+   * Map's iteration is the one the engine started last and has not ended (iterations of an inner
+   * Map run one after another; with concurrent inner iterations the attribution is a guess).
+   */
+  private withIterationIndex(event: EngineEvent): EngineEvent {
+    if (event.type.startsWith('MapIteration')) {
+      const map = event.parentState?.name ?? '';
+      const open = this.engineOpen.get(map) ?? [];
+      if (event.type === 'MapIterationStarted') open.push(event.index ?? 0);
+      else if (open.includes(event.index ?? 0)) open.splice(open.indexOf(event.index ?? 0), 1);
+      this.engineOpen.set(map, open);
+      return event;
+    }
+    const owner = event.state && this.states.get(event.state.name)?.owner;
+    if (owner?.kind !== 'map' || !this.insideMap(owner.state)) return event;
+    const index = this.engineOpen.get(owner.state)?.at(-1);
+    return index === undefined ? event : { ...event, index };
+  }
+
+  /** Whether a state sits inside a Map iteration (at any depth). */
+  private insideMap(name: string): boolean {
+    for (let owner = this.states.get(name)?.owner; owner && owner.kind !== 'root';) {
+      if (owner.kind === 'map') return true;
+      owner = this.states.get(owner.state)?.owner;
+    }
+    return false;
+  }
+
+  private place(event: EngineEvent): void {
     const iteration = this.iterationOf(event);
     const attempt = iteration && this.maps.get(iteration.map);
     if (iteration && attempt) {
@@ -137,7 +177,7 @@ export class HistoryBuilder {
       if (event.type === 'MapIterationFailed') attempt.failed = true;
       const queued = attempt.queue.splice(0);
       attempt.deferred.clear();
-      for (const next of queued) this.onEngineEvent(next);
+      for (const next of queued) this.place(next);
     }
   }
 
@@ -200,7 +240,15 @@ export class HistoryBuilder {
     const key = `${thread}/${name}`;
     switch (kind) {
       case 'StateEntered':
-        this.write(`${type}StateEntered`, { name, ...this.data('input', state.input) }, thread);
+        if (type === 'Map' || type === 'Parallel') {
+          // A new entry (a nested Map's next instance), not a retry: it starts from its own entry.
+          this.maps.delete(name);
+          this.lastInside.delete(name);
+        }
+        this.enteredAt.set(
+          name,
+          this.write(`${type}StateEntered`, { name, ...this.data('input', state.input) }, thread),
+        );
         return this.beginAttempt(type, name, thread, state.input);
       case 'StateRetried':
         // A retry writes no event of its own (and no Map/ParallelStateFailed): the next attempt's
@@ -210,6 +258,9 @@ export class HistoryBuilder {
           this.retryDelays.set(key, retryDelaySeconds(retry.retrier, retry.attempt));
         return this.beginAttempt(type, name, thread, state.input);
       case 'StateFailed':
+        this.lastFailure = { name, enteredId: this.enteredAt.get(name) ?? 0 };
+        // A Map whose items are not an array never started: it fails the execution from its entry.
+        if (type === 'Map' && !this.maps.has(name)) return;
         // The engine reports the failure before deciding on a retry; AWS writes it only when none follows.
         if (type === 'Map' || type === 'Parallel') {
           this.failing.set(key, { type: `${type}StateFailed`, thread, prev: this.lastInside.get(name) ?? 0 });
@@ -237,9 +288,28 @@ export class HistoryBuilder {
     }
   }
 
-  /** Writes the failures no retry followed (the execution is failing). */
-  flushFailures(): void {
-    for (const key of [...this.failing.keys()]) this.writeFailure(key);
+  /**
+   * Writes the failures no retry followed (the execution is failing). A `States.Runtime` raised by a
+   * Map or Parallel state itself fails the execution at once: AWS writes no `…StateFailed` for it.
+   */
+  flushFailures(error?: string): void {
+    for (const key of [...this.failing.keys()]) {
+      if (error === 'States.Runtime' && key.endsWith(`/${this.lastFailure?.name ?? ''}`)) {
+        this.failing.delete(key);
+        continue;
+      }
+      this.writeFailure(key);
+    }
+  }
+
+  /** A state's type in the definition (`Wait`, `Map`, ...). */
+  stateType(name: string): string | undefined {
+    return this.states.get(name)?.type;
+  }
+
+  /** The state the engine last reported failing, with the id of its Entered event. */
+  failedState(): { name: string; enteredId: number } | undefined {
+    return this.lastFailure;
   }
 
   private writeFailure(key: string): void {
@@ -252,8 +322,12 @@ export class HistoryBuilder {
   /** The start of an attempt: a Task waits for its handler; a Map or Parallel writes its Started. */
   private beginAttempt(type: string, name: string, thread: string, input: Json): void {
     if (type === 'Task') this.queueTask(name, thread);
-    if (type === 'Map')
-      this.startContainer('MapStateStarted', name, thread, { length: this.mapLength(name, input) });
+    if (type === 'Map') {
+      const length = this.mapLength(name, input);
+      // Items that are not an array: the Map fails before it starts (States.Runtime).
+      if (length === undefined) return;
+      this.startContainer('MapStateStarted', name, thread, { length });
+    }
     if (type === 'Parallel') this.startContainer('ParallelStateStarted', name, thread);
   }
 
@@ -305,7 +379,7 @@ export class HistoryBuilder {
   }
 
   /** The number of items a Map state iterates: its input after InputPath, then ItemsPath. */
-  private mapLength(name: string, input: Json): number {
+  private mapLength(name: string, input: Json): number | undefined {
     const state = this.states.get(name)?.definition;
     if (!state) return 0;
     try {
@@ -314,9 +388,9 @@ export class HistoryBuilder {
         value = JSONPath({ path: state.InputPath, json: input as object, wrap: false });
       if (typeof state.ItemsPath === 'string')
         value = JSONPath({ path: state.ItemsPath, json: value as object, wrap: false });
-      return Array.isArray(value) ? value.length : 0;
+      return Array.isArray(value) ? value.length : undefined;
     } catch {
-      return 0;
+      return undefined;
     }
   }
 }

@@ -10,8 +10,10 @@ import { checkInvariants } from '../../check/invariants.ts';
 import { readSnapshot } from '../../check/snapshot.ts';
 import type { ApiCall } from '../../local/sagemaker/emulator.ts';
 import type { WaitMode } from '../../shared/config.ts';
+import { isEnding } from '../../shared/job-model.ts';
 import type { Job } from '../../shared/job-store.ts';
-import type { Orchestrator } from '../../shared/keys.ts';
+import { inputMaskKey, type Orchestrator } from '../../shared/keys.ts';
+import { tableKey } from '../../shared/table-keys.ts';
 import { startWorld, type World } from '../support/scenario-world.ts';
 import { stopWhenIdle, warmHolder } from '../support/warm-holder.ts';
 
@@ -26,6 +28,8 @@ interface Scenario {
 interface Expectation {
   /** The upload's name, or its whole key for an upload whose key names no job. */
   name: string;
+  /** The job, when the name has more than one (a new version of an upload is a new job). */
+  jobId?: string;
   /** The user the job is recorded under, when not the scenario's own (an unparseable key: '_unknown'). */
   user?: string;
   status: 'COMPLETED' | 'FAILED' | 'REJECTED';
@@ -38,6 +42,9 @@ interface Expectation {
   creates: number;
 }
 
+/** The attempts the AWS SDK makes of one DynamoDB call by default (its `amz-sdk-request: max=`). */
+const SDK_DYNAMODB_ATTEMPTS = 4;
+
 const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Waits until the job is parked on its mask: event mode registers a waiter on the job item. */
@@ -48,6 +55,20 @@ export async function waitingForMask(world: World, user: string, name: string): 
     await pause(25);
   }
   throw new Error(`job ${user}/${name} never started waiting for its mask`);
+}
+
+/** The object key an S3 `Object Created` event names. */
+const keyOf = (event: { detail?: unknown }): string | undefined =>
+  (event.detail as { object?: { key?: string } } | undefined)?.object?.key;
+
+/** Waits until the name has `count` jobs, all ended; oldest first. */
+async function waitForJobs(world: World, user: string, name: string, count: number): Promise<Job[]> {
+  for (let i = 0; i < 1200; i++) {
+    const jobs = await world.jobs(user, name);
+    if (jobs.length >= count && jobs.every((j) => isEnding(j.status))) return jobs;
+    await pause(50);
+  }
+  throw new Error(`${user}/${name} did not reach ${count} ended jobs`);
 }
 
 export const SCENARIOS: Scenario[] = [
@@ -232,6 +253,78 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: "DynamoDB throttling the lifecycle's writes past the SDK's retries: the orchestrator retries, the job completes",
+    async run(world, user) {
+      const faults = world.cloud.dynamoDbFaults;
+      const before = faults.served().length;
+      // The endpoint item's conditional updates (acquire, start, ready, release, stop): the first
+      // one's every SDK attempt is throttled (ProvisionedThroughputExceededExceptions, then a
+      // ThrottlingException), so the SDK gives up and the orchestrator's own retry must carry it.
+      const lifecycle = {
+        operations: ['UpdateItem'],
+        keyPrefix: tableKey(world.orchestrator, 'endpoint', world.endpointName),
+      };
+      faults
+        .throttle(SDK_DYNAMODB_ATTEMPTS - 1, {
+          ...lifecycle,
+          error: 'ProvisionedThroughputExceededException',
+        })
+        .throttle(1, { ...lifecycle, error: 'ThrottlingException' });
+      await world.upload(user, 'ddbthrottled');
+      await world.waitForEnding(user, 'ddbthrottled');
+      const served = faults.served().slice(before);
+      expect(faults.pending(), 'every throttle was taken').toBe(0);
+      expect(new Set(served.map((t) => t.error))).toEqual(
+        new Set(['ProvisionedThroughputExceededException', 'ThrottlingException']),
+      );
+      expect(
+        served.some((t) => t.attempt !== undefined && t.attempt === t.maxAttempts),
+        "a call whose every SDK attempt was throttled: the orchestrator's retry carried it",
+      ).toBe(true);
+      return [{ name: 'ddbthrottled', status: 'COMPLETED', creates: 1 }];
+    },
+  },
+  {
+    name: 'a new version of an upload (same name, new content): a second job, both complete, each with its own result',
+    async run(world, user) {
+      const release = await warmHolder(world);
+      await world.upload(user, 'versions', 'both', 1);
+      const first = await world.waitForEnding(user, 'versions');
+      // The new version's mask first, so its image's job reads its own mask, not the old one.
+      await world.upload(user, 'versions', 'mask', 2);
+      await world.upload(user, 'versions', 'image', 2);
+      const second = await waitForJobs(world, user, 'versions', 2).then((jobs) => jobs[1]!);
+      expect(second.jobId, 'a new version is a new job').not.toBe(first.jobId);
+      const points = (job: Job) =>
+        (job.result?.mesh_stats as { num_points?: number } | undefined)?.num_points;
+      expect(points(second), "each job's own result").not.toBe(points(first));
+      // The name's PLY is the latest version's result.
+      const ply = (await world.object(second.outputKey!)) ?? '';
+      expect(ply).toContain(`element vertex ${points(second)}\n`);
+      await releaseAfterJobs(world, release);
+      return [
+        { name: 'versions', jobId: first.jobId, status: 'COMPLETED', creates: 1 },
+        { name: 'versions', jobId: second.jobId, status: 'COMPLETED', creates: 0 },
+      ];
+    },
+  },
+  {
+    name: 'the mask arriving before its image (its event first): the job finds it and completes',
+    async run(world, user) {
+      const imagesBefore = world.uploadEvents.length;
+      await world.upload(user, 'maskfirst', 'mask');
+      // The mask's Object Created is delivered (to the mask rule's waker: nobody waits yet) before
+      // the image is even stored.
+      const maskKey = inputMaskKey(user, 'maskfirst');
+      for (let i = 0; !world.maskEvents.some((e) => keyOf(e) === maskKey) && i < 400; i++) await pause(10);
+      await world.cloud.bus.idle();
+      expect(world.maskEvents.map(keyOf), 'the mask event came first').toContain(maskKey);
+      expect(world.uploadEvents.length, 'no image event yet').toBe(imagesBefore);
+      await world.upload(user, 'maskfirst', 'image');
+      return [{ name: 'maskfirst', status: 'COMPLETED', creates: 1 }];
+    },
+  },
+  {
     name: 'a bad upload: the job is REJECTED with its reason, nothing crashes',
     async run(world, user) {
       const key = `users/${user}/uploads/chair_image.png`;
@@ -290,7 +383,7 @@ async function checkScenario(
   // The notification and the idle stop come after the recorded ending: let every execution finish.
   await world.quiesce();
   for (const e of expected) {
-    const job = (await world.job(e.user ?? user, e.name))!;
+    const job = (await expectedJob(world, user, e))!;
     expect(job.status, `${e.name}: ${job.reason ?? ''}`).toBe(e.status);
     if (e.error) expect(job.reason ?? '', e.name).toContain(e.error);
     if (e.deliveries) expect(job.deliveries).toBe(e.deliveries);
@@ -312,7 +405,7 @@ async function checkScenario(
     .filter((c) => c.operation === 'DeleteEndpoint' && c.outcome === 'ok')
     .map((c) => c.at);
   for (const e of expected) {
-    const job = await world.job(e.user ?? user, e.name);
+    const job = await expectedJob(world, user, e);
     if (job?.status !== 'COMPLETED') continue;
     const from = Date.parse(job.phases.ENDPOINT_READY ?? job.phases.ENDPOINT_ACQUIRED ?? '');
     const to = Date.parse(job.phases.INFERRED ?? job.phases.COMPLETED ?? '');
@@ -327,6 +420,12 @@ async function checkScenario(
   expect(await world.sageMakerStatus(), 'the endpoint in SageMaker').toBe('missing');
   // And the invariant checker (`dvs check`), reading everything through the AWS APIs, agrees.
   expect(checkInvariants(await readSnapshot(world.target)), 'dvs check').toEqual([]);
+}
+
+/** The job an expectation is about: by its id when it names one, else the name's job. */
+async function expectedJob(world: World, user: string, e: Expectation): Promise<Job | undefined> {
+  if (e.jobId === undefined) return world.job(e.user ?? user, e.name);
+  return (await world.jobs(e.user ?? user, e.name)).find((j) => j.jobId === e.jobId);
 }
 
 async function checkArtifacts(world: World, job: Job, e: Expectation): Promise<void> {

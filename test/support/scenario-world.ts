@@ -66,10 +66,18 @@ export interface World {
   notifications: BusEvent[];
   /** Image uploads the upload rule routed (to re-deliver one as a duplicate). */
   uploadEvents: BusEvent[];
-  upload(user: string, name: string, parts?: 'both' | 'image' | 'mask'): Promise<void>;
+  /** Mask uploads the mask rule routed (to the waker), in order. */
+  maskEvents: BusEvent[];
+  /**
+   * Uploads the image and its mask (or one of them) under `name`; `variant` picks the content (a
+   * sample image seed), so two uploads of one name can differ, as a user's new version does.
+   */
+  upload(user: string, name: string, parts?: 'both' | 'image' | 'mask', variant?: number): Promise<void>;
   /** Uploads one image under any key (a bad one, to be rejected). */
   uploadKey(key: string): Promise<void>;
   job(user: string, name: string): Promise<Job | undefined>;
+  /** Every job of the name (one per upload of it: a new version is a new job), oldest first. */
+  jobs(user: string, name: string): Promise<Job[]>;
   waitForEnding(user: string, name: string, timeoutMs?: number): Promise<Job>;
   executions(): Promise<ExecutionSummary[]>;
   /**
@@ -149,6 +157,8 @@ export async function startWorld(
     cloud.bus.addTarget('scenario-notifications', 'recorder', (e) => void notifications.push(e));
     const uploadEvents: BusEvent[] = [];
     cloud.bus.addTarget('image-uploaded', 'recorder', (e) => void uploadEvents.push(e));
+    const maskEvents: BusEvent[] = [];
+    cloud.bus.addTarget('mask-uploaded', 'recorder', (e) => void maskEvents.push(e));
 
     const config = parseConfig({ ...configToEnvOf(definition, orchestrator), S3_FORCE_PATH_STYLE: 'true' });
     const deps = createDeps(config, {
@@ -227,9 +237,10 @@ export async function startWorld(
       deps,
       notifications,
       uploadEvents,
+      maskEvents,
       functionLogs,
-      async upload(user, name, parts = 'both') {
-        const pngs = samplePngs(generateSample('blob', 64));
+      async upload(user, name, parts = 'both', variant = 1) {
+        const pngs = samplePngs(generateSample('blob', 64, 64, variant));
         const put = (key: string, body: Uint8Array): Promise<unknown> =>
           s3.send(new PutObjectCommand({ Bucket: cloud.bucket, Key: key, Body: body }));
         // The test's own work in flight: a skip clock must not jump between the image and its mask.
@@ -245,6 +256,12 @@ export async function startWorld(
         await s3.send(new PutObjectCommand({ Bucket: cloud.bucket, Key: key, Body: pngs.image }));
       },
       job,
+      async jobs(user, name) {
+        const page = await jobs.listByUser(orchestrator, user);
+        return page.jobs
+          .filter((j) => j.name === name || j.imageKey === name)
+          .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+      },
       async waitForEnding(user, name, timeoutMs = 60_000) {
         const deadline = Date.now() + timeoutMs;
         for (;;) {
