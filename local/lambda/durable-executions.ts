@@ -95,15 +95,13 @@ export class DurableExecutions {
    */
   private retain(execution: DurableExecution, key: string): void {
     const days = execution.spec.retentionPeriodDays;
-    this.host.time
-      .sleep(days * 86_400, this.disposing.signal, { background: true })
-      .then(
-        () => {
-          this.byArn.delete(execution.arn);
-          if (this.byName.get(key) === execution) this.byName.delete(key);
-        },
-        () => undefined, // the service stopped first
-      );
+    this.host.time.sleep(days * 86_400, this.disposing.signal, { background: true }).then(
+      () => {
+        this.byArn.delete(execution.arn);
+        if (this.byName.get(key) === execution) this.byName.delete(key);
+      },
+      () => undefined, // the service stopped first
+    );
   }
 
   /** Cancels every execution's timers (the service is stopping). */
