@@ -65,7 +65,32 @@ const FAULTS = {
     arm: (world) => void world.cloud.sagemakerEmulator.faults.throttle(2),
     taken: (world) => outcomesOf(world, undefined, 'ThrottlingException'),
   },
+  container: {
+    what: 'the next invocation to reach the model server meets a 500, a hang past the 60 s timeout, or the process dying (one at random)',
+    arm: (world, random) => {
+      world.cloud.sagemakerEmulator.faults.failInContainer(1, CONTAINER_FAULTS[Math.floor(random() * 3)]!);
+      containerArmed++;
+    },
+    taken: (world) => containerArmed - world.cloud.sagemakerEmulator.faults.armed().containerFaults,
+  },
+  'lost-event': {
+    what: "the endpoint's next InService state-change event lost on its way to the bus (event waits end by their fallback)",
+    arm: (world) => {
+      world.cloud.sagemakerEmulator.faults.stateEvents('InService', 'lose');
+      eventsArmed++;
+    },
+    taken: (world) => eventsArmed - world.cloud.sagemakerEmulator.faults.armed().eventFaults,
+  },
+  'ddb-throttle': {
+    what: "the next four DynamoDB UpdateItem calls throttled (ProvisionedThroughputExceededException): one call's every SDK attempt",
+    arm: (world) => void world.cloud.dynamoDbFaults.throttle(4, { operations: ['UpdateItem'] }),
+    taken: (world) => world.cloud.dynamoDbFaults.served().length,
+  },
 } satisfies Record<string, FaultKind>;
+const CONTAINER_FAULTS = ['error', 'hang', 'die'] as const;
+/** Faults armed so far whose remaining count the emulator reports (taken = armed - still armed). */
+let containerArmed = 0;
+let eventsArmed = 0;
 type FaultName = keyof typeof FAULTS;
 const FAULT_NAMES = Object.keys(FAULTS) as FaultName[];
 
@@ -155,6 +180,8 @@ async function soak(orchestrator: Orchestrator): Promise<boolean> {
   try {
     const memory = samplePeakRss({ node: 'self', jvm: world.cloud.dynamoDb.pid });
     const random = seededRandom(seed + 2);
+    containerArmed = 0;
+    eventsArmed = 0;
     const takenBefore = Object.fromEntries(FAULT_NAMES.map((k) => [k, FAULTS[k].taken(world)]));
     const startReal = Date.now();
     const start = world.cloud.time.now();
