@@ -374,6 +374,14 @@ class SkipClock implements Clock {
   }
 }
 
+/**
+ * Runs `forget` once `days` of simulated time have passed (a retention period), unless `signal`
+ * aborts first. A background sleep: a skip clock never jumps ahead for a retention alone.
+ */
+export function afterRetention(clock: Clock, days: number, signal: AbortSignal, forget: () => void): void {
+  clock.sleep(days * 86_400, signal, { background: true }).then(forget, () => undefined);
+}
+
 /** What a skip clock skipped (zero for the others): for benchmarks' closing notes. */
 export function skipped(clock: Clock): { skippedMs: number; jumps: number } {
   return clock instanceof SkipClock

@@ -2,6 +2,7 @@
 // before with the same input is the same execution), found by ARN, listed by function, and forgotten
 // once an ended execution's RetentionPeriodInDays has passed on the clock, as Lambda does.
 import { randomUUID } from 'node:crypto';
+import { afterRetention } from '../common/clock.ts';
 import { alreadyStarted, invalidParameter, notFound } from './errors.ts';
 import { DurableExecution, type ExecutionHost } from './execution.ts';
 import type { ResolvedFunction } from './functions.ts';
@@ -89,19 +90,12 @@ export class DurableExecutions {
     );
   }
 
-  /**
-   * Keeps an ended execution for its retention period, then forgets it (its ARN is not found, its
-   * name can start a new one). A background sleep: a skip clock never jumps ahead for a retention alone.
-   */
+  /** Keeps an ended execution for its retention period, then forgets it (its ARN not found, its name free). */
   private retain(execution: DurableExecution, key: string): void {
-    const days = execution.spec.retentionPeriodDays;
-    this.host.time.sleep(days * 86_400, this.disposing.signal, { background: true }).then(
-      () => {
-        this.byArn.delete(execution.arn);
-        if (this.byName.get(key) === execution) this.byName.delete(key);
-      },
-      () => undefined, // the service stopped first
-    );
+    afterRetention(this.host.time, execution.spec.retentionPeriodDays, this.disposing.signal, () => {
+      this.byArn.delete(execution.arn);
+      if (this.byName.get(key) === execution) this.byName.delete(key);
+    });
   }
 
   /** Cancels every execution's timers (the service is stopping). */

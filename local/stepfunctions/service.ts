@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { DEFAULT_LOCAL_REGION } from '../../shared/aws.ts';
-import { createClock, type Clock } from '../common/clock.ts';
+import { afterRetention, createClock, type Clock } from '../common/clock.ts';
 import { LOCAL_ACCOUNT_ID } from '../common/account.ts';
 import { closeServer, listenOnLoopback, readBody, sendAwsJson } from '../common/http-server.ts';
 import type { MetricsSink } from '../common/service-metrics.ts';
@@ -293,19 +293,16 @@ export class LocalStepFunctions {
 
   /**
    * Keeps a closed execution (its description and history) for the 90 days Standard workflows keep
-   * them, then forgets it, as AWS does. A background sleep: a skip clock never jumps for it alone.
+   * them, then forgets it, as AWS does.
    */
   private retain(execution: Execution, machine: StateMachineRecord): void {
-    void execution.done
-      .then(() => this.time.sleep(RETENTION_DAYS * 86_400, this.stopping.signal, { background: true }))
-      .then(
-        () => {
-          this.executions.delete(execution.settings.executionArn);
-          if (machine.executions.get(execution.settings.name) === execution)
-            machine.executions.delete(execution.settings.name);
-        },
-        () => undefined, // the service stopped first
-      );
+    void execution.done.then(() =>
+      afterRetention(this.time, RETENTION_DAYS, this.stopping.signal, () => {
+        this.executions.delete(execution.settings.executionArn);
+        if (machine.executions.get(execution.settings.name) === execution)
+          machine.executions.delete(execution.settings.name);
+      }),
+    );
   }
 
   /** The execution's status changes to the bus: RUNNING now, then its ending (StopExecution included). */
