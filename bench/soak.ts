@@ -40,7 +40,8 @@ import { percentile } from './stats.ts';
 interface FaultKind {
   what: string;
   arm(world: World, random: () => number): void;
-  taken(world: World): number;
+  /** Faults of this kind the cloud met, given how many were armed so far. */
+  taken(world: World, armed: number): number;
 }
 
 const FAULTS = {
@@ -69,17 +70,15 @@ const FAULTS = {
     what: 'the next invocation to reach the model server meets a 500, a hang past the 60 s timeout, or the process dying (one at random)',
     arm: (world, random) => {
       world.cloud.sagemakerEmulator.faults.failInContainer(1, CONTAINER_FAULTS[Math.floor(random() * 3)]!);
-      containerArmed++;
     },
-    taken: (world) => containerArmed - world.cloud.sagemakerEmulator.faults.armed().containerFaults,
+    taken: (world, armed) => armed - world.cloud.sagemakerEmulator.faults.armed().containerFaults,
   },
   'lost-event': {
     what: "the endpoint's next InService state-change event lost on its way to the bus (event waits end by their fallback)",
     arm: (world) => {
       world.cloud.sagemakerEmulator.faults.stateEvents('InService', 'lose');
-      eventsArmed++;
     },
-    taken: (world) => eventsArmed - world.cloud.sagemakerEmulator.faults.armed().eventFaults,
+    taken: (world, armed) => armed - world.cloud.sagemakerEmulator.faults.armed().eventFaults,
   },
   'ddb-throttle': {
     what: "the next four DynamoDB UpdateItem calls throttled (ProvisionedThroughputExceededException): one call's every SDK attempt",
@@ -88,9 +87,6 @@ const FAULTS = {
   },
 } satisfies Record<string, FaultKind>;
 const CONTAINER_FAULTS = ['error', 'hang', 'die'] as const;
-/** Faults armed so far whose remaining count the emulator reports (taken = armed - still armed). */
-let containerArmed = 0;
-let eventsArmed = 0;
 type FaultName = keyof typeof FAULTS;
 const FAULT_NAMES = Object.keys(FAULTS) as FaultName[];
 
@@ -180,9 +176,7 @@ async function soak(orchestrator: Orchestrator): Promise<boolean> {
   try {
     const memory = samplePeakRss({ node: 'self', jvm: world.cloud.dynamoDb.pid });
     const random = seededRandom(seed + 2);
-    containerArmed = 0;
-    eventsArmed = 0;
-    const takenBefore = Object.fromEntries(FAULT_NAMES.map((k) => [k, FAULTS[k].taken(world)]));
+    const takenBefore = Object.fromEntries(FAULT_NAMES.map((k) => [k, FAULTS[k].taken(world, 0)]));
     const startReal = Date.now();
     const start = world.cloud.time.now();
     const uploadedAt = new Map<string, number>();
@@ -258,7 +252,10 @@ async function soak(orchestrator: Orchestrator): Promise<boolean> {
       'faults taken',
       list(
         Object.fromEntries(
-          FAULT_NAMES.filter((k) => armed[k]).map((k) => [k, FAULTS[k].taken(world) - takenBefore[k]!]),
+          FAULT_NAMES.filter((k) => armed[k]).map((k) => [
+            k,
+            FAULTS[k].taken(world, armed[k]!) - takenBefore[k]!,
+          ]),
         ),
       ),
     );
