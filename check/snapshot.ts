@@ -22,6 +22,7 @@ import { toJob, type Job } from '../shared/job-store.ts';
 import { ORCHESTRATORS, type Orchestrator } from '../shared/keys.ts';
 import { TABLE_SPEC } from '../shared/table-spec.ts';
 import { orchestratorOfKey } from '../shared/table-keys.ts';
+import { observing } from '../shared/aws.ts';
 
 /** One execution: its listing, and what its history says it did to the endpoint. */
 export interface ExecutionRecord extends ExecutionSummary {
@@ -95,7 +96,7 @@ export async function readSnapshot(
   items = await rereadUnfinishedJobs(target, items);
   onProgress('reading the endpoints');
   const dynamodb = new DynamoDBClient(target.clientConfig('dynamodb'));
-  const sagemaker = new SageMakerClient(target.clientConfig('sagemaker'));
+  const sagemaker = new SageMakerClient(observing(target.clientConfig('sagemaker')));
   const endpoints: EndpointRecord[] = [];
   try {
     const doc = DynamoDBDocumentClient.from(dynamodb);

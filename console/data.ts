@@ -21,6 +21,7 @@ import { readExecutionHistory } from '../metering/sfn-history.ts';
 import { JobStore, type Job } from '../shared/job-store.ts';
 import { ORCHESTRATORS, type Orchestrator } from '../shared/keys.ts';
 import { durableTimeline, sfnTimeline, type ExecutionTimeline, type Lane } from './timeline.ts';
+import { observing } from '../shared/aws.ts';
 
 /** The target's clients, made once per console and closed with it. */
 export interface ConsoleClients {
@@ -33,10 +34,10 @@ export interface ConsoleClients {
 }
 
 export function consoleClients(target: Target): ConsoleClients {
-  const cloudWatch = new CloudWatchClient(target.clientConfig('cloudwatch'));
+  const cloudWatch = new CloudWatchClient(observing(target.clientConfig('cloudwatch')));
   const dynamodb = new DynamoDBClient(target.clientConfig('dynamodb'));
-  const lambda = new LambdaClient(target.clientConfig('lambda'));
-  const sfn = new SFNClient(target.clientConfig('stepfunctions'));
+  const lambda = new LambdaClient(observing(target.clientConfig('lambda')));
+  const sfn = new SFNClient(observing(target.clientConfig('stepfunctions')));
   return {
     cloudWatch,
     dynamodb,

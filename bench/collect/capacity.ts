@@ -5,6 +5,7 @@ import { CloudWatchClient, GetMetricDataCommand, type MetricDataQuery } from '@a
 import { Dimensions, METRICS_NAMESPACE, MetricNames, SERVICE_NAME } from '../../shared/observability.ts';
 import type { OrchestratorId, WaitModeId } from '../report/results.ts';
 import type { Target } from './target.ts';
+import { observing } from '../../shared/aws.ts';
 
 export async function readConsumedCapacity(
   target: Target,
@@ -13,7 +14,7 @@ export async function readConsumedCapacity(
   from: Date,
   to: Date,
 ): Promise<{ readUnits: number; writeUnits: number }> {
-  const cloudWatch = new CloudWatchClient(target.clientConfig('cloudwatch'));
+  const cloudWatch = new CloudWatchClient(observing(target.clientConfig('cloudwatch')));
   const query = (id: string, name: string): MetricDataQuery => ({
     Id: id,
     MetricStat: {

@@ -17,6 +17,7 @@ import { JobStore, type Job } from '../../shared/job-store.ts';
 import type { OrchestratorId } from '../report/results.ts';
 import { durableFacts, sfnFacts, type ExecutionFacts } from './execution-facts.ts';
 import type { Target } from './target.ts';
+import { observing } from '../../shared/aws.ts';
 
 /** Every job of `userId` for one orchestrator, paging through the user's partition. */
 export async function readJobs(target: Target, orchestrator: OrchestratorId, userId: string): Promise<Job[]> {
@@ -62,8 +63,8 @@ export async function readFacts(
   onRead: (done: number) => void = () => undefined,
 ): Promise<Map<string, ExecutionFacts>> {
   const facts = new Map<string, ExecutionFacts>();
-  const lambda = new LambdaClient(target.clientConfig('lambda'));
-  const sfn = new SFNClient(target.clientConfig('stepfunctions'));
+  const lambda = new LambdaClient(observing(target.clientConfig('lambda')));
+  const sfn = new SFNClient(observing(target.clientConfig('stepfunctions')));
   try {
     await eachLimited(arns, 8, async (arn) => {
       facts.set(
@@ -97,7 +98,7 @@ export async function listExecutions(
 ): Promise<ExecutionSummary[]> {
   const out: ExecutionSummary[] = [];
   if (orchestrator === 'ldf') {
-    const lambda = new LambdaClient(target.clientConfig('lambda'));
+    const lambda = new LambdaClient(observing(target.clientConfig('lambda')));
     try {
       let marker: string | undefined;
       do {
@@ -116,7 +117,7 @@ export async function listExecutions(
     }
     return out;
   }
-  const sfn = new SFNClient(target.clientConfig('stepfunctions'));
+  const sfn = new SFNClient(observing(target.clientConfig('stepfunctions')));
   try {
     let nextToken: string | undefined;
     do {
@@ -175,7 +176,7 @@ export async function scanTable(target: Target): Promise<Record<string, NativeAt
 export async function readDeployedSettings(
   target: Target,
 ): Promise<Pick<Config, 'idleWindowSeconds' | 'leaseTtlSeconds' | 'jobRetentionDays'>> {
-  const lambda = new LambdaClient(target.clientConfig('lambda'));
+  const lambda = new LambdaClient(observing(target.clientConfig('lambda')));
   try {
     const out = await lambda.send(new GetFunctionCommand({ FunctionName: target.durableFunctionName }));
     const env = out.Configuration?.Environment?.Variables ?? {};

@@ -12,6 +12,7 @@ import type { Target } from '../collect/target.ts';
 import { readJobs } from '../collect/read.ts';
 import type { OrchestratorId } from '../report/results.ts';
 import type { Wave } from './scenarios.ts';
+import { observing } from '../../shared/aws.ts';
 
 /** What a long piece of work tells the person watching (the command line draws it). */
 export interface Progress {
@@ -155,8 +156,8 @@ export async function waitForExecutions(
   timeoutSeconds: number,
   io: DriveIo,
 ): Promise<number> {
-  const lambda = new LambdaClient(target.clientConfig('lambda'));
-  const sfn = new SFNClient(target.clientConfig('stepfunctions'));
+  const lambda = new LambdaClient(observing(target.clientConfig('lambda')));
+  const sfn = new SFNClient(observing(target.clientConfig('stepfunctions')));
   const deadline = Date.now() + timeoutSeconds * 1000;
   try {
     for (;;) {

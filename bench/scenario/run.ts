@@ -12,6 +12,7 @@ import type { Target } from '../collect/target.ts';
 import type { JobResult, OrchestratorId, Results, Run, ScenarioParameters } from '../report/results.ts';
 import { playWave, waitForExecutions, type DriveIo, type Upload } from './drive.ts';
 import { plan, specFor, type Configuration, type ScenarioSpec } from './scenarios.ts';
+import { observing } from '../../shared/aws.ts';
 
 /** A target set up for one configuration, with what only the session itself can measure. */
 export interface Session {
@@ -97,7 +98,7 @@ async function runConfiguration(
     (over?.endpointStartSeconds !== undefined ? `-start${over.endpointStartSeconds}` : '') +
     (over?.ratePerHour !== undefined ? `-rate${over.ratePerHour}` : '');
   const user = `bench-${id}`.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64);
-  const sagemaker = new SageMakerClient(target.clientConfig('sagemaker'));
+  const sagemaker = new SageMakerClient(observing(target.clientConfig('sagemaker')));
   const watch = new EndpointWatch(
     sagemaker,
     target.endpointNames,

@@ -71,6 +71,9 @@ export async function startLocalDynamoDB(): Promise<LocalDynamoDB> {
     const child = spawnWatched(java, [
       `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`,
       '-Xshare:auto',
+      // A bounded heap: unbounded, the JVM grows to a quarter of the machine before it collects,
+      // and a long run's memory looks like a leak. The table of a 2,000-execution run fits many times.
+      '-Xmx512m',
       '-cp',
       join(dir, 'DynamoDBLocal.jar'),
       LAUNCHER,

@@ -1,8 +1,10 @@
 // The durable executions the service keeps: started by a qualified invoke (a DurableExecutionName seen
 // before with the same input is the same execution), found by ARN, listed by function, and forgotten
-// once an ended execution's RetentionPeriodInDays has passed on the clock, as Lambda does.
+// once an ended execution's RetentionPeriodInDays has passed on the clock, as Lambda does. An ended
+// execution's operations and history wait on disk meanwhile (local/common/spill-store.ts).
 import { randomUUID } from 'node:crypto';
 import { afterRetention } from '../common/clock.ts';
+import { reviveTimestamps, SpillStore } from '../common/spill-store.ts';
 import { alreadyStarted, invalidParameter, notFound } from './errors.ts';
 import { DurableExecution, type ExecutionHost } from './execution.ts';
 import type { ResolvedFunction } from './functions.ts';
@@ -16,6 +18,8 @@ export class DurableExecutions {
   private readonly byName = new Map<string, DurableExecution>();
   /** Ends the retention timers when the service stops. */
   private readonly disposing = new AbortController();
+  /** Ended executions' operations and histories, on disk until their retention ends. */
+  private readonly spilled = new SpillStore('durable-executions', reviveTimestamps);
 
   constructor(
     private readonly host: ExecutionHost,
@@ -65,6 +69,7 @@ export class DurableExecutions {
     this.metrics.executionStarted(execution);
     void execution.done.then(() => {
       this.metrics.executionEnded(execution);
+      if (!this.disposing.signal.aborted) execution.spill(this.spilled);
       this.retain(execution, key);
     });
     return execution;
@@ -95,6 +100,7 @@ export class DurableExecutions {
     afterRetention(this.host.time, execution.spec.retentionPeriodDays, this.disposing.signal, () => {
       this.byArn.delete(execution.arn);
       if (this.byName.get(key) === execution) this.byName.delete(key);
+      execution.forget();
     });
   }
 
@@ -102,5 +108,6 @@ export class DurableExecutions {
   dispose(): void {
     this.disposing.abort(new Error('the local Lambda stopped'));
     for (const execution of this.byArn.values()) execution.dispose();
+    this.spilled.dispose();
   }
 }

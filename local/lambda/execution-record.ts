@@ -1,6 +1,7 @@
 // What one durable execution has recorded: its operations (EXECUTION first), the append-only history,
 // and which operations changed since the handler last heard of them.
 import type { ErrorObject, Event as HistoryEvent, Operation } from '@aws-sdk/client-lambda';
+import type { Spilled, SpillStore } from '../common/spill-store.ts';
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'STOPPED' | 'TIMED_OUT';
 
@@ -19,8 +20,10 @@ const isPendingOp = (op: Operation): boolean =>
   (op.Type === 'CHAINED_INVOKE' && op.Status === 'STARTED');
 
 export class ExecutionRecord {
-  readonly ops = new Map<string, Operation>();
-  readonly events: HistoryEvent[] = [];
+  private liveOps: Map<string, Operation> | undefined = new Map();
+  private liveEvents: HistoryEvent[] | undefined = [];
+  /** Where the operations and history went once the execution ended (see spill). */
+  private spilled: Spilled<{ ops: Operation[]; events: HistoryEvent[] }> | undefined;
   /** Operations changed since the last checkpoint response (echoed in the next one). */
   readonly dirty = new Set<string>();
   /** Operations changed outside the handler and not yet delivered to the running invocation. */
@@ -29,10 +32,56 @@ export class ExecutionRecord {
   /** `now`: the local cloud's clock, which every timestamp of the execution reads. */
   constructor(readonly now: () => Date = () => new Date()) {}
 
+  /** The operations by id; once spilled, a fresh copy read from disk (changes to it are not kept). */
+  get ops(): Map<string, Operation> {
+    return this.liveOps ?? new Map(this.spilled!.read().ops.map((op) => [op.Id!, op]));
+  }
+
+  /** The history; once spilled, a fresh copy read from disk. */
+  get events(): HistoryEvent[] {
+    return this.liveEvents ?? this.spilled!.read().events;
+  }
+
+  /**
+   * Moves the operations and history of an ended execution to `store`: they are read back on demand
+   * (the history and state APIs), and memory keeps nothing of them. Anything recorded later brings
+   * them back into memory first, so nothing is lost.
+   */
+  spill(store: SpillStore): void {
+    if (!this.liveOps || !this.liveEvents) return;
+    this.spilled = store.put({ ops: [...this.liveOps.values()], events: this.liveEvents });
+    this.liveOps = undefined;
+    this.liveEvents = undefined;
+    this.dirty.clear();
+    this.undelivered.clear();
+  }
+
+  /** Whether the operations and history are on disk (the execution ended), not in memory. */
+  get onDisk(): boolean {
+    return this.spilled !== undefined;
+  }
+
+  /** Lets the spilled copy go (the execution is forgotten). */
+  forget(): void {
+    this.spilled?.delete();
+  }
+
   /** Appends a history event, numbered and stamped; members left undefined are dropped. */
   record(event: HistoryEvent): void {
+    const events = this.live().events;
     const cleaned = Object.fromEntries(Object.entries(event).filter(([, v]) => v !== undefined));
-    this.events.push({ ...cleaned, EventId: this.events.length + 1, EventTimestamp: this.now() });
+    events.push({ ...cleaned, EventId: events.length + 1, EventTimestamp: this.now() });
+  }
+
+  /** The record in memory, read back from disk if it was spilled. */
+  private live(): { ops: Map<string, Operation>; events: HistoryEvent[] } {
+    if (!this.liveOps || !this.liveEvents) {
+      this.liveOps = this.ops;
+      this.liveEvents = this.events;
+      this.spilled?.delete();
+      this.spilled = undefined;
+    }
+    return { ops: this.liveOps, events: this.liveEvents };
   }
 
   /** The execution's terminal event: its result, or its error under `<EventType>Details`. */

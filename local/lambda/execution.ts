@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ErrorObject, Event as HistoryEvent, Operation, OperationUpdate } from '@aws-sdk/client-lambda';
 import type { Clock } from '../common/clock.ts';
+import type { SpillStore } from '../common/spill-store.ts';
 import { LIMITS, validateUpdates } from './checkpoint-validation.ts';
 import { invalidParameter } from './errors.ts';
 import { ExecutionCallbacks } from './execution-callbacks.ts';
@@ -280,6 +281,23 @@ export class DurableExecution {
     execOp.EndTimestamp = this.endTimestamp;
     this.record.recordEnd({ Id: this.id, Name: this.spec.name }, status, end);
     this.resolveDone();
+  }
+
+  /** Moves an ended execution's operations and history to disk (see ExecutionRecord.spill). */
+  spill(store: SpillStore): void {
+    if (this.status === 'RUNNING') return;
+    this.clientTokens.clear();
+    this.record.spill(store);
+  }
+
+  /** Whether the operations and history wait on disk (see spill). */
+  get onDisk(): boolean {
+    return this.record.onDisk;
+  }
+
+  /** Lets go of what the execution spilled (its retention ended). */
+  forget(): void {
+    this.record.forget();
   }
 
   /** Cancels every timer (the service is stopping); the execution stays as it is. */

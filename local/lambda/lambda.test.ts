@@ -245,6 +245,13 @@ describe('durable executions', () => {
         () => Promise.resolve(clock.sleepingInBackground),
         (n) => n > 0,
       ); // the retention timer begins when the execution ends
+      // Meanwhile its operations and history wait on disk, and the APIs still read them whole.
+      expect(lambda.execution(arn).onDisk).toBe(true);
+      const kept = await history(arn);
+      expect(kept.map((e) => e.EventType)).toEqual(
+        expect.arrayContaining(['ExecutionStarted', 'StepSucceeded', 'ExecutionSucceeded']),
+      );
+      expect(kept.every((e) => e.EventTimestamp instanceof Date)).toBe(true);
       clock.advance(DEFAULT_DURABLE.retentionPeriodDays * 86_400 - 1);
       expect(await status(arn), 'kept for its whole retention period').toBe('SUCCEEDED');
       clock.advance(1);

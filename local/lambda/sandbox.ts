@@ -176,7 +176,11 @@ export class FunctionSandboxes {
     mark: WorkMark,
     onStart?: (running: RunningInvocation) => void,
   ): Promise<InvocationOutcome> {
-    if (this.busy >= this.maxConcurrency) await new Promise<void>((resolve) => this.queue.push(resolve));
+    // Waiting for a sandbox is waiting on other work the clock sees (the invocations that hold them,
+    // or the modelled timers those wait on): aside, or a backlog behind a modelled inference would
+    // keep a skip clock from ever jumping.
+    if (this.busy >= this.maxConcurrency)
+      await mark.awaitAside(new Promise<void>((resolve) => this.queue.push(resolve)));
     this.busy++;
     let sandbox: Sandbox | undefined;
     try {

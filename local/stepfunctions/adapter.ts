@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { LOCAL_CREDENTIALS } from '../../shared/aws.ts';
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { Agent } from 'node:http';
 import { CALLER_HEADER } from '../common/http-server.ts';
 import type { Json, JsonObject } from './definition.ts';
 import { statesRuntime, TaskError } from './errors.ts';
@@ -300,6 +301,9 @@ export class TaskAdapter {
           credentials: { ...LOCAL_CREDENTIALS },
           forcePathStyle: true,
           maxAttempts: 1,
+          // Step Functions has no cap on Tasks in flight; the SDK's default of 50 sockets would queue
+          // the rest here, where they count as work in flight and keep a skip clock from jumping.
+          requestHandler: { httpAgent: new Agent({ keepAlive: true, maxSockets: Infinity }) },
         });
         client.middlewareStack.add(
           (next) => (args) => {

@@ -6,6 +6,7 @@
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import type { Clock } from '../common/clock.ts';
+import type { SpillStore } from '../common/spill-store.ts';
 import { asCaller, type TaskAdapter } from './adapter.ts';
 import { registerCaller } from '../common/http-server.ts';
 import { engineDefinition, type Json, type ParsedDefinition, type StateInfo } from './definition.ts';
@@ -136,6 +137,13 @@ export class Execution {
   }
 
   /** GetExecutionHistory's includeExecutionData=false leaves inputs and outputs out. */
+  /** Moves a closed execution's history to disk and lets the engine's run go (see HistoryBuilder.spill). */
+  spill(store: SpillStore): void {
+    if (this.status === 'RUNNING') return;
+    this.abortEngine = () => undefined;
+    this.history.spill(store);
+  }
+
   historyEvents(includeData: boolean): unknown[] {
     if (includeData) return this.history.events;
     return this.history.events.map((event) => {

@@ -5,6 +5,7 @@
 // failed, timed out), following the mapping in shared/research/sfn-wire.md section 6.
 import { JSONPath } from 'jsonpath-plus';
 import { HIDDEN_RETRY, type Json, type StateInfo } from './definition.ts';
+import type { Spilled, SpillStore } from '../common/spill-store.ts';
 
 /** An event of aws-local-stepfunctions' log (the package does not export its type). */
 export interface EngineEvent {
@@ -34,7 +35,9 @@ function detailsKey(type: string): string {
 const json = (value: unknown): string => JSON.stringify(value ?? null);
 
 export class HistoryBuilder {
-  readonly events: HistoryEvent[] = [];
+  private liveEvents: HistoryEvent[] | undefined = [];
+  /** Where the events went once the execution closed (see spill). */
+  private spilled: Spilled<HistoryEvent[]> | undefined;
   /** The last event written in each thread (`root`, `Map#index`, `Parallel#branch`). */
   private readonly last = new Map<string, number>();
   /** The last event written anywhere inside a Map or Parallel state, and its Started event. */
@@ -65,6 +68,40 @@ export class HistoryBuilder {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** The events so far; once spilled, a fresh copy read from disk. */
+  get events(): HistoryEvent[] {
+    return this.liveEvents ?? this.spilled!.read();
+  }
+
+  /**
+   * Moves a closed execution's events to `store`, read back on demand (GetExecutionHistory): memory
+   * keeps nothing of them. An event written later brings them back into memory first.
+   */
+  spill(store: SpillStore): void {
+    if (!this.liveEvents) return;
+    this.spilled = store.put(this.liveEvents);
+    this.liveEvents = undefined;
+  }
+
+  /** Whether the events are on disk (the execution closed), not in memory. */
+  get onDisk(): boolean {
+    return this.spilled !== undefined;
+  }
+
+  /** Lets the spilled copy go (the execution is forgotten). */
+  forget(): void {
+    this.spilled?.delete();
+  }
+
+  private live(): HistoryEvent[] {
+    if (!this.liveEvents) {
+      this.liveEvents = this.events;
+      this.spilled?.delete();
+      this.spilled = undefined;
+    }
+    return this.liveEvents;
+  }
+
   /** Writes an event; `prev` overrides the thread's last event, `advance: false` leaves it as is. */
   write(
     type: string,
@@ -72,13 +109,14 @@ export class HistoryBuilder {
     thread: string,
     options: { prev?: number; advance?: boolean } = {},
   ): number {
-    const id = this.events.length + 1;
+    const events = this.live();
+    const id = events.length + 1;
     const container = containerOf(thread);
     const previousEventId =
       options.prev ?? this.last.get(thread) ?? (container ? this.started.get(container) : undefined) ?? 0;
     const event: HistoryEvent = { timestamp: this.now() / 1000, type, id, previousEventId };
     if (details) event[detailsKey(type)] = details;
-    this.events.push(event);
+    events.push(event);
     // Events that do not advance their thread (an iteration's or a Map's Succeeded, ...) never become
     // the previous event of what follows, in their thread or in the Maps and Parallels around it.
     if (options.advance ?? true) {

@@ -244,6 +244,15 @@ describe('executions', () => {
       for (let i = 0; clock.sleepingInBackground === 0 && i < 200; i++)
         await new Promise((r) => setTimeout(r, 5));
       expect(clock.sleepingInBackground, 'the retention timer, begun when the execution closed').toBe(1);
+      // Meanwhile its history waits on disk, and GetExecutionHistory still reads it whole.
+      expect(sfn.execution(executionArn!)?.history.onDisk).toBe(true);
+      const events = await client.send(new GetExecutionHistoryCommand({ executionArn: executionArn! }));
+      expect(events.events?.map((e) => e.type)).toEqual([
+        'ExecutionStarted',
+        'PassStateEntered',
+        'PassStateExited',
+        'ExecutionSucceeded',
+      ]);
       clock.advance(RETENTION_DAYS * 86_400 - 1);
       const kept = await client.send(new DescribeExecutionCommand({ executionArn: executionArn! }));
       expect(kept.status).toBe('SUCCEEDED');

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { DEFAULT_LOCAL_REGION } from '../../shared/aws.ts';
 import { afterRetention, createClock, type Clock } from '../common/clock.ts';
+import { SpillStore } from '../common/spill-store.ts';
 import { LOCAL_ACCOUNT_ID } from '../common/account.ts';
 import { closeServer, listenOnLoopback, readBody, sendAwsJson } from '../common/http-server.ts';
 import type { MetricsSink } from '../common/service-metrics.ts';
@@ -77,6 +78,8 @@ export class LocalStepFunctions {
   private closed = false;
   /** Ends the retention timers when the service stops. */
   private readonly stopping = new AbortController();
+  /** Closed executions' histories, on disk until their retention ends. */
+  private readonly spilled = new SpillStore('stepfunctions-histories');
 
   constructor(options: StepFunctionsOptions = {}) {
     this.region = options.region ?? DEFAULT_LOCAL_REGION;
@@ -107,6 +110,7 @@ export class LocalStepFunctions {
     const server = this.server;
     this.server = undefined;
     if (server) await closeServer(server);
+    this.spilled.dispose();
   }
 
   /** An execution by ARN, for in-process callers (tests, the benchmark). */
@@ -296,13 +300,16 @@ export class LocalStepFunctions {
    * them, then forgets it, as AWS does.
    */
   private retain(execution: Execution, machine: StateMachineRecord): void {
-    void execution.done.then(() =>
+    void execution.done.then(() => {
+      // Its history waits on disk meanwhile: a long run's memory stays flat.
+      if (!this.closed) execution.spill(this.spilled);
       afterRetention(this.time, RETENTION_DAYS, this.stopping.signal, () => {
         this.executions.delete(execution.settings.executionArn);
         if (machine.executions.get(execution.settings.name) === execution)
           machine.executions.delete(execution.settings.name);
-      }),
-    );
+        execution.history.forget();
+      });
+    });
   }
 
   /** The execution's status changes to the bus: RUNNING now, then its ending (StopExecution included). */
