@@ -54,3 +54,37 @@ describe('invocations queued behind busy sandboxes on the skip clock', () => {
     expect(skipped(clock).skippedMs).toBeGreaterThanOrEqual(3 * 3600_000 - 60_000);
   }, 60_000);
 });
+
+describe('invocations queued when the local Lambda stops', () => {
+  it('start no sandbox (one would outlive the service and keep Node running)', async () => {
+    let asked = 0;
+    const hang = createServer((req) => {
+      asked++;
+      req.resume();
+    });
+    const hangUrl = await listenOnLoopback(hang, clock);
+    const other = new LocalLambda({ region: 'us-east-1', clock, maxConcurrency: 1 });
+    await other.listen();
+    await other.deploy({ name: 'ask', entry: join(import.meta.dirname, 'fixtures', 'ask.ts') });
+    const otherClient = new LambdaClient({ ...localClientConfig(other.endpoint), maxAttempts: 1 });
+    try {
+      const invokes = [1, 2].map(() =>
+        otherClient
+          .send(new InvokeCommand({ FunctionName: 'ask', Payload: JSON.stringify({ url: hangUrl }) }))
+          .catch((err: unknown) => err),
+      );
+      // The first holds the one sandbox (its question is never answered); the second queues.
+      while (asked === 0) await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, 100));
+      expect(other.coldStarts('ask'), 'the sandbox the deploy started').toBe(1);
+      await other.stop();
+      await Promise.all(invokes);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(other.coldStarts('ask'), 'none started for the queued one').toBe(1);
+    } finally {
+      otherClient.destroy();
+      await other.stop();
+      await closeServer(hang);
+    }
+  }, 30_000);
+});

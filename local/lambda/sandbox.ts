@@ -132,6 +132,7 @@ export class FunctionSandboxes {
   private readonly all = new Set<Sandbox>();
   private readonly queue: (() => void)[] = [];
   private busy = 0;
+  private stopped = false;
   /** Sandboxes started (cold starts), for the counters. */
   coldStarts = 0;
 
@@ -181,6 +182,8 @@ export class FunctionSandboxes {
     // keep a skip clock from ever jumping.
     if (this.busy >= this.maxConcurrency)
       await mark.awaitAside(new Promise<void>((resolve) => this.queue.push(resolve)));
+    // Stopped meanwhile: a sandbox started now would outlive the service (and keep Node running).
+    if (this.stopped) return STOPPED;
     this.busy++;
     let sandbox: Sandbox | undefined;
     try {
@@ -201,6 +204,7 @@ export class FunctionSandboxes {
     request: SandboxRequest,
     onStart?: (running: RunningInvocation) => void,
   ): Promise<InvocationOutcome> {
+    if (this.stopped) return Promise.resolve(STOPPED);
     const sandbox = new Sandbox(this.workerSetup(), this.environment, () => this.all.delete(sandbox));
     this.all.add(sandbox);
     const mark = new WorkMark(this.clock);
@@ -232,12 +236,20 @@ export class FunctionSandboxes {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    for (const next of this.queue.splice(0)) next();
     const sandboxes = [...this.all];
     this.all.clear();
     this.idle.length = 0;
     await Promise.all(sandboxes.map((s) => s.worker.terminate()));
   }
 }
+
+/** What an invocation gets once the function's sandboxes are stopped (the local Lambda went down). */
+const STOPPED: InvocationOutcome = {
+  ok: false,
+  error: { errorType: 'Runtime.ExitError', errorMessage: 'the local Lambda stopped' },
+};
 
 /** Runs one invocation in a sandbox once it is ready, killing it when the invocation times out. */
 async function runIn(

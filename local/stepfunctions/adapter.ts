@@ -131,6 +131,13 @@ export class TaskAdapter {
     Promise<{ client: SdkClient; module: Record<string, unknown> }>
   >();
 
+  /**
+   * Step Functions has no cap on Tasks in flight; the SDK's default of 50 sockets would queue the rest
+   * here, where they count as work in flight and keep a skip clock from jumping. One agent for every
+   * client, so that destroy() closes every socket (a keep-alive one left open keeps Node running).
+   */
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: Infinity });
+
   constructor(private readonly options: TaskAdapterOptions) {
     this.options = { ...options, endpoints: { ...options.endpoints } };
     for (const [name, url] of Object.entries(options.endpoints) as [string, string | undefined][]) {
@@ -194,6 +201,7 @@ export class TaskAdapter {
     for (const entry of this.clients.values())
       void entry.then(({ client }) => client.destroy()).catch(() => undefined);
     this.clients.clear();
+    this.agent.destroy();
   }
 
   private async invokeLambda(
@@ -301,9 +309,7 @@ export class TaskAdapter {
           credentials: { ...LOCAL_CREDENTIALS },
           forcePathStyle: true,
           maxAttempts: 1,
-          // Step Functions has no cap on Tasks in flight; the SDK's default of 50 sockets would queue
-          // the rest here, where they count as work in flight and keep a skip clock from jumping.
-          requestHandler: { httpAgent: new Agent({ keepAlive: true, maxSockets: Infinity }) },
+          requestHandler: { httpAgent: this.agent },
         });
         client.middlewareStack.add(
           (next) => (args) => {
