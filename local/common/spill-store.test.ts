@@ -4,7 +4,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { reviveTimestamps, SpillStore } from './spill-store.ts';
+import { reviveTimestamps, Spillable, SpillStore } from './spill-store.ts';
 
 const folders = (label: string): string[] =>
   readdirSync(tmpdir()).filter((name) => name.startsWith(`dvs-${label}-`));
@@ -37,5 +37,33 @@ describe('the spill store', () => {
     expect(readdirSync(join(tmpdir(), folder!))).toHaveLength(1);
     store.dispose();
     expect(existsSync(join(tmpdir(), folder!))).toBe(false);
+  });
+
+  it('keeps a spillable value on disk until it changes, and then loses nothing', () => {
+    const label = `spill-test-spillable-${process.pid}`;
+    const store = new SpillStore(label);
+    try {
+      const value = new Spillable(
+        new Map([['a', 1]]),
+        (map) => [...map],
+        (json) => new Map(json as [string, number][]),
+      );
+      value.spill(store);
+      expect(value.onDisk).toBe(true);
+      expect(value.current).toEqual(new Map([['a', 1]]));
+      value.current.set('lost', 0);
+      expect(value.current.has('lost'), 'a read is a copy').toBe(false);
+      value.live().set('b', 2);
+      expect(value.onDisk, 'a change brings it back into memory').toBe(false);
+      expect(value.current).toEqual(
+        new Map([
+          ['a', 1],
+          ['b', 2],
+        ]),
+      );
+      expect(readdirSync(join(tmpdir(), folders(label)[0]!)), 'its file is gone').toEqual([]);
+    } finally {
+      store.dispose();
+    }
   });
 });

@@ -45,3 +45,52 @@ export class SpillStore {
     this.dir = undefined;
   }
 }
+
+/**
+ * A value kept in memory while it changes, and on disk once it no longer does (spill): reads then get
+ * a fresh copy from disk, and a change (live) brings it back into memory first, so nothing is lost.
+ * `save` and `load` turn it into JSON and back (a Map, say).
+ */
+export class Spillable<T> {
+  private value: T | undefined;
+  private spilled: Spilled<unknown> | undefined;
+
+  constructor(
+    initial: T,
+    private readonly save: (value: T) => unknown = (value) => value,
+    private readonly load: (json: unknown) => T = (json) => json as T,
+  ) {
+    this.value = initial;
+  }
+
+  /** The value: in memory, or once spilled a fresh copy from disk (changes to it are not kept). */
+  get current(): T {
+    return this.value ?? this.load(this.spilled!.read());
+  }
+
+  /** The value in memory, to change: read back from disk first if it was spilled. */
+  live(): T {
+    if (this.value === undefined) {
+      this.value = this.current;
+      this.spilled?.delete();
+      this.spilled = undefined;
+    }
+    return this.value;
+  }
+
+  /** Moves the value to `store`; memory keeps nothing of it. */
+  spill(store: SpillStore): void {
+    if (this.value === undefined) return;
+    this.spilled = store.put(this.save(this.value));
+    this.value = undefined;
+  }
+
+  get onDisk(): boolean {
+    return this.spilled !== undefined;
+  }
+
+  /** Lets the copy on disk go (the value is forgotten). */
+  forget(): void {
+    this.spilled?.delete();
+  }
+}

@@ -1,7 +1,7 @@
 // What one durable execution has recorded: its operations (EXECUTION first), the append-only history,
 // and which operations changed since the handler last heard of them.
 import type { ErrorObject, Event as HistoryEvent, Operation } from '@aws-sdk/client-lambda';
-import type { Spilled, SpillStore } from '../common/spill-store.ts';
+import { Spillable, type SpillStore } from '../common/spill-store.ts';
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'STOPPED' | 'TIMED_OUT';
 
@@ -20,10 +20,15 @@ const isPendingOp = (op: Operation): boolean =>
   (op.Type === 'CHAINED_INVOKE' && op.Status === 'STARTED');
 
 export class ExecutionRecord {
-  private liveOps: Map<string, Operation> | undefined = new Map();
-  private liveEvents: HistoryEvent[] | undefined = [];
-  /** Where the operations and history went once the execution ended (see spill). */
-  private spilled: Spilled<{ ops: Operation[]; events: HistoryEvent[] }> | undefined;
+  /** The operations by id and the history: on disk once the execution ended (see spill). */
+  private readonly data = new Spillable<{ ops: Map<string, Operation>; events: HistoryEvent[] }>(
+    { ops: new Map(), events: [] },
+    ({ ops, events }) => ({ ops: [...ops.values()], events }),
+    (json) => {
+      const { ops, events } = json as { ops: Operation[]; events: HistoryEvent[] };
+      return { ops: new Map(ops.map((op) => [op.Id!, op])), events };
+    },
+  );
   /** Operations changed since the last checkpoint response (echoed in the next one). */
   readonly dirty = new Set<string>();
   /** Operations changed outside the handler and not yet delivered to the running invocation. */
@@ -34,12 +39,12 @@ export class ExecutionRecord {
 
   /** The operations by id; once spilled, a fresh copy read from disk (changes to it are not kept). */
   get ops(): Map<string, Operation> {
-    return this.liveOps ?? new Map(this.spilled!.read().ops.map((op) => [op.Id!, op]));
+    return this.data.current.ops;
   }
 
   /** The history; once spilled, a fresh copy read from disk. */
   get events(): HistoryEvent[] {
-    return this.liveEvents ?? this.spilled!.read().events;
+    return this.data.current.events;
   }
 
   /**
@@ -48,40 +53,26 @@ export class ExecutionRecord {
    * them back into memory first, so nothing is lost.
    */
   spill(store: SpillStore): void {
-    if (!this.liveOps || !this.liveEvents) return;
-    this.spilled = store.put({ ops: [...this.liveOps.values()], events: this.liveEvents });
-    this.liveOps = undefined;
-    this.liveEvents = undefined;
+    this.data.spill(store);
     this.dirty.clear();
     this.undelivered.clear();
   }
 
   /** Whether the operations and history are on disk (the execution ended), not in memory. */
   get onDisk(): boolean {
-    return this.spilled !== undefined;
+    return this.data.onDisk;
   }
 
   /** Lets the spilled copy go (the execution is forgotten). */
   forget(): void {
-    this.spilled?.delete();
+    this.data.forget();
   }
 
   /** Appends a history event, numbered and stamped; members left undefined are dropped. */
   record(event: HistoryEvent): void {
-    const events = this.live().events;
+    const { events } = this.data.live();
     const cleaned = Object.fromEntries(Object.entries(event).filter(([, v]) => v !== undefined));
     events.push({ ...cleaned, EventId: events.length + 1, EventTimestamp: this.now() });
-  }
-
-  /** The record in memory, read back from disk if it was spilled. */
-  private live(): { ops: Map<string, Operation>; events: HistoryEvent[] } {
-    if (!this.liveOps || !this.liveEvents) {
-      this.liveOps = this.ops;
-      this.liveEvents = this.events;
-      this.spilled?.delete();
-      this.spilled = undefined;
-    }
-    return { ops: this.liveOps, events: this.liveEvents };
   }
 
   /** The execution's terminal event: its result, or its error under `<EventType>Details`. */

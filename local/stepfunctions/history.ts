@@ -5,7 +5,7 @@
 // failed, timed out), following the mapping in shared/research/sfn-wire.md section 6.
 import { JSONPath } from 'jsonpath-plus';
 import { HIDDEN_RETRY, type Json, type StateInfo } from './definition.ts';
-import type { Spilled, SpillStore } from '../common/spill-store.ts';
+import { Spillable, type SpillStore } from '../common/spill-store.ts';
 
 /** An event of aws-local-stepfunctions' log (the package does not export its type). */
 export interface EngineEvent {
@@ -35,9 +35,8 @@ function detailsKey(type: string): string {
 const json = (value: unknown): string => JSON.stringify(value ?? null);
 
 export class HistoryBuilder {
-  private liveEvents: HistoryEvent[] | undefined = [];
-  /** Where the events went once the execution closed (see spill). */
-  private spilled: Spilled<HistoryEvent[]> | undefined;
+  /** The events: on disk once the execution closed (see spill). */
+  private readonly stored = new Spillable<HistoryEvent[]>([]);
   /** The last event written in each thread (`root`, `Map#index`, `Parallel#branch`). */
   private readonly last = new Map<string, number>();
   /** The last event written anywhere inside a Map or Parallel state, and its Started event. */
@@ -70,7 +69,7 @@ export class HistoryBuilder {
 
   /** The events so far; once spilled, a fresh copy read from disk. */
   get events(): HistoryEvent[] {
-    return this.liveEvents ?? this.spilled!.read();
+    return this.stored.current;
   }
 
   /**
@@ -78,28 +77,17 @@ export class HistoryBuilder {
    * keeps nothing of them. An event written later brings them back into memory first.
    */
   spill(store: SpillStore): void {
-    if (!this.liveEvents) return;
-    this.spilled = store.put(this.liveEvents);
-    this.liveEvents = undefined;
+    this.stored.spill(store);
   }
 
   /** Whether the events are on disk (the execution closed), not in memory. */
   get onDisk(): boolean {
-    return this.spilled !== undefined;
+    return this.stored.onDisk;
   }
 
   /** Lets the spilled copy go (the execution is forgotten). */
   forget(): void {
-    this.spilled?.delete();
-  }
-
-  private live(): HistoryEvent[] {
-    if (!this.liveEvents) {
-      this.liveEvents = this.events;
-      this.spilled?.delete();
-      this.spilled = undefined;
-    }
-    return this.liveEvents;
+    this.stored.forget();
   }
 
   /** Writes an event; `prev` overrides the thread's last event, `advance: false` leaves it as is. */
@@ -109,7 +97,7 @@ export class HistoryBuilder {
     thread: string,
     options: { prev?: number; advance?: boolean } = {},
   ): number {
-    const events = this.live();
+    const events = this.stored.live();
     const id = events.length + 1;
     const container = containerOf(thread);
     const previousEventId =
