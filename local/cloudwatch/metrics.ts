@@ -61,7 +61,9 @@ export class MetricStore {
   put(datum: Datum): void {
     const key = metricKey(datum.metric);
     const stored = this.metrics.get(key) ?? { id: datum.metric, datums: [], lastPut: 0 };
-    stored.datums.push(datum);
+    // A kept datum refers to its metric's one MetricId, not to a copy of its own: a long run puts
+    // tens of thousands of datums on a few hundred metrics.
+    stored.datums.push(datum.metric === stored.id ? datum : { ...datum, metric: stored.id });
     stored.lastPut = Math.max(stored.lastPut, datum.timestamp);
     this.metrics.set(key, stored);
   }
