@@ -134,7 +134,7 @@ export class TaskAdapter {
   /**
    * Step Functions has no cap on Tasks in flight; the SDK's default of 50 sockets would queue the rest
    * here, where they count as work in flight and keep a skip clock from jumping. One agent for every
-   * client, so that destroy() closes every socket (a keep-alive one left open keeps Node running).
+   * client, destroyed with the adapter.
    */
   private readonly agent = new Agent({ keepAlive: true, maxSockets: Infinity });
 
